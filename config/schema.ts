@@ -1,0 +1,206 @@
+// The schema of vmops configuration files (YAML). `src/config-load.ts` reads a file, substitutes
+// ${ENV} references, and validates it here; any mismatch stops start-up with the file, the key and
+// what is wrong. Durations are written like `90s`, `10m`, `2h`.
+import ms from 'ms';
+import { z } from 'zod';
+
+const name = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,39}$/, 'must be lower-case letters, digits, - or _, starting with a letter');
+
+const duration = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') return value * 1000;
+  const parsed = ms(value as ms.StringValue);
+  if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed <= 0) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration (write 30s, 10m, 2h)` });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+const role = z.enum(['viewer', 'operator', 'approver', 'admin']);
+const access = z.enum(['viewer', 'operator', 'approver', 'admin', 'known', 'anyone']);
+
+export const stepSchema = z
+  .object({
+    /** Short name shown in the status message. */
+    name: z.string().min(1).max(60),
+    /** argv: the program and its arguments; never run through a shell. A relative program path is relative to the repository. */
+    run: z.array(z.string()).min(1),
+    /** Kill the step after this long. */
+    timeout: duration.optional(),
+    /** Extra environment variables (fixed values from config, not from users). */
+    env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string()).optional(),
+  })
+  .strict();
+
+const stageSchema = z.object({ steps: z.array(stepSchema).min(1) }).strict();
+
+const productSchema = z
+  .object({
+    description: z.string().default(''),
+    /** Formats this product is built for (canonical names from `formats`). */
+    formats: z.array(name).min(1),
+    /** Steps per stage. A stage without steps answers `no_recipe`. */
+    stages: z
+      .object({
+        build: stageSchema.optional(),
+        test: stageSchema.optional(),
+        publish: stageSchema.optional(),
+        deploy: stageSchema.optional(),
+        update: stageSchema.optional(),
+        revoke: stageSchema.optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+const formatSchema = z
+  .object({
+    description: z.string().default(''),
+    aliases: z.array(name).default([]),
+  })
+  .strict();
+
+const cloudSchema = z
+  .object({
+    description: z.string().default(''),
+    type: z.enum(['directory', 'ec2']).default('directory'),
+    tags: z.array(name).default([]),
+    /** For directory clouds: where deployed images go (relative to the data directory). */
+    path: z.string().optional(),
+  })
+  .strict();
+
+const personSchema = z
+  .object({
+    /** Accounts by network: shell login, Slack user id, Matrix user id, XMPP bare JID. */
+    accounts: z.record(name, z.string().min(1)).default({}),
+    roles: z.array(role).default([]),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    bot: z
+      .object({
+        /** The name people address the bot by: `vmops: …`, `@vmops …`. */
+        name: name.default('vmops'),
+        /** Where local state lives (private Redis data, job work directories). VMOPS_DATA_DIR overrides. */
+        dataDir: z.string().default('./var'),
+        /** Messages older than this when they arrive are ignored (history replays). */
+        maxMessageAge: duration.default(120_000),
+        /** Longest command accepted, in characters. */
+        maxCommandLength: z.number().int().min(16).max(100_000).default(2000),
+      })
+      .strict()
+      .prefault({}),
+    redis: z
+      .object({
+        /** redis:// URL. Empty: local mode starts a private redis-server. VMOPS_REDIS_URL overrides. */
+        url: z.string().optional(),
+        /** Prefix of every key vmops writes (BullMQ's too). */
+        prefix: z
+          .string()
+          .regex(/^[A-Za-z0-9_{}.-]+$/)
+          .default('vmops'),
+      })
+      .strict()
+      .prefault({}),
+    /** Product used when a command names none. */
+    defaultProduct: name,
+    products: z
+      .record(name, productSchema)
+      .refine((p) => Object.keys(p).length > 0, 'needs at least one product'),
+    formats: z.record(name, formatSchema),
+    clouds: z.record(name, cloudSchema).default({}),
+    people: z.record(name, personSchema).default({}),
+    policy: z
+      .object({
+        /** Override who may run a command: `build: admin`. */
+        commands: z.record(name, access).default({}),
+      })
+      .strict()
+      .prefault({}),
+    jobs: z
+      .object({
+        /** Timeout of a step that sets none. */
+        stepTimeout: duration.default(30 * 60_000),
+        /** How many attempts a stage job gets when the worker dies under it. */
+        attempts: z.number().int().min(1).max(10).default(1),
+        /** How many finished jobs Redis keeps for `jobs`, `status` and `log`. */
+        keepFinished: z.number().int().min(10).default(1000),
+        /** Concurrent jobs per worker process. */
+        concurrency: z.number().int().min(1).max(64).default(2),
+      })
+      .strict()
+      .prefault({}),
+    networks: z
+      .object({
+        shell: z
+          .object({
+            /** Person the terminal speaks as at start (`/as <person>` switches). */
+            as: z.string().default('operator'),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const formats = new Set(Object.keys(config.formats));
+    const seen = new Map<string, string>();
+    for (const [format, spec] of Object.entries(config.formats)) {
+      for (const word of [format, ...spec.aliases]) {
+        const other = seen.get(word);
+        if (other !== undefined && other !== format) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['formats', format, 'aliases'],
+            message: `"${word}" already names format ${other}`,
+          });
+        }
+        seen.set(word, format);
+      }
+    }
+    if (!(config.defaultProduct in config.products)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultProduct'],
+        message: `"${config.defaultProduct}" is not one of the products (${Object.keys(config.products).join(', ')})`,
+      });
+    }
+    for (const [product, spec] of Object.entries(config.products)) {
+      spec.formats.forEach((format, i) => {
+        if (!formats.has(format)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['products', product, 'formats', i],
+            message: `"${format}" is not a format listed under formats (${[...formats].join(', ')})`,
+          });
+        }
+      });
+    }
+    const owners = new Map<string, string>();
+    for (const [person, spec] of Object.entries(config.people)) {
+      for (const [network, account] of Object.entries(spec.accounts)) {
+        const key = `${network}:${account}`;
+        const other = owners.get(key);
+        if (other !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['people', person, 'accounts', network],
+            message: `${network} account "${account}" is already ${other}'s`,
+          });
+        }
+        owners.set(key, person);
+      }
+    }
+  });
+
+/** A validated configuration, with defaults filled in and durations in milliseconds. */
+export type Config = z.output<typeof configSchema>;
+export type StepConfig = z.output<typeof stepSchema>;

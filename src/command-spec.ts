@@ -1,0 +1,154 @@
+// What a chat command is: its grammar, help, policy and handler. Each file in commands/ exports one
+// CommandSpec; the registry (src/command-registry.ts) collects them and rejects clashes.
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.ts';
+import type { Access, ChatTarget, IncomingMessage, JobStatusView, Principal, Reply, Stage } from './types.ts';
+
+/**
+ * The kinds of positional argument the grammar knows. The binder (src/grammar/bind-args.ts) checks each
+ * against config and answers with a did-you-mean when a word is close to a known one.
+ * - `product`: a product from config; when `optional` and the word is not a product, the default product is used.
+ * - `version`: `^\d+(\.\d+){1,3}$`.
+ * - `formats`: one or more formats or aliases, or `all` (every format of the product); canonical names result.
+ * - `clouds`: one or more clouds from config.
+ * - `job`: a job id (shape only; whether it exists is the handler's business).
+ * - `request`: an approval request id (shape only).
+ * - `command`: a command name (for `help`).
+ * - `events`: one or more lifecycle event names (for subscribe).
+ * - `person`: a person id from config.
+ * - `text`: the rest of the words, joined by spaces (a reason, a note).
+ */
+export type ArgKind =
+  | 'product'
+  | 'version'
+  | 'formats'
+  | 'clouds'
+  | 'job'
+  | 'request'
+  | 'command'
+  | 'events'
+  | 'person'
+  | 'text';
+
+export interface ArgSpec {
+  /** Name shown in usage and errors. */
+  name: string;
+  /** What the argument is. */
+  kind: ArgKind;
+  /** May be left out. */
+  optional?: boolean;
+}
+
+export interface OptionSpec {
+  /** Long name: `--reason`, or `reason=…`. */
+  name: string;
+  /** `boolean` flags take no value; `string` and `integer` take one. */
+  type: 'boolean' | 'string' | 'integer';
+  /** One line of help. */
+  description: string;
+  /** For integers: the smallest and largest value accepted. */
+  min?: number;
+  max?: number;
+}
+
+/** Arguments after binding: resolved against config, canonical names, ready for the handler. */
+export interface BoundArgs {
+  /** Product named, or the default product. */
+  product: string;
+  /** Version, when the command takes one and it was given. */
+  version?: string;
+  /** Canonical format names (aliases and `all` resolved), in the order given, without duplicates. */
+  formats: string[];
+  /** Cloud names, in the order given, without duplicates. */
+  clouds: string[];
+  /** Event names for subscribe/unsubscribe. */
+  events: string[];
+  /** Single-word arguments by their ArgSpec name (`job`, `request`, `command`, `person`). */
+  words: Record<string, string>;
+  /** The `text` argument, if any. */
+  text?: string;
+  /** Options given, by name; integers already converted. */
+  options: Record<string, string | boolean | number>;
+}
+
+/** A command parsed from a message: which spec, with what arguments. */
+export interface ParsedCommand {
+  spec: CommandSpec;
+  args: BoundArgs;
+  /** The command text as it was parsed (after the address prefix). */
+  text: string;
+}
+
+/** A stage job to queue, as a command asks for it. */
+export interface StageRequest {
+  stage: Stage;
+  product: string;
+  version: string;
+  format?: string;
+  cloud?: string;
+  params?: Record<string, string>;
+}
+
+/** The job services a command handler may use. */
+export interface JobControl {
+  /** Queues one job per request; idempotent per chat event. Returns the job ids in request order. */
+  submit(
+    requests: StageRequest[],
+    context: { principal: Principal; message: IncomingMessage; commandText: string },
+  ): Promise<string[]>;
+  /** Current view of a job, or undefined if no such job. */
+  get(jobId: string): Promise<JobStatusView | undefined>;
+  /** Most recent jobs first. */
+  list(limit: number): Promise<JobStatusView[]>;
+  /** Last `tail` log lines of a job, or undefined if no such job. */
+  logs(jobId: string, tail: number): Promise<string[] | undefined>;
+  /** Cancels a queued or running job (kills the running step's process group). Throws VmopsError. */
+  cancel(jobId: string, by: Principal): Promise<JobStatusView>;
+  /** Queues a failed or cancelled job again under the same id. Throws VmopsError. */
+  retry(jobId: string, by: Principal, origin: ChatTarget): Promise<JobStatusView>;
+}
+
+/** Everything a handler gets. */
+export interface CommandContext {
+  /** The validated configuration. */
+  config: Config;
+  /** Who asked. */
+  principal: Principal;
+  /** The message the command came in. */
+  message: IncomingMessage;
+  /** Job services. */
+  jobs: JobControl;
+  /** Every registered command (for help). */
+  commands: readonly CommandSpec[];
+  /** Whether the asker may run a command (for help, which lists only those). */
+  may(spec: CommandSpec): boolean;
+  /** Logger with person, command and adapter bound. */
+  log: Logger;
+}
+
+/** What a handler answers: a reply, and the jobs it queued (each gets its own status message). */
+export interface CommandOutcome {
+  reply?: Reply;
+  jobs?: string[];
+}
+
+export interface CommandSpec {
+  /** The word that starts the command. */
+  name: string;
+  /** Other words for it. */
+  aliases?: readonly string[];
+  /** One line for the help list. */
+  summary: string;
+  /** Longer help, shown by `help <command>`. */
+  description?: string;
+  /** Examples, shown by `help <command>`. */
+  examples: readonly string[];
+  /** Who may run it by default (config `policy.commands` may override). */
+  access: Access;
+  /** Positional arguments in order. */
+  args: readonly ArgSpec[];
+  /** Named options. */
+  options?: readonly OptionSpec[];
+  /** Does the work. Throws VmopsError for refusals; returns the reply. */
+  run(ctx: CommandContext, args: BoundArgs): Promise<CommandOutcome>;
+}

@@ -1,0 +1,217 @@
+// The shared vocabulary of vmops: what flows from a chat network through the pipeline to a worker and
+// back. Every other module speaks in these types; adapters turn platform events into them.
+
+/** A network name as used in config and account lists: `shell`, `slack`, `matrix`, `xmpp`. */
+export type NetworkName = string;
+
+/** Where a message came from or where a reply goes. */
+export interface ChatTarget {
+  /** The network this room lives on. */
+  network: NetworkName;
+  /** Platform room id: Slack channel id, Matrix room id, MUC bare JID, `tty` for the terminal. */
+  room: string;
+  /** Platform thread id when the message was in a thread (Slack thread_ts, Matrix thread root). */
+  thread?: string;
+  /** True for a one-to-one conversation with the bot (DM, chat with a JID, the terminal). */
+  isDirect: boolean;
+}
+
+/** Who sent a message, as the platform proves it. */
+export interface Sender {
+  /** Stable account id on the network: Slack user id, Matrix user id, bare JID, shell login. Never a nickname. */
+  id: string;
+  /** Display name or nickname, for showing only; never used for authorization. */
+  displayName: string;
+  /** The platform marks this sender as a bot or an app (Slack bot_id, bridged bots…). */
+  isBot: boolean;
+  /** The message was sent by this bot's own account. */
+  isSelf: boolean;
+}
+
+/** One chat message, normalised by an adapter. */
+export interface IncomingMessage {
+  /** Platform event id, unique on its network; redeliveries carry the same id. */
+  eventId: string;
+  /** The account that sent it. */
+  sender: Sender;
+  /** Where it was said, which is also where answers go. */
+  target: ChatTarget;
+  /** The text, with a platform mention of the bot already removed when `mentioned` is true. */
+  text: string;
+  /** The adapter recognised a platform mention of the bot (Slack `<@U…>`, Matrix pill) or a slash command. */
+  mentioned: boolean;
+  /** When the platform says it was sent (ms since epoch). */
+  sentAt: number;
+}
+
+/** How a reply should look where the network can show the difference. */
+export type ReplyTone = 'info' | 'ok' | 'error' | 'progress';
+
+/** What the bot says. `text` is always complete; `status` lets rich adapters draw a job card. */
+export interface Reply {
+  /** Plain-text form of the reply; the only field simple adapters need. */
+  text: string;
+  /** Kind of reply. */
+  tone: ReplyTone;
+  /** Structured job status when the reply is a job's status message. */
+  status?: JobStatusView;
+}
+
+/** A message the bot sent, kept so it can be edited later (possibly by another process). */
+export interface MessageRef {
+  /** Network of the message. */
+  network: NetworkName;
+  /** Room of the message. */
+  room: string;
+  /** Platform message id (Slack ts, Matrix event id, XMPP stanza id, a line number for the terminal). */
+  id: string;
+  /** Thread the message lives in, if any. */
+  thread?: string;
+}
+
+/** What one network's adapter can do and must not exceed; the notifier schedules edits by it. */
+export interface AdapterLimits {
+  /** The network can edit a sent message in place. */
+  canEdit: boolean;
+  /** Minimum time between two sends or edits of one message (ms); edits in between are merged. */
+  minEditIntervalMs: number;
+  /** Longest text one message may carry (characters). */
+  maxMessageLength: number;
+}
+
+/** The contract every network implements: receive, send, edit, stop. Adapters hold no policy. */
+export interface ChatAdapter {
+  /** The network name, as used in config and in people's account lists. */
+  readonly network: NetworkName;
+  /** What the network allows. */
+  readonly limits: AdapterLimits;
+  /** Connects and starts delivering messages to `onMessage`. */
+  start(onMessage: (message: IncomingMessage) => void): Promise<void>;
+  /** Disconnects; no message is delivered after it resolves. */
+  stop(): Promise<void>;
+  /** Sends a new message and returns a reference to it. */
+  send(target: ChatTarget, reply: Reply): Promise<MessageRef>;
+  /** Replaces the content of a message sent before (or sends a new one where editing is impossible). */
+  edit(ref: MessageRef, reply: Reply): Promise<void>;
+}
+
+/** Roles from config, from least to most power; `admin` may do everything. */
+export type Role = 'viewer' | 'operator' | 'approver' | 'admin';
+
+/** Who may run a command: a role, any person listed in config (`known`), or anyone at all. */
+export type Access = Role | 'known' | 'anyone';
+
+/** A person from config, or a guest when the account is not listed. */
+export interface Principal {
+  /** Person id from config (`alice`), or `guest:<network>:<account>` for unknown accounts. */
+  id: string;
+  /** True when the account is listed in config. */
+  known: boolean;
+  /** Roles from config; empty for guests. */
+  roles: readonly Role[];
+  /** The account the message came from. */
+  account: { network: NetworkName; id: string };
+  /** Display name or nickname of the account, for showing only. */
+  displayName: string;
+}
+
+/** The stages of an image's life that workers run. */
+export type Stage = 'build' | 'test' | 'publish' | 'deploy' | 'update' | 'revoke';
+export const STAGES: readonly Stage[] = ['build', 'test', 'publish', 'deploy', 'update', 'revoke'];
+
+/** The data of one queued stage job, as stored in BullMQ. */
+export interface JobData {
+  /** Short job id shown to people (also the BullMQ job id). */
+  jobId: string;
+  /** Stage to run. */
+  stage: Stage;
+  /** Product from config. */
+  product: string;
+  /** Version string, already validated. */
+  version: string;
+  /** Canonical format name, for stages that work per format. */
+  format?: string;
+  /** Cloud name, for deploy. */
+  cloud?: string;
+  /** Further named parameters (e.g. `reason`), passed to steps as VMOPS_PARAM_<NAME>. */
+  params: Record<string, string>;
+  /** Person who asked, with the account used. */
+  requestedBy: { person: string; network: NetworkName; account: string; displayName: string };
+  /** Room the command came from: where the status message lives. */
+  origin: ChatTarget;
+  /** `network:eventId` of the chat event that created the job (dedupe key). */
+  eventKey: string;
+  /** The command as typed, for logs and audit. */
+  commandText: string;
+  /** When the job was queued (ms since epoch). */
+  createdAt: number;
+}
+
+/** Progress a running job reports; stored as the BullMQ job progress. */
+export interface JobProgress {
+  /** 1-based number of the running step. */
+  step: number;
+  /** Number of steps in the stage. */
+  steps: number;
+  /** Name of the running step. */
+  stepName: string;
+  /** Percent done of the whole stage, 0 to 100. */
+  percent: number;
+  /** Last status message the step printed. */
+  message?: string;
+  /** When the job started running (ms since epoch). */
+  startedAt: number;
+  /** Worker running it. */
+  worker: string;
+}
+
+/** What a finished job returns (BullMQ return value). */
+export interface JobResult {
+  /** How long the stage ran (ms). */
+  durationMs: number;
+  /** Steps that ran, in order. */
+  steps: { name: string; exitCode: number; durationMs: number }[];
+}
+
+/** How a job stands, as the room sees it. */
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** Everything a status message shows about a job. */
+export interface JobStatusView {
+  /** Job id. */
+  jobId: string;
+  /** Stage. */
+  stage: Stage;
+  /** Product. */
+  product: string;
+  /** Version. */
+  version: string;
+  /** Format, where the stage has one. */
+  format?: string;
+  /** Cloud, for deploy. */
+  cloud?: string;
+  /** Where it stands. */
+  state: JobState;
+  /** Running or last step number (1-based), if any ran. */
+  step?: number;
+  /** Number of steps. */
+  steps?: number;
+  /** Name of the running or last step. */
+  stepName?: string;
+  /** Percent done, 0 to 100. */
+  percent: number;
+  /** Last status line from the step. */
+  message?: string;
+  /** Display name of who asked. */
+  requestedBy: string;
+  /** When it was queued (ms since epoch). */
+  createdAt: number;
+  /** When it started running (ms since epoch). */
+  startedAt?: number;
+  /** When it ended (ms since epoch). */
+  finishedAt?: number;
+  /** Why it failed or was cancelled. */
+  error?: string;
+  /** How many times it has been tried (1 for the first run). */
+  attempts: number;
+}
