@@ -85,8 +85,8 @@ export interface ChatAdapter {
   readonly network: NetworkName;
   /** What the network allows. */
   readonly limits: AdapterLimits;
-  /** Connects and starts delivering messages to `onMessage`. */
-  start(onMessage: (message: IncomingMessage) => void): Promise<void>;
+  /** Connects and starts delivering messages to `onMessage` (an adapter may wait for the returned promise to keep order). */
+  start(onMessage: (message: IncomingMessage) => Promise<void>): Promise<void>;
   /** Disconnects; no message is delivered after it resolves. */
   stop(): Promise<void>;
   /** Sends a new message and returns a reference to it. */

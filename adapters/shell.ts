@@ -1,0 +1,184 @@
+// The terminal as a chat network, for local mode. On a terminal it shows a prompt and redraws a status
+// message's line in place; on a pipe it reads one command a line (lines starting with # are comments),
+// echoes it, and prints every edit as a new plain line. `/as <name>` switches the account speaking, so
+// one terminal can play an operator and an approver. Holds no policy: accounts are just names.
+import { randomBytes } from 'node:crypto';
+import { clearLine, createInterface, cursorTo, type Interface, moveCursor } from 'node:readline';
+import type {
+  AdapterLimits,
+  ChatAdapter,
+  ChatTarget,
+  IncomingMessage,
+  MessageRef,
+  Reply,
+} from '../src/types.ts';
+
+export interface ShellAdapterOptions {
+  input: NodeJS.ReadableStream;
+  output: NodeJS.WritableStream & { columns?: number; rows?: number };
+  /** A terminal (prompt, in-place redraws) rather than a pipe. */
+  interactive: boolean;
+  /** The account speaking at start. */
+  as: string;
+  now?: () => number;
+}
+
+const ROOM: ChatTarget = { network: 'shell', room: 'tty', isDirect: true };
+
+interface Printed {
+  line: number;
+  height: number;
+  text: string;
+}
+
+export class ShellAdapter implements ChatAdapter {
+  readonly network = 'shell';
+  readonly limits: AdapterLimits;
+  /** Resolves when the input has ended (Ctrl-D, end of the pipe, /quit) and every line was handled. */
+  readonly ended: Promise<void>;
+  readonly #options: ShellAdapterOptions;
+  readonly #session = randomBytes(4).toString('hex');
+  readonly #printed = new Map<string, Printed>();
+  #markEnded: () => void = () => undefined;
+  #as: string;
+  #lines = 0;
+  #sequence = 0;
+  #readline: Interface | undefined;
+  #stopped = false;
+
+  constructor(options: ShellAdapterOptions) {
+    this.#options = options;
+    this.#as = options.as;
+    this.limits = {
+      canEdit: true,
+      minEditIntervalMs: options.interactive ? 200 : 1000,
+      maxMessageLength: 20_000,
+    };
+    this.ended = new Promise((resolve) => {
+      this.#markEnded = resolve;
+    });
+  }
+
+  /** The account now speaking. */
+  get speaker(): string {
+    return this.#as;
+  }
+
+  async start(onMessage: (message: IncomingMessage) => Promise<void>): Promise<void> {
+    const { input, output, interactive } = this.#options;
+    const rl = createInterface({ input, output: interactive ? output : undefined, terminal: interactive });
+    this.#readline = rl;
+    this.#setPrompt();
+    if (interactive) rl.prompt();
+    void (async () => {
+      let n = 0;
+      for await (const raw of rl) {
+        if (this.#stopped) break;
+        const line = raw.trim();
+        if (interactive) this.#lines += 1;
+        if (line === '' || (!interactive && line.startsWith('#'))) {
+          if (interactive) rl.prompt();
+          continue;
+        }
+        if (!interactive) this.#write(`${this.#as}> ${line}`);
+        if (line === '/quit' || line === '/exit') break;
+        if (line === '/as' || line.startsWith('/as ')) {
+          this.#switch(line.slice(3).trim());
+          if (interactive) rl.prompt();
+          continue;
+        }
+        n += 1;
+        await onMessage({
+          eventId: `${this.#session}-${n}`,
+          sender: { id: this.#as, displayName: this.#as, isBot: false, isSelf: false },
+          target: ROOM,
+          text: line,
+          mentioned: false,
+          sentAt: (this.#options.now ?? Date.now)(),
+        });
+        if (interactive) rl.prompt();
+      }
+      this.#markEnded();
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#readline?.close();
+    this.#markEnded();
+  }
+
+  async send(_target: ChatTarget, reply: Reply): Promise<MessageRef> {
+    this.#sequence += 1;
+    const id = String(this.#sequence);
+    const text = this.#fit(reply);
+    this.#printed.set(id, { line: this.#lines, height: text.split('\n').length, text });
+    this.#write(text);
+    return { network: this.network, room: ROOM.room, id };
+  }
+
+  async edit(ref: MessageRef, reply: Reply): Promise<void> {
+    const text = this.#fit(reply);
+    const printed = this.#printed.get(ref.id);
+    if (printed?.text === text) return;
+    const output = this.#options.output;
+    const rows = output.rows ?? 24;
+    const up = printed ? this.#lines - printed.line : Number.POSITIVE_INFINITY;
+    if (
+      !this.#options.interactive ||
+      !printed ||
+      printed.height !== 1 ||
+      text.includes('\n') ||
+      up >= rows - 1
+    ) {
+      this.#printed.set(ref.id, { line: this.#lines, height: text.split('\n').length, text });
+      this.#write(text);
+      return;
+    }
+    // Redraw the message's own line, then put the cursor back on the prompt line.
+    cursorTo(output, 0);
+    moveCursor(output, 0, -up);
+    clearLine(output, 0);
+    output.write(text);
+    cursorTo(output, 0);
+    moveCursor(output, 0, up);
+    printed.text = text;
+    this.#readline?.prompt(true);
+  }
+
+  #switch(name: string): void {
+    if (name === '') {
+      this.#write(`you are speaking as ${this.#as}`);
+      return;
+    }
+    if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(name)) {
+      this.#write(`/as needs an account name (letters, digits, . _ - @), e.g. /as bob`);
+      return;
+    }
+    this.#as = name;
+    this.#setPrompt();
+    this.#write(`you are now speaking as ${name}`);
+  }
+
+  #setPrompt(): void {
+    this.#readline?.setPrompt(`${this.#as}> `);
+  }
+
+  /** On a terminal a status line is cut to the width, so a redraw never wraps. */
+  #fit(reply: Reply): string {
+    const width = this.#options.output.columns;
+    if (!this.#options.interactive || !width || !reply.status) return reply.text;
+    return reply.text.length > width - 1 ? `${reply.text.slice(0, width - 2)}…` : reply.text;
+  }
+
+  #write(text: string): void {
+    const output = this.#options.output;
+    if (this.#options.interactive) {
+      cursorTo(output, 0);
+      clearLine(output, 0);
+    }
+    output.write(`${text}\n`);
+    this.#lines += text.split('\n').length;
+    if (this.#options.interactive && this.#readline && !this.#stopped) this.#readline.prompt(true);
+  }
+}

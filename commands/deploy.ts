@@ -1,0 +1,24 @@
+// `deploy [product] <version> <cloud…>`: deploys published images, one job per cloud.
+import type { CommandSpec } from '../src/command-spec.ts';
+import { requireVersion, submitStages } from './support/stage-jobs.ts';
+
+export const command: CommandSpec = {
+  name: 'deploy',
+  summary: 'deploy a published version to clouds',
+  description:
+    'Deploys the published images of the version to each cloud named. Clouds tagged production wait for an approver first.',
+  examples: ['deploy 2.6 local', 'deploy cernvm 2.6 local lxplus-cloud'],
+  access: 'operator',
+  args: [
+    { name: 'product', kind: 'product', optional: true },
+    { name: 'version', kind: 'version' },
+    { name: 'cloud', kind: 'clouds' },
+  ],
+  async run(ctx, args) {
+    const version = requireVersion(args);
+    return submitStages(
+      ctx,
+      args.clouds.map((cloud) => ({ stage: 'deploy', product: args.product, version, cloud })),
+    );
+  },
+};

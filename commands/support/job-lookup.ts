@@ -1,0 +1,23 @@
+// Shared by the job commands: the job id argument, and a job that must exist.
+import type { BoundArgs, CommandContext } from '../../src/command-spec.ts';
+import { VmopsError } from '../../src/errors.ts';
+import { printable } from '../../src/grammar/echo.ts';
+import type { JobStatusView } from '../../src/types.ts';
+
+export function jobArg(args: BoundArgs): string {
+  const id = args.words.job;
+  if (id === undefined)
+    throw new VmopsError('missing_argument', 'a job id is needed: type jobs to see recent jobs');
+  return id;
+}
+
+export function noSuchJob(id: string): VmopsError {
+  return new VmopsError('unknown_job', `no job '${printable(id)}': type jobs to see recent jobs.`);
+}
+
+/** The job's current view; `unknown_job` when there is none. */
+export async function findJob(ctx: CommandContext, id: string): Promise<JobStatusView> {
+  const view = await ctx.jobs.get(id);
+  if (view === undefined) throw noSuchJob(id);
+  return view;
+}

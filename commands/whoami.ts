@@ -1,0 +1,33 @@
+// `whoami`: who the bot thinks you are: person or guest, roles, and the account that proves it.
+import type { CommandSpec } from '../src/command-spec.ts';
+import { printable } from '../src/grammar/echo.ts';
+
+export const command: CommandSpec = {
+  name: 'whoami',
+  aliases: ['me'],
+  summary: 'show who vmops thinks you are and what roles you have',
+  description:
+    'vmops knows people by the account id the network proves, never by display names or nicknames.',
+  examples: ['whoami'],
+  access: 'anyone',
+  args: [],
+  async run(ctx) {
+    const { principal } = ctx;
+    const account = `${principal.account.network}:${printable(principal.account.id)}`;
+    const never = `Only that account id counts; display names (yours here: '${printable(principal.displayName)}') never do.`;
+    if (!principal.known) {
+      const text = [
+        `You are a guest: the account ${account} is not listed in the vmops config, so you have no roles.`,
+        never,
+        `An admin can add it under people.<you>.accounts.${principal.account.network} in the config.`,
+      ].join('\n');
+      return { reply: { text, tone: 'info' } };
+    }
+    const roles = principal.roles.length > 0 ? `the roles ${principal.roles.join(', ')}` : 'no roles';
+    const text = [
+      `You are ${principal.id}, with ${roles}, speaking from the account ${account}.`,
+      never,
+    ].join('\n');
+    return { reply: { text, tone: 'info' } };
+  },
+};

@@ -1,0 +1,69 @@
+// The bot's half of vmops, wired: Redis connection, queues and job control, notifier, command registry
+// and the pipeline over a set of adapters. main.ts adds the adapters, the worker and the process life.
+import type { Logger } from 'pino';
+import { allCommands } from '../commands/index.ts';
+import type { Config } from '../config/schema.ts';
+import { CommandRegistry } from './command-registry.ts';
+import { VmopsError } from './errors.ts';
+import { vocabularyFromConfig } from './grammar/vocabulary.ts';
+import { createJobControl } from './jobs/job-control.ts';
+import { openStageQueues } from './jobs/stage-queues.ts';
+import { Notifier } from './notifier.ts';
+import { handleMessage, type PipelineDeps } from './pipeline/handle-message.ts';
+import { identitiesFromConfig } from './pipeline/identify.ts';
+import { connectRedis } from './redis/connect.ts';
+import { redisKeys } from './redis/keys.ts';
+import type { ChatAdapter, IncomingMessage } from './types.ts';
+
+export interface BotCore {
+  handle(message: IncomingMessage): ReturnType<typeof handleMessage>;
+  notifier: Notifier;
+  close(): Promise<void>;
+}
+
+/** The bot's half: pipeline, job control and notifier over the given adapters. */
+export async function startBotCore(options: {
+  config: Config;
+  redisUrl: string;
+  adapters: ReadonlyMap<string, ChatAdapter>;
+  log: Logger;
+  instanceId: string;
+}): Promise<BotCore> {
+  const { config, redisUrl, adapters, log } = options;
+  const redis = connectRedis(redisUrl, { name: `vmops-bot-${options.instanceId}` });
+  const keys = redisKeys(config.redis.prefix);
+  const queues = openStageQueues({
+    connection: redis,
+    prefix: config.redis.prefix,
+    attempts: config.jobs.attempts,
+    keepFinished: config.jobs.keepFinished,
+  });
+  const jobs = createJobControl({ redis, keys, queues, keepRecent: config.jobs.keepFinished });
+  const notifier = new Notifier({ redis, redisUrl, keys, queues, adapters, getJob: jobs.get, log });
+  await notifier.start();
+  const registry = new CommandRegistry(allCommands);
+  const deps: PipelineDeps = {
+    config,
+    registry,
+    vocabulary: vocabularyFromConfig(config),
+    identities: identitiesFromConfig(config.people),
+    ingress: { redis, keys, maxAgeMs: config.bot.maxMessageAge, instanceId: options.instanceId },
+    jobs,
+    reply: async (target, reply) => {
+      const adapter = adapters.get(target.network);
+      if (!adapter) throw new VmopsError('internal_error', `no adapter for network ${target.network}`);
+      return adapter.send(target, reply);
+    },
+    announce: (jobId, target) => notifier.announce(jobId, target),
+    log,
+  };
+  return {
+    handle: (message) => handleMessage(message, deps),
+    notifier,
+    async close() {
+      await notifier.close();
+      await queues.close();
+      redis.disconnect();
+    },
+  };
+}

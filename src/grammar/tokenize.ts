@@ -1,0 +1,71 @@
+// Splits a chat command into words: refuses over-long text, control characters and unbalanced quotes,
+// turns phone quotes (“ ” ‘ ’) into ASCII ones, then lets string-argv split words and quoted strings.
+import { parseArgsStringToArgv } from 'string-argv';
+import { fail, ok, type Result } from '../errors.ts';
+import { describeCharacter } from './echo.ts';
+
+/** Control characters other than space and tab, and the Unicode line and paragraph separators. */
+const FORBIDDEN = /[\p{Cc}\u2028\u2029]/u;
+const TYPOGRAPHIC_DOUBLE = /[\u201C\u201D\u201E\u201F]/g;
+const TYPOGRAPHIC_SINGLE = /[\u2018\u2019\u201A\u201B]/g;
+
+/** Replaces the quotes phones and word processors type with the ASCII ones the grammar uses. */
+export function normaliseQuotes(text: string): string {
+  return text.replace(TYPOGRAPHIC_DOUBLE, '"').replace(TYPOGRAPHIC_SINGLE, "'");
+}
+
+/** The first forbidden character and its 1-based position (in characters), if any. */
+function findForbidden(text: string): { codePoint: number; position: number } | undefined {
+  let position = 0;
+  for (const char of text) {
+    position++;
+    if (char !== '\t' && FORBIDDEN.test(char)) return { codePoint: char.codePointAt(0) ?? 0, position };
+  }
+  return undefined;
+}
+
+/** Where an unclosed quote opens, following string-argv's rules: a quote runs to the next same quote. */
+function findUnclosedQuote(text: string): { quote: string; position: number } | undefined {
+  let open: { quote: string; position: number } | undefined;
+  let position = 0;
+  for (const char of text) {
+    position++;
+    if (open !== undefined) {
+      if (char === open.quote) open = undefined;
+    } else if (char === '"' || char === "'") {
+      open = { quote: char, position };
+    }
+  }
+  return open;
+}
+
+/** The words of a command; a quoted string is one word without its quotes, `""` an empty word. */
+export function tokenize(text: string, maxLength: number): Result<string[]> {
+  if (text.length > maxLength) {
+    return fail(
+      'bad_syntax',
+      `the command is ${text.length} characters long; vmops reads commands of at most ${maxLength} characters`,
+    );
+  }
+  const forbidden = findForbidden(text);
+  if (forbidden !== undefined) {
+    return fail(
+      'bad_syntax',
+      `control character ${describeCharacter(forbidden.codePoint)} at position ${forbidden.position} is not allowed: write the command on one line, with plain spaces between words`,
+    );
+  }
+  const normalised = normaliseQuotes(text);
+  const unclosed = findUnclosedQuote(normalised);
+  if (unclosed !== undefined) {
+    const hint =
+      unclosed.quote === "'"
+        ? `add the closing ', or put text with an apostrophe in "double quotes"`
+        : `add the closing ", or put text with a " in 'single quotes'`;
+    return fail(
+      'bad_syntax',
+      `unterminated ${unclosed.quote} quote starting at position ${unclosed.position}: ${hint}`,
+    );
+  }
+  if (normalised.trim() === '') return ok([]);
+  return ok(parseArgsStringToArgv(normalised));
+}

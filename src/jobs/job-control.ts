@@ -1,0 +1,185 @@
+// Job control for command handlers: queue stage jobs (idempotently per chat event), look them up,
+// read their logs, cancel and retry them. Works across processes: all state is in Redis.
+import { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { JobControl, StageRequest } from '../command-spec.ts';
+import { VmopsError } from '../errors.ts';
+import type { RedisKeys } from '../redis/keys.ts';
+import type {
+  ChatTarget,
+  IncomingMessage,
+  JobData,
+  JobResult,
+  JobStatusView,
+  Principal,
+  Stage,
+} from '../types.ts';
+import { STAGES } from '../types.ts';
+import { jobBaseId, jobId } from './job-id.ts';
+import { FINAL_STATES, jobView } from './job-view.ts';
+import type { StageQueues } from './stage-queues.ts';
+
+export interface JobControlOptions {
+  redis: Redis;
+  keys: RedisKeys;
+  queues: StageQueues;
+  /** How many job ids `jobs` remembers. */
+  keepRecent: number;
+  now?: () => number;
+}
+
+const TOMBSTONE_MS = 7 * 24 * 3600_000;
+
+function isStage(value: string | null): value is Stage {
+  return value !== null && (STAGES as readonly string[]).includes(value);
+}
+
+function suffixFor(request: StageRequest, requests: readonly StageRequest[]): string | undefined {
+  if (request.format !== undefined) return request.format;
+  if (request.cloud !== undefined) return request.cloud;
+  return requests.length > 1 ? String(requests.indexOf(request) + 1) : undefined;
+}
+
+export function createJobControl(options: JobControlOptions): JobControl & {
+  /** The BullMQ job behind an id, if it exists. */
+  find(id: string): Promise<Job<JobData, JobResult> | undefined>;
+} {
+  const { redis, keys, queues } = options;
+  const now = options.now ?? Date.now;
+
+  async function find(id: string): Promise<Job<JobData, JobResult> | undefined> {
+    const stage = await redis.hget(keys.jobIndex, id);
+    if (!isStage(stage)) return undefined;
+    return (await Job.fromId<JobData, JobResult>(queues.queue(stage), id)) ?? undefined;
+  }
+
+  async function get(id: string): Promise<JobStatusView | undefined> {
+    const job = await find(id);
+    if (job) return jobView(job, await job.getState());
+    const tombstone = await redis.get(keys.tombstone(id));
+    return tombstone ? (JSON.parse(tombstone) as JobStatusView) : undefined;
+  }
+
+  async function mustGet(id: string): Promise<JobStatusView> {
+    const view = await get(id);
+    if (!view) throw new VmopsError('unknown_job', `no job '${id}': type jobs to see recent jobs.`);
+    return view;
+  }
+
+  async function add(data: JobData): Promise<JobData> {
+    const queue = queues.queue(data.stage);
+    const job = await queue.add(data.stage, data, { jobId: data.jobId });
+    if (job.data.eventKey !== data.eventKey) {
+      // Another event hashed to the same id: make the id longer rather than drop this command.
+      return add({ ...data, jobId: `${data.jobId}x` });
+    }
+    await redis
+      .multi()
+      .hsetnx(keys.jobIndex, data.jobId, data.stage)
+      .zadd(keys.recentJobs, 'NX', data.createdAt, data.jobId)
+      .zremrangebyrank(keys.recentJobs, 0, -options.keepRecent - 1)
+      .exec();
+    return job.data;
+  }
+
+  return {
+    find,
+    get,
+
+    async submit(requests, context: { principal: Principal; message: IncomingMessage; commandText: string }) {
+      const eventKey = `${context.message.target.network}:${context.message.eventId}`;
+      const base = jobBaseId(eventKey);
+      const ids: string[] = [];
+      for (const request of requests) {
+        const data: JobData = {
+          jobId: jobId(base, suffixFor(request, requests)),
+          stage: request.stage,
+          product: request.product,
+          version: request.version,
+          params: request.params ?? {},
+          requestedBy: {
+            person: context.principal.id,
+            network: context.principal.account.network,
+            account: context.principal.account.id,
+            displayName: context.principal.known ? context.principal.id : context.principal.displayName,
+          },
+          origin: context.message.target,
+          eventKey,
+          commandText: context.commandText,
+          createdAt: now(),
+        };
+        if (request.format !== undefined) data.format = request.format;
+        if (request.cloud !== undefined) data.cloud = request.cloud;
+        ids.push((await add(data)).jobId);
+      }
+      return ids;
+    },
+
+    async list(limit) {
+      const ids = await redis.zrevrange(keys.recentJobs, 0, limit * 2);
+      const views: JobStatusView[] = [];
+      for (const id of ids) {
+        const view = await get(id);
+        if (view) views.push(view);
+        if (views.length >= limit) break;
+      }
+      return views;
+    },
+
+    async logs(id, tail) {
+      const job = await find(id);
+      if (!job) return (await redis.exists(keys.tombstone(id))) ? [] : undefined;
+      const queue = queues.queue(job.data.stage);
+      const { logs } = await queue.getJobLogs(id, 0, tail - 1, false);
+      return logs.reverse();
+    },
+
+    async cancel(id, by) {
+      const view = await mustGet(id);
+      if (FINAL_STATES.has(view.state)) {
+        throw new VmopsError('job_state', `job ${id} has already ${view.state}; there is nothing to cancel.`);
+      }
+      const job = await find(id);
+      if (job && view.state === 'queued') {
+        const final: JobStatusView = {
+          ...view,
+          state: 'cancelled',
+          finishedAt: now(),
+          error: `cancelled by ${by.id} before it started`,
+        };
+        // The tombstone goes first, so whoever sees the removal can already read how it ended.
+        await redis.set(keys.tombstone(id), JSON.stringify(final), 'PX', TOMBSTONE_MS);
+        const removed = await job.remove().then(
+          () => true,
+          () => false, // it became active in the meantime: cancel it where it runs
+        );
+        if (removed) return final;
+        await redis.del(keys.tombstone(id));
+      }
+      await redis.set(keys.cancel(id), by.id, 'PX', TOMBSTONE_MS);
+      await redis.publish(keys.cancelChannel, id);
+      return { ...view, message: `cancel requested by ${by.id}` };
+    },
+
+    async retry(id, _by, _origin: ChatTarget) {
+      const view = await mustGet(id);
+      if (view.state !== 'failed' && view.state !== 'cancelled') {
+        throw new VmopsError(
+          'job_state',
+          `job ${id} is ${view.state}; only a failed or cancelled job can be retried.`,
+        );
+      }
+      const job = await find(id);
+      if (!job) {
+        throw new VmopsError(
+          'job_state',
+          `job ${id} was cancelled before it started, so there is nothing to retry: run the command again.`,
+        );
+      }
+      await redis.del(keys.cancel(id));
+      await redis.hdel(keys.statusMessages, id); // the retry gets a fresh status message where it was asked
+      await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+      return mustGet(id);
+    },
+  };
+}

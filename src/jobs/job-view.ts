@@ -1,0 +1,58 @@
+// Turns a BullMQ job (data, progress, state, failure) into the view a status message shows.
+import type { Job } from 'bullmq';
+import type { JobData, JobProgress, JobResult, JobState, JobStatusView } from '../types.ts';
+import { decodeFailure } from './failure-reason.ts';
+
+function isProgress(value: unknown): value is JobProgress {
+  return typeof value === 'object' && value !== null && 'step' in value && 'percent' in value;
+}
+
+export function stateOf(bullState: string, failedReason: string | undefined): JobState {
+  switch (bullState) {
+    case 'active':
+      return 'running';
+    case 'completed':
+      return 'succeeded';
+    case 'failed':
+      return decodeFailure(failedReason).code === 'cancelled' ? 'cancelled' : 'failed';
+    default:
+      return 'queued';
+  }
+}
+
+export function jobView(job: Job<JobData, JobResult>, bullState: string): JobStatusView {
+  const data = job.data;
+  const state = stateOf(bullState, job.failedReason);
+  const progress = isProgress(job.progress) ? job.progress : undefined;
+  const view: JobStatusView = {
+    jobId: data.jobId,
+    stage: data.stage,
+    product: data.product,
+    version: data.version,
+    state,
+    percent: state === 'succeeded' ? 100 : (progress?.percent ?? 0),
+    requestedBy: data.requestedBy.displayName || data.requestedBy.person,
+    createdAt: data.createdAt,
+    attempts: Math.max(job.attemptsStarted ?? 0, job.attemptsMade ?? 0),
+  };
+  if (data.format !== undefined) view.format = data.format;
+  if (data.cloud !== undefined) view.cloud = data.cloud;
+  if (progress && state !== 'queued') {
+    view.step = progress.step;
+    view.steps = progress.steps;
+    view.stepName = progress.stepName;
+    if (progress.message !== undefined) view.message = progress.message;
+  }
+  const startedAt = job.processedOn ?? progress?.startedAt;
+  if (startedAt !== undefined && state !== 'queued') view.startedAt = startedAt;
+  if (
+    (state === 'succeeded' || state === 'failed' || state === 'cancelled') &&
+    job.finishedOn !== undefined
+  ) {
+    view.finishedAt = job.finishedOn;
+  }
+  if (state === 'failed' || state === 'cancelled') view.error = decodeFailure(job.failedReason).message;
+  return view;
+}
+
+export const FINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled']);

@@ -1,0 +1,148 @@
+// Runs the steps of one stage in order, turning their output into stage progress and log lines.
+import type { StepConfig } from '../../config/schema.ts';
+import { VmopsError } from '../errors.ts';
+import type { JobProgress, JobResult } from '../types.ts';
+import type { StepDirective } from './progress-protocol.ts';
+import { runStep, type StepOutcome } from './run-step.ts';
+
+/** Progress of the running stage; the worker adds `startedAt` and `worker` to make a JobProgress. */
+export type StageProgress = Pick<JobProgress, 'step' | 'steps' | 'stepName' | 'percent' | 'message'>;
+
+/** A JobResult with the files the steps named in `::artifact` and `::report` lines. */
+export interface StageResult extends JobResult {
+  artifacts: string[];
+  reports: string[];
+}
+
+export interface RunStageOptions {
+  steps: readonly StepConfig[];
+  /** Job parameters as environment variables (VMOPS_JOB_ID, VMOPS_STAGE, …, VMOPS_PARAM_*). */
+  params: Readonly<Record<string, string>>;
+  /** Working directory of every step. */
+  cwd: string;
+  /** Relative step programs (`recipes/demo/step.sh`) are found here. */
+  repoRoot: string;
+  /** Timeout of a step that sets none. */
+  defaultTimeoutMs: number;
+  /** Aborting stops the running step's process group; the remaining steps do not run. */
+  signal?: AbortSignal;
+  /** Time between SIGTERM and SIGKILL when a step is stopped (default 5 s). */
+  killGraceMs?: number;
+  /** Called at each step start, at each `::progress` and `::status`, and at the end (100). */
+  onProgress?: (progress: StageProgress) => void;
+  /** Called for each log line: step output (stderr lines start with `! `), step starts and ends. */
+  onLog?: (line: string) => void;
+}
+
+/** Runs the steps; throws VmopsError `step_failed`, `step_timeout` or `cancelled` at the first that does not succeed. */
+export async function runStage(options: RunStageOptions): Promise<StageResult> {
+  const { steps, signal, killGraceMs } = options;
+  const last = steps.at(-1);
+  if (last === undefined) throw new VmopsError('no_recipe', 'the stage has no steps to run');
+  const startedAt = performance.now();
+  const result: StageResult = { durationMs: 0, steps: [], artifacts: [], reports: [] };
+  let message: string | undefined;
+
+  for (const [index, step] of steps.entries()) {
+    const number = index + 1;
+    const label = `step ${number}/${steps.length} ${step.name}`;
+    if (signal?.aborted) throw new VmopsError('cancelled', `cancelled before ${label}`, { step: number });
+    const report = (stepPercent: number) => {
+      const percent = Math.round(((index + stepPercent / 100) / steps.length) * 100);
+      const progress: StageProgress = { step: number, steps: steps.length, stepName: step.name, percent };
+      options.onProgress?.(message === undefined ? progress : { ...progress, message });
+    };
+
+    let stepPercent = 0;
+    message = undefined;
+    report(stepPercent);
+    const onDirective = (directive: StepDirective) => {
+      if (directive.kind === 'progress') stepPercent = directive.percent;
+      if (directive.kind === 'progress' || directive.kind === 'status') {
+        if (directive.message !== undefined) message = directive.message;
+        report(stepPercent);
+      }
+    };
+    const timeoutMs = step.timeout ?? options.defaultTimeoutMs;
+    options.onLog?.(`${label} started: ${showArgv(step.run)}`);
+    const outcome = await runStep({
+      argv: step.run,
+      cwd: options.cwd,
+      repoRoot: options.repoRoot,
+      env: {
+        ...options.params,
+        ...step.env,
+        VMOPS_STEP: step.name,
+        VMOPS_STEP_NUMBER: String(number),
+        VMOPS_STEPS: String(steps.length),
+      },
+      timeoutMs,
+      ...(signal === undefined ? {} : { signal }),
+      ...(killGraceMs === undefined ? {} : { killGraceMs }),
+      onLine: ({ stream, text }) => options.onLog?.(stream === 'stderr' ? `! ${text}` : text),
+      onDirective,
+    });
+    result.artifacts.push(...outcome.artifacts);
+    result.reports.push(...outcome.reports);
+    options.onLog?.(`${label} ended: ${showEnd(outcome)} after ${formatDuration(outcome.durationMs)}`);
+
+    const detail = {
+      step: number,
+      steps: steps.length,
+      stepName: step.name,
+      exitCode: outcome.exitCode,
+      signal: outcome.signal,
+      durationMs: outcome.durationMs,
+    };
+    if (outcome.cancelled) throw new VmopsError('cancelled', `cancelled during ${label}`, detail);
+    if (outcome.timedOut) {
+      const text = `${label} timed out after ${formatDuration(timeoutMs)}`;
+      throw new VmopsError('step_timeout', text, { ...detail, timeoutMs });
+    }
+    if (outcome.exitCode !== 0) {
+      throw new VmopsError('step_failed', `${label} ${showFailure(outcome)}`, detail);
+    }
+    result.steps.push({ name: step.name, exitCode: 0, durationMs: outcome.durationMs });
+  }
+
+  const done: StageProgress = { step: steps.length, steps: steps.length, stepName: last.name, percent: 100 };
+  options.onProgress?.(message === undefined ? done : { ...done, message });
+  result.durationMs = Math.round(performance.now() - startedAt);
+  return result;
+}
+
+function showFailure(outcome: StepOutcome): string {
+  if (outcome.startError !== undefined) return `failed: ${outcome.startError}`;
+  if (outcome.exitCode === null) return `failed: killed by ${outcome.signal ?? 'a signal'}`;
+  return `failed with exit code ${outcome.exitCode}`;
+}
+
+function showEnd(outcome: StepOutcome): string {
+  let how = 'not started';
+  if (outcome.exitCode !== null) how = `exit code ${outcome.exitCode}`;
+  else if (outcome.signal !== null) how = `signal ${outcome.signal}`;
+  if (outcome.timedOut) return `${how} (timed out)`;
+  if (outcome.cancelled) return `${how} (cancelled)`;
+  return how;
+}
+
+/** The argv as a log line; arguments with spaces or special characters are shown quoted. */
+function showArgv(argv: readonly string[]): string {
+  return argv.map((arg) => (/^[\w./:=@%+,-]+$/.test(arg) ? arg : JSON.stringify(arg))).join(' ');
+}
+
+/** `250ms`, `4.2s`, `5m`, `1m30s`, `2h5m`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${Number((ms / 1000).toFixed(1))}s`;
+  const total = Math.round(ms / 1000);
+  const parts = [
+    [Math.floor(total / 3600), 'h'],
+    [Math.floor((total % 3600) / 60), 'm'],
+    [total % 60, 's'],
+  ] as const;
+  return parts
+    .filter(([value]) => value > 0)
+    .map(([value, unit]) => `${value}${unit}`)
+    .join('');
+}

@@ -1,0 +1,189 @@
+// The worker runtime: takes stage jobs from the queues and runs the product's recipe steps for each
+// (src/jobs/run-stage.ts), reporting progress and log lines into the job. A job is cancelled through
+// a Redis flag plus a pub/sub nudge, so `cancel` works whichever process runs it. Workers never import
+// adapters: all they know of chat is the job data.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { throttle } from 'es-toolkit';
+import type { Logger } from 'pino';
+import type { Config } from '../../config/schema.ts';
+import { asVmopsError, VmopsError } from '../errors.ts';
+import { connectRedis } from '../redis/connect.ts';
+import type { RedisKeys } from '../redis/keys.ts';
+import type { JobData, JobProgress, JobResult, Stage } from '../types.ts';
+import { STAGES } from '../types.ts';
+import { encodeFailure } from './failure-reason.ts';
+import { runStage } from './run-stage.ts';
+import { queueName } from './stage-queues.ts';
+
+export interface StageWorkerOptions {
+  config: Config;
+  redisUrl: string;
+  keys: RedisKeys;
+  log: Logger;
+  /** Where relative step programs are found. */
+  repoRoot: string;
+  /** Data directory: job work directories go under `work/`. */
+  dataDir: string;
+  /** Worker name shown in progress (host name and pid by default). */
+  name: string;
+  /** Stages this worker runs (default all). */
+  stages?: readonly Stage[];
+}
+
+export interface StageWorkers {
+  /** Stops taking jobs and waits for running ones; with `cancelRunning`, cancels them first. */
+  close(options?: { cancelRunning?: boolean }): Promise<void>;
+  /** Number of jobs running now. */
+  running(): number;
+}
+
+const CANCEL_POLL_MS = 2000;
+const PROGRESS_INTERVAL_MS = 250;
+
+export function jobEnvironment(data: JobData, workdir: string, dataDir: string): Record<string, string> {
+  const env: Record<string, string> = {
+    VMOPS_JOB_ID: data.jobId,
+    VMOPS_STAGE: data.stage,
+    VMOPS_PRODUCT: data.product,
+    VMOPS_VERSION: data.version,
+    VMOPS_REQUESTED_BY: data.requestedBy.person,
+    VMOPS_WORKDIR: workdir,
+    VMOPS_DATA_DIR: dataDir,
+  };
+  if (data.format !== undefined) env.VMOPS_FORMAT = data.format;
+  if (data.cloud !== undefined) env.VMOPS_CLOUD = data.cloud;
+  for (const [name, value] of Object.entries(data.params)) {
+    env[`VMOPS_PARAM_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] = value;
+  }
+  return env;
+}
+
+export async function startStageWorkers(options: StageWorkerOptions): Promise<StageWorkers> {
+  const { config, keys } = options;
+  const commands = connectRedis(options.redisUrl, { name: `vmops-worker-${options.name}` });
+  const subscriber = connectRedis(options.redisUrl, {
+    blocking: true,
+    name: `vmops-worker-sub-${options.name}`,
+  });
+  const running = new Map<string, AbortController>();
+
+  await subscriber.subscribe(keys.cancelChannel);
+  subscriber.on('message', (_channel: string, jobId: string) => {
+    const controller = running.get(jobId);
+    if (!controller) return;
+    void commands.get(keys.cancel(jobId)).then((by) => controller.abort(`cancelled by ${by ?? 'someone'}`));
+  });
+
+  async function processJob(job: Job<JobData, JobResult>, signal?: AbortSignal): Promise<JobResult> {
+    const data = job.data;
+    const log = options.log.child({ jobId: data.jobId, stage: data.stage, person: data.requestedBy.person });
+    const cancelledBy = await commands.get(keys.cancel(data.jobId));
+    if (cancelledBy !== null) {
+      throw new UnrecoverableError(
+        encodeFailure('cancelled', `cancelled by ${cancelledBy} before it started`),
+      );
+    }
+    const steps = config.products[data.product]?.stages[data.stage]?.steps;
+    if (!steps) {
+      throw new UnrecoverableError(
+        encodeFailure('no_recipe', `product ${data.product} has no steps for stage ${data.stage} in config`),
+      );
+    }
+    const controller = new AbortController();
+    signal?.addEventListener('abort', () => controller.abort(String(signal.reason ?? 'cancelled')), {
+      once: true,
+    });
+    running.set(data.jobId, controller);
+    const poll = setInterval(() => {
+      void commands.get(keys.cancel(data.jobId)).then((by) => {
+        if (by !== null) controller.abort(`cancelled by ${by}`);
+      });
+    }, CANCEL_POLL_MS);
+
+    const startedAt = Date.now();
+    const workdir = join(options.dataDir, 'work', data.jobId);
+    mkdirSync(workdir, { recursive: true });
+    const report = throttle(
+      (progress: JobProgress) => {
+        void job
+          .updateProgress(progress as unknown as object)
+          .catch((error) => log.warn({ err: error }, 'progress'));
+      },
+      PROGRESS_INTERVAL_MS,
+      { edges: ['leading', 'trailing'] },
+    );
+    let logChain: Promise<unknown> = Promise.resolve();
+    log.info({ worker: options.name, steps: steps.length }, 'job started');
+    try {
+      const result = await runStage({
+        steps,
+        params: jobEnvironment(data, workdir, options.dataDir),
+        repoRoot: options.repoRoot,
+        cwd: workdir,
+        defaultTimeoutMs: config.jobs.stepTimeout,
+        signal: controller.signal,
+        onProgress: (p) => report({ ...p, startedAt, worker: options.name }),
+        onLog: (line) => {
+          logChain = logChain.then(() => job.log(line)).catch(() => undefined);
+        },
+      });
+      report.flush();
+      await logChain;
+      log.info({ durationMs: result.durationMs }, 'job succeeded');
+      return { durationMs: result.durationMs, steps: result.steps };
+    } catch (error) {
+      report.flush();
+      await logChain;
+      const failure = asVmopsError(error);
+      const message =
+        failure.code === 'cancelled' && typeof controller.signal.reason === 'string'
+          ? `${controller.signal.reason} (${failure.message.replace(/^cancelled\s*/, '')})`
+          : failure.message;
+      log.info({ code: failure.code, message }, 'job failed');
+      if (failure instanceof VmopsError && failure.code !== 'internal_error') {
+        throw new UnrecoverableError(encodeFailure(failure.code, message));
+      }
+      throw new Error(encodeFailure(failure.code, message));
+    } finally {
+      clearInterval(poll);
+      running.delete(data.jobId);
+    }
+  }
+
+  const connections = (options.stages ?? STAGES).map((stage) => ({
+    stage,
+    connection: connectRedis(options.redisUrl, { blocking: true, name: `vmops-worker-${stage}` }),
+  }));
+  const workers = connections.map(
+    ({ stage, connection }) =>
+      new Worker<JobData, JobResult, Stage>(
+        queueName(stage),
+        (job, _token, signal) => processJob(job, signal),
+        {
+          connection,
+          prefix: config.redis.prefix,
+          concurrency: config.jobs.concurrency,
+          name: options.name,
+        },
+      ),
+  );
+  for (const worker of workers) {
+    worker.on('error', (error) => options.log.warn({ err: error }, 'worker connection error'));
+  }
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+
+  return {
+    running: () => running.size,
+    async close(closeOptions = {}) {
+      if (closeOptions.cancelRunning) {
+        for (const controller of running.values()) controller.abort('cancelled: the worker is shutting down');
+      }
+      await Promise.all(workers.map((w) => w.close()));
+      for (const { connection } of connections) connection.disconnect();
+      subscriber.disconnect();
+      commands.disconnect();
+    },
+  };
+}

@@ -1,0 +1,49 @@
+// Creates the root pino logger. It is passed to every part that logs (never imported as a global);
+// parts make child loggers carrying adapter, person, command and jobId. Secrets are redacted by path.
+import pino, { type DestinationStream, type Logger } from 'pino';
+
+/** Paths whose values never reach a log line. */
+export const REDACT_PATHS = [
+  '*.token',
+  '*.appToken',
+  '*.botToken',
+  '*.accessToken',
+  '*.password',
+  '*.secret',
+  '*.signingSecret',
+  '*.privateKey',
+  '*.passphrase',
+  'headers.authorization',
+  '*.headers.authorization',
+  'config.redis.url',
+];
+
+export interface LoggerOptions {
+  /** pino level; VMOPS_LOG_LEVEL usually. */
+  level: string;
+  /** Where lines go (default: standard error, so standard output stays the terminal chat). */
+  destination?: DestinationStream;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  return pino(
+    {
+      level: options.level,
+      base: { pid: process.pid },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: { err: pino.stdSerializers.err },
+    },
+    options.destination ?? pino.destination(2),
+  );
+}
+
+/** Removes the password from a redis:// URL before it is shown or logged. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = 'redacted';
+    return parsed.toString();
+  } catch {
+    return '[unparseable url]';
+  }
+}

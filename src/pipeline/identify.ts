@@ -1,0 +1,28 @@
+// Identify: maps a network account (the platform's stable id, never a display name) to a person from
+// config. An account that is not listed is a guest with no roles.
+import type { Config } from '../../config/schema.ts';
+import type { NetworkName, Principal, Role, Sender } from '../types.ts';
+
+export type Identities = (network: NetworkName, sender: Sender) => Principal;
+
+export function identitiesFromConfig(people: Config['people']): Identities {
+  const byAccount = new Map<string, { person: string; roles: readonly Role[] }>();
+  for (const [person, spec] of Object.entries(people)) {
+    for (const [network, account] of Object.entries(spec.accounts)) {
+      byAccount.set(`${network}\u0000${account}`, { person, roles: spec.roles });
+    }
+  }
+  return (network, sender) => {
+    const found = byAccount.get(`${network}\u0000${sender.id}`);
+    const account = { network, id: sender.id };
+    if (found)
+      return { id: found.person, known: true, roles: found.roles, account, displayName: sender.displayName };
+    return {
+      id: `guest:${network}:${sender.id}`,
+      known: false,
+      roles: [],
+      account,
+      displayName: sender.displayName,
+    };
+  };
+}

@@ -1,0 +1,88 @@
+// Starts the real engine for a test: bot core (pipeline, job control, notifier) over FakeChat adapters
+// and, optionally, stage workers, all on the run's Redis under a fresh prefix. `stop()` undoes it all.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import type { Config } from '../../config/schema.ts';
+import { type BotCore, startBotCore } from '../../src/bot-core.ts';
+import { loadConfig, repoRoot } from '../../src/config-load.ts';
+import { type StageWorkers, startStageWorkers } from '../../src/jobs/stage-worker.ts';
+import { redisKeys } from '../../src/redis/keys.ts';
+import { FakeChat } from './fake-chat.ts';
+import { cleanPrefix, redisUrl, testPrefix } from './redis.ts';
+
+/** The default config with a fresh prefix, every person also on the `fake` network, and fast demo steps. */
+export function testConfig(edit?: (config: Config) => void): Config {
+  const config = structuredClone(loadConfig());
+  config.redis.prefix = testPrefix();
+  for (const [name, person] of Object.entries(config.people)) person.accounts.fake = name;
+  for (const product of Object.values(config.products)) {
+    for (const stage of Object.values(product.stages)) {
+      for (const step of stage?.steps ?? []) step.env = { ...step.env, VMOPS_DEMO_TICK: '0.01' };
+    }
+  }
+  edit?.(config);
+  return config;
+}
+
+export interface Engine {
+  config: Config;
+  chat: FakeChat;
+  core: BotCore;
+  worker: StageWorkers | undefined;
+  dataDir: string;
+  /** Another bot instance on the same Redis and prefix, with its own FakeChat. */
+  addBot(): Promise<{ chat: FakeChat; core: BotCore }>;
+  stop(): Promise<void>;
+}
+
+export async function startEngine(options: { config?: Config; worker?: boolean } = {}): Promise<Engine> {
+  const config = options.config ?? testConfig();
+  const url = redisUrl();
+  const log = pino({ level: 'silent' });
+  const dataDir = mkdtempSync(join(tmpdir(), 'vmops-test-data-'));
+  const cores: BotCore[] = [];
+  const addBot = async () => {
+    const chat = new FakeChat();
+    const core = await startBotCore({
+      config,
+      redisUrl: url,
+      adapters: new Map([[chat.network, chat]]),
+      log,
+      instanceId: `test-${cores.length}`,
+    });
+    cores.push(core);
+    await chat.start(async (m) => {
+      await core.handle(m);
+    });
+    return { chat, core };
+  };
+  const first = await addBot();
+  const worker =
+    options.worker === false
+      ? undefined
+      : await startStageWorkers({
+          config,
+          redisUrl: url,
+          keys: redisKeys(config.redis.prefix),
+          log,
+          repoRoot,
+          dataDir,
+          name: 'test-worker',
+        });
+  return {
+    config,
+    chat: first.chat,
+    core: first.core,
+    worker,
+    dataDir,
+    addBot,
+    async stop() {
+      await worker?.close({ cancelRunning: true });
+      for (const core of cores) await core.close();
+      await cleanPrefix(config.redis.prefix);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

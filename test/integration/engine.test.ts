@@ -1,0 +1,149 @@
+// The engine end to end against a real Redis: a typed command becomes a queued job, a worker runs its
+// recipe steps, and the room sees one status message edited to the final state.
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Engine, startEngine, testConfig } from '../helpers/engine.ts';
+import { message, type SentMessage } from '../helpers/fake-chat.ts';
+
+let engine: Engine | undefined;
+afterEach(async () => {
+  await engine?.stop();
+  engine = undefined;
+});
+
+const jobIdIn = (m: SentMessage) => /job ([a-z0-9-]+)/.exec(m.versions[0]?.text ?? '')?.[1];
+
+describe('engine', () => {
+  it('acknowledges a build with its job id, shows progress, and edits the same message to the final state', async () => {
+    engine = await startEngine();
+    const handled = await engine.core.handle(message('build 2.6 kvm'));
+    expect(handled.jobs).toHaveLength(1);
+    const [jobId] = handled.jobs;
+    await engine.core.notifier.whenSettled(handled.jobs);
+    expect(engine.chat.sent).toHaveLength(1);
+    const status = engine.chat.sent[0] as SentMessage;
+    expect(jobIdIn(status)).toBe(jobId);
+    expect(status.versions[0]?.text).toMatch(/^(⏳|▶️) build cernvm 2\.6 kvm · job [a-z2-9]{8}-kvm/);
+    expect(status.versions.some((v) => /step \d\/3/.test(v.text))).toBe(true);
+    expect(status.versions.at(-1)?.text).toMatch(
+      /^✅ build cernvm 2\.6 kvm · job .* · succeeded in \d+:\d\d · asked by alice$/,
+    );
+  });
+
+  it('runs one job per format and posts one status message each', async () => {
+    engine = await startEngine();
+    const handled = await engine.core.handle(message('build 2.6 kvm vbox'));
+    expect(handled.jobs.map((id) => id.split('-')[1])).toEqual(['kvm', 'virtualbox']);
+    await engine.core.notifier.whenSettled(handled.jobs);
+    expect(engine.chat.texts().map((t) => [...t][0])).toEqual(['✅', '✅']);
+  });
+
+  it('runs a redelivered event once, even when two bot instances receive it at the same time', async () => {
+    engine = await startEngine();
+    const second = await engine.addBot();
+    const event = message('build 2.6 kvm');
+    const results = await Promise.all([
+      engine.core.handle(event),
+      second.core.handle(event),
+      engine.core.handle({ ...event }),
+    ]);
+    const withJobs = results.filter((r) => r.jobs.length > 0);
+    expect(withJobs).toHaveLength(1);
+    await engine.core.notifier.whenSettled(withJobs[0]?.jobs ?? []);
+    expect(engine.chat.sent.length + second.chat.sent.length).toBe(1);
+    const recent = await engine.core.handle(message('jobs'));
+    expect(recent.outcome).toBe('done');
+    expect(
+      engine.chat
+        .texts()
+        .at(-1)
+        ?.match(/build cernvm 2\.6 kvm/g),
+    ).toHaveLength(1);
+    // After it is done, a late redelivery still adds nothing.
+    expect((await second.core.handle({ ...event })).outcome).toBe('ignored');
+  });
+
+  it('refuses a viewer and a guest without queueing anything', async () => {
+    engine = await startEngine();
+    expect((await engine.core.handle(message('build 2.6 kvm', { account: 'carol' }))).outcome).toBe(
+      'refused',
+    );
+    expect((await engine.core.handle(message('build 2.6 kvm', { account: 'mallory' }))).outcome).toBe(
+      'refused',
+    );
+    expect(engine.chat.texts()).toEqual([
+      expect.stringContaining('build needs the operator role: you (carol) have the roles viewer'),
+      expect.stringContaining(
+        'your fake account mallory is not listed in the vmops config, so you are a guest',
+      ),
+    ]);
+    await engine.core.handle(message('jobs'));
+    expect(engine.chat.texts().at(-1)).not.toMatch(/build cernvm/);
+  });
+
+  it('ignores its own messages, other bots and messages older than the cutoff', async () => {
+    engine = await startEngine();
+    const own = message('build 2.6 kvm');
+    own.sender.isSelf = true;
+    const bot = message('build 2.6 kvm');
+    bot.sender.isBot = true;
+    const old = message('build 2.6 kvm', { sentAt: Date.now() - 10 * 60_000 });
+    for (const m of [own, bot, old]) expect((await engine.core.handle(m)).outcome).toBe('ignored');
+    expect(engine.chat.sent).toHaveLength(0);
+  });
+
+  it('cancels a running job by killing its step, and says who cancelled it', async () => {
+    const config = testConfig((c) => {
+      const build = c.products.cernvm?.stages.build;
+      if (build) build.steps = [{ name: 'sleepy', run: ['test/fixtures/steps/sleep-forever.sh'] }];
+    });
+    engine = await startEngine({ config });
+    const { jobs } = await engine.core.handle(message('build 2.6 kvm'));
+    const [jobId = ''] = jobs;
+    await engine.chat.waitFor((m) => /step 1\/1 sleepy/.test(m.versions.at(-1)?.text ?? ''));
+    await engine.core.handle(message(`cancel ${jobId}`, { account: 'bob' }));
+    await engine.core.notifier.whenSettled(jobs);
+    const status = engine.chat.sent[0] as SentMessage;
+    expect(status.versions.at(-1)?.text).toMatch(/^🚫 build cernvm 2\.6 kvm · job .* · cancelled by bob/);
+    expect(engine.worker?.running()).toBe(0);
+  });
+
+  it('cancels a queued job before it starts', async () => {
+    engine = await startEngine({ worker: false });
+    const { jobs } = await engine.core.handle(message('build 2.6 kvm'));
+    await engine.core.handle(message(`cancel ${jobs[0]}`));
+    await engine.core.notifier.whenSettled(jobs);
+    expect(engine.chat.sent[0]?.versions.at(-1)?.text).toMatch(/^🚫 .* cancelled by alice before it started/);
+  });
+
+  it('reports a failing step, keeps its log, and retries the job under the same id', async () => {
+    const config = testConfig((c) => {
+      const build = c.products.cernvm?.stages.build;
+      for (const step of build?.steps ?? []) step.env = { ...step.env, VMOPS_DEMO_FAIL: 'assemble' };
+    });
+    engine = await startEngine({ config });
+    const { jobs } = await engine.core.handle(message('build 2.6 kvm'));
+    const [jobId = ''] = jobs;
+    await engine.core.notifier.whenSettled(jobs);
+    expect(engine.chat.texts()[0]).toMatch(
+      /^❌ .* failed after \d+:\d\d: step 2\/3 assemble failed with exit code \d+/,
+    );
+    await engine.core.handle(message(`log ${jobId} --tail 5`));
+    expect(engine.chat.texts().at(-1)).toMatch(/assemble/);
+    await engine.core.handle(message(`retry ${jobId}`));
+    await engine.core.notifier.whenSettled([jobId]);
+    // The retry gets its own status message and runs again (and fails again: the recipe has not changed).
+    const retried = engine.chat.sent.filter((m) => jobIdIn(m) === jobId);
+    expect(retried).toHaveLength(2);
+    expect(retried[1]?.versions.at(-1)?.text).toMatch(/^❌/);
+  });
+
+  it('answers status and jobs with the job state', async () => {
+    engine = await startEngine();
+    const { jobs } = await engine.core.handle(message('build 2.6 kvm'));
+    await engine.core.notifier.whenSettled(jobs);
+    await engine.core.handle(message(`status ${jobs[0]}`));
+    expect(engine.chat.texts().at(-1)).toMatch(new RegExp(`${jobs[0]}.*succeeded`));
+    await engine.core.handle(message('status nosuchjob'));
+    expect(engine.chat.texts().at(-1)).toBe("no job 'nosuchjob': type jobs to see recent jobs.");
+  });
+});

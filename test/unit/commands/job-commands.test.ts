@@ -1,0 +1,184 @@
+// jobs, status, log, cancel and retry: what they ask the job services and what the room sees.
+import { describe, expect, it } from 'vitest';
+import type { VmopsError } from '../../../src/errors.ts';
+import { fakeJobs, person, run, view } from './fake-context.ts';
+
+const running = view({
+  jobId: 'k3x9q2ab-kvm',
+  state: 'running',
+  step: 2,
+  steps: 3,
+  stepName: 'assemble',
+  percent: 45,
+  startedAt: 2_000,
+  message: 'converting disk',
+});
+const failed = view({
+  jobId: 'h7m2p4cd-vmware',
+  format: 'vmware',
+  state: 'failed',
+  step: 3,
+  steps: 3,
+  stepName: 'convert',
+  percent: 80,
+  requestedBy: 'Bob',
+  startedAt: 2_000,
+  finishedAt: 65_000,
+  error: 'qemu-img exited with 1',
+  attempts: 2,
+});
+const deploy = view({ jobId: 'z9y8x7w6-local', stage: 'deploy', cloud: 'local', state: 'succeeded' });
+const { format: _none, ...deployWithoutFormat } = deploy;
+
+const refusal = async (promise: Promise<unknown>): Promise<VmopsError> => {
+  try {
+    await promise;
+  } catch (error) {
+    return error as VmopsError;
+  }
+  throw new Error('expected a refusal');
+};
+
+describe('jobs', () => {
+  it('lists the ten most recent jobs, one line each', async () => {
+    const jobs = fakeJobs([running, failed, deployWithoutFormat]);
+    const outcome = await run('jobs', { jobs: jobs.control });
+    expect(jobs.calls).toEqual([{ method: 'list', limit: 10 }]);
+    expect(outcome.reply?.text).toBe(
+      [
+        'Recent jobs, newest first (status <job> for details):',
+        'k3x9q2ab-kvm  build cernvm 2.6 kvm  running, step 2/3  by Alice',
+        'h7m2p4cd-vmware  build cernvm 2.6 vmware  failed, step 3/3  by Bob',
+        'z9y8x7w6-local  deploy cernvm 2.6 local  succeeded  by Alice',
+      ].join('\n'),
+    );
+    expect(outcome.reply?.tone).toBe('info');
+  });
+
+  it('honours --limit', async () => {
+    const jobs = fakeJobs([running, failed]);
+    const outcome = await run('jobs --limit 1', { jobs: jobs.control });
+    expect(jobs.calls).toEqual([{ method: 'list', limit: 1 }]);
+    expect(outcome.reply?.text.split('\n')).toHaveLength(2);
+  });
+
+  it('says how to start when there are no jobs', async () => {
+    expect((await run('jobs')).reply?.text).toBe(
+      'No jobs yet: start one with build <version> <format>, e.g. build 2.6 kvm.',
+    );
+  });
+
+  it('cleans display names before showing them', async () => {
+    const jobs = fakeJobs([view({ jobId: 'abcd2345', requestedBy: 'Eve\u001b[2J\u202E' })]);
+    expect((await run('jobs', { jobs: jobs.control })).reply?.text).toContain('by Eve[2J');
+  });
+});
+
+describe('status', () => {
+  it('without a job, is the jobs list', async () => {
+    const jobs = fakeJobs([running]);
+    const outcome = await run('status', { jobs: jobs.control });
+    expect(jobs.calls).toEqual([{ method: 'list', limit: 10 }]);
+    expect(outcome.reply?.text).toContain('k3x9q2ab-kvm  build cernvm 2.6 kvm  running, step 2/3  by Alice');
+  });
+
+  it('shows one failed job in detail', async () => {
+    const jobs = fakeJobs([failed]);
+    const outcome = await run('status H7M2P4CD-vmware', { jobs: jobs.control });
+    expect(jobs.calls).toEqual([{ method: 'get', jobId: 'h7m2p4cd-vmware' }]);
+    expect(outcome.reply?.text).toBe(
+      [
+        'h7m2p4cd-vmware  build cernvm 2.6 vmware  failed, step 3/3  by Bob',
+        'ran for 1:03 · step: convert · attempt 2',
+        'error: qemu-img exited with 1',
+        'type log h7m2p4cd-vmware for its log',
+      ].join('\n'),
+    );
+  });
+
+  it('shows a running job with its last message', async () => {
+    const text = (await run('status k3x9q2ab-kvm', { jobs: fakeJobs([running]).control })).reply?.text ?? '';
+    expect(text).toMatch(
+      /^k3x9q2ab-kvm {2}build cernvm 2\.6 kvm {2}running, step 2\/3 {2}by Alice\nrunning for [\d:]+, 45% done · step: assemble\nlast message: converting disk$/,
+    );
+  });
+
+  it('answers unknown_job for a job that does not exist', async () => {
+    const error = await refusal(run('status abcd2345'));
+    expect(error.code).toBe('unknown_job');
+    expect(error.message).toBe("no job 'abcd2345': type jobs to see recent jobs.");
+  });
+});
+
+describe('log', () => {
+  const lines = Array.from({ length: 30 }, (_, i) => `line ${i + 1}`);
+
+  it('shows the last 20 lines by default', async () => {
+    const jobs = fakeJobs([running], { 'k3x9q2ab-kvm': lines });
+    const outcome = await run('log k3x9q2ab-kvm', { jobs: jobs.control });
+    expect(jobs.calls).toEqual([{ method: 'logs', jobId: 'k3x9q2ab-kvm', tail: 20 }]);
+    const text = outcome.reply?.text.split('\n') ?? [];
+    expect(text[0]).toBe('Log of k3x9q2ab-kvm, last 20 lines:');
+    expect(text.slice(1)).toEqual(lines.slice(10));
+  });
+
+  it('honours --tail and cleans control characters out of log lines', async () => {
+    const jobs = fakeJobs([running], { 'k3x9q2ab-kvm': ['\u001b[32mok\u001b[0m'] });
+    const outcome = await run('log k3x9q2ab-kvm --tail 1', { jobs: jobs.control });
+    expect(jobs.calls).toEqual([{ method: 'logs', jobId: 'k3x9q2ab-kvm', tail: 1 }]);
+    expect(outcome.reply?.text).toBe('Log of k3x9q2ab-kvm, last 1 line:\n[32mok[0m');
+  });
+
+  it('says when a job has no log yet', async () => {
+    const jobs = fakeJobs([running], { 'k3x9q2ab-kvm': [] });
+    expect((await run('log k3x9q2ab-kvm', { jobs: jobs.control })).reply?.text).toBe(
+      'Job k3x9q2ab-kvm has no log lines yet.',
+    );
+  });
+
+  it('answers unknown_job for a job that does not exist', async () => {
+    const error = await refusal(run('log abcd2345'));
+    expect(error.code).toBe('unknown_job');
+    expect(error.message).toBe("no job 'abcd2345': type jobs to see recent jobs.");
+  });
+});
+
+describe('cancel and retry', () => {
+  it('cancel cancels the job as the asker and says so', async () => {
+    const alice = person('alice', ['operator']);
+    const jobs = fakeJobs([running]);
+    const outcome = await run('cancel k3x9q2ab-kvm', { jobs: jobs.control, principal: alice });
+    expect(jobs.calls).toEqual([
+      { method: 'get', jobId: 'k3x9q2ab-kvm' },
+      { method: 'cancel', jobId: 'k3x9q2ab-kvm', by: alice },
+    ]);
+    expect(outcome.reply).toEqual({
+      text: 'Cancelled: k3x9q2ab-kvm  build cernvm 2.6 kvm  cancelled  by Alice',
+      tone: 'ok',
+    });
+  });
+
+  it('retry queues the job again from this room and follows it with a status message', async () => {
+    const alice = person('alice', ['operator']);
+    const jobs = fakeJobs([failed]);
+    const outcome = await run('retry h7m2p4cd-vmware', { jobs: jobs.control, principal: alice });
+    expect(jobs.calls[1]).toEqual({
+      method: 'retry',
+      jobId: 'h7m2p4cd-vmware',
+      by: alice,
+      origin: { network: 'shell', room: 'tty', isDirect: false },
+    });
+    expect(outcome).toEqual({ jobs: ['h7m2p4cd-vmware'] });
+  });
+
+  it.each(['cancel', 'retry'])(
+    '%s of a job that does not exist answers unknown_job and does nothing',
+    async (name) => {
+      const jobs = fakeJobs([running]);
+      const error = await refusal(run(`${name} abcd2345`, { jobs: jobs.control }));
+      expect(error.code).toBe('unknown_job');
+      expect(error.message).toBe("no job 'abcd2345': type jobs to see recent jobs.");
+      expect(jobs.calls.map((call) => call.method)).toEqual(['get']);
+    },
+  );
+});

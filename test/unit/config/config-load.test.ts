@@ -1,0 +1,66 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${ENV} references are the config syntax under test
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { defaultConfigPath, loadConfig, parseConfig } from '../../../src/config-load.ts';
+
+const defaults = readFileSync(defaultConfigPath, 'utf8');
+
+function problems(text: string, env: NodeJS.ProcessEnv = {}): string {
+  try {
+    parseConfig(text, 'my.yaml', env);
+  } catch (error) {
+    expect((error as { code: string }).code).toBe('config_invalid');
+    return (error as Error).message;
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('configuration', () => {
+  it('loads the default config with defaults filled in and durations in ms', () => {
+    const config = loadConfig();
+    expect(config.defaultProduct).toBe('cernvm');
+    expect(config.products.cernvm?.stages.build?.steps[0]?.timeout).toBe(300_000);
+    expect(config.jobs.stepTimeout).toBe(1_800_000);
+  });
+
+  it('names the file, the line, the key and the reason for an unknown key', () => {
+    const text = defaults.replace('  name: vmops\n', '  nmae: vmops\n');
+    expect(problems(text)).toMatch(/my\.yaml:\d+: bot: Unrecognized key: "nmae"/);
+  });
+
+  it('refuses a product format that is not a format, naming the list', () => {
+    const text = defaults.replace('formats: [kvm, vmware,', 'formats: [kvmm, vmware,');
+    expect(problems(text)).toMatch(
+      /products\.cernvm\.formats\[0\]: "kvmm" is not a format listed under formats/,
+    );
+  });
+
+  it('refuses a bad duration and a default product that does not exist', () => {
+    expect(problems(defaults.replace('timeout: 5m', 'timeout: soon'))).toContain(
+      'products.cernvm.stages.build.steps[0].timeout: "soon" is not a duration (write 30s, 10m, 2h)',
+    );
+    expect(problems(defaults.replace('defaultProduct: cernvm', 'defaultProduct: other'))).toContain(
+      'defaultProduct: "other" is not one of the products (cernvm)',
+    );
+  });
+
+  it('substitutes ${ENV} and says which variable is missing', () => {
+    const text = defaults.replace('prefix: vmops', 'prefix: ${VMOPS_TEST_PREFIX}');
+    expect(parseConfig(text, 'my.yaml', { VMOPS_TEST_PREFIX: 'team1' }).redis.prefix).toBe('team1');
+    expect(problems(text)).toMatch(/redis\.prefix: environment variable VMOPS_TEST_PREFIX is not set/);
+    const fallback = defaults.replace('prefix: vmops', 'prefix: ${VMOPS_TEST_PREFIX:-fallback}');
+    expect(parseConfig(fallback, 'my.yaml', {}).redis.prefix).toBe('fallback');
+  });
+
+  it('refuses one account listed for two people', () => {
+    const text = defaults.replace('accounts: { shell: bob }', 'accounts: { shell: alice }');
+    expect(problems(text)).toContain('people.bob.accounts.shell: shell account "alice" is already alice\'s');
+  });
+
+  it('reports YAML syntax errors with a position, and a missing file plainly', () => {
+    expect(problems('a: [\n')).toMatch(/my\.yaml(:\d+:\d+)?: /);
+    expect(() => loadConfig('/nonexistent/vmops.yaml')).toThrow(
+      '/nonexistent/vmops.yaml: cannot read the configuration: no such file',
+    );
+  });
+});

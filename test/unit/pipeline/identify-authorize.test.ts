@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import type { CommandSpec } from '../../../src/command-spec.ts';
+import { loadConfig } from '../../../src/config-load.ts';
+import { authorize, mayRun } from '../../../src/pipeline/authorize.ts';
+import { identitiesFromConfig } from '../../../src/pipeline/identify.ts';
+
+const config = loadConfig();
+const identify = identitiesFromConfig(config.people);
+const sender = (id: string, displayName = id) => ({ id, displayName, isBot: false, isSelf: false });
+const spec = (name: string, access: CommandSpec['access']): CommandSpec => ({
+  name,
+  summary: '',
+  examples: [],
+  access,
+  args: [],
+  run: async () => ({}),
+});
+
+describe('identify', () => {
+  it('maps a listed account to its person and roles', () => {
+    const p = identify('shell', sender('bob'));
+    expect(p).toMatchObject({ id: 'bob', known: true, roles: ['operator', 'approver'] });
+  });
+
+  it('never uses the display name: an unknown account named like an operator is a guest', () => {
+    const p = identify('shell', sender('mallory', 'alice'));
+    expect(p.known).toBe(false);
+    expect(p.id).toBe('guest:shell:mallory');
+    expect(p.roles).toEqual([]);
+  });
+
+  it('keeps accounts per network: alice on shell is not alice on another network', () => {
+    expect(identify('slack', sender('alice')).known).toBe(false);
+  });
+});
+
+describe('authorize', () => {
+  it('lets an operator build and refuses a viewer, naming the role and how to get it', () => {
+    const build = spec('build', 'operator');
+    expect(() => authorize(identify('shell', sender('alice')), build, config.policy)).not.toThrow();
+    expect(() => authorize(identify('shell', sender('carol')), build, config.policy)).toThrow(
+      'build needs the operator role: you (carol) have the roles viewer; an admin can add it under people.carol.roles.',
+    );
+  });
+
+  it('tells a guest that their account is not listed', () => {
+    expect(() =>
+      authorize(identify('shell', sender('mallory')), spec('jobs', 'known'), config.policy),
+    ).toThrow(
+      'jobs needs a person listed in the vmops config: your shell account mallory is not listed in the vmops config, so you are a guest.',
+    );
+  });
+
+  it('lets admins run everything and anyone run anyone-commands', () => {
+    const root = identify('shell', sender('root'));
+    expect(mayRun(root, 'approver')).toBe(true);
+    expect(mayRun(identify('shell', sender('nobody')), 'anyone')).toBe(true);
+    expect(mayRun(identify('shell', sender('nobody')), 'known')).toBe(false);
+  });
+
+  it('applies policy overrides from config', () => {
+    const policy = { commands: { build: 'admin' as const } };
+    expect(() => authorize(identify('shell', sender('alice')), spec('build', 'operator'), policy)).toThrow(
+      /needs the admin role/,
+    );
+  });
+});
