@@ -40,7 +40,7 @@ export async function lockDataDir(dataDir: string, redisPidFile: string): Promis
   const owner = readPid(lockFile);
   if (owner !== undefined && owner !== process.pid && alive(owner)) {
     throw new VmopsError(
-      'config_invalid',
+      'data_dir_locked',
       `another vmops (pid ${owner}) is running on the data directory ${dataDir}: stop it, or give this one its own with VMOPS_DATA_DIR=…`,
     );
   }

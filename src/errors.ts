@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   // Start-up and infrastructure
   config_invalid: 'the configuration file is missing, unreadable or does not match the schema',
   redis_unavailable: 'Redis could not be reached or started',
+  data_dir_locked: 'another vmops in local mode is using the same data directory',
   internal_error: 'a bug: something failed that should not have',
 } as const;
 

@@ -122,7 +122,10 @@ async function runWorker(cli: RunCommand, config: Config): Promise<void> {
   }
   const log = createLogger({ level: logLevel() });
   const name = `${hostname()}-${process.pid}`;
-  const worker = await startStageWorkers({
+  let worker: Awaited<ReturnType<typeof startStageWorkers>> | undefined;
+  // Listen before the workers start: a job may begin the moment they do.
+  const signal = onSignals(() => void worker?.close({ cancelRunning: true }));
+  worker = await startStageWorkers({
     config,
     redisUrl,
     keys: redisKeys(config.redis.prefix),
@@ -133,8 +136,7 @@ async function runWorker(cli: RunCommand, config: Config): Promise<void> {
     ...(cli.stages ? { stages: cli.stages } : {}),
   });
   log.info({ redis: redactUrl(redisUrl), name, stages: cli.stages ?? 'all' }, 'worker ready');
-  const signal = await onSignals(() => void worker.close({ cancelRunning: true }));
-  log.info({ signal, running: worker.running() }, 'stopping: waiting for running jobs');
+  log.info({ signal: await signal, running: worker.running() }, 'stopping: waiting for running jobs');
   await worker.close();
   log.info('worker stopped');
 }

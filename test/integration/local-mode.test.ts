@@ -1,0 +1,196 @@
+// Local mode as a person runs it: `node src/main.ts` with commands piped in, its own private
+// redis-server, the in-process worker and the terminal chat. Also the worker process on its own.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { repoRoot } from '../../src/config-load.ts';
+import { createJobControl } from '../../src/jobs/job-control.ts';
+import { openStageQueues } from '../../src/jobs/stage-queues.ts';
+import { connectRedis } from '../../src/redis/connect.ts';
+import { redisKeys } from '../../src/redis/keys.ts';
+import { cleanPrefix, redisUrl, testPrefix } from '../helpers/redis.ts';
+
+const main = join(repoRoot, 'src', 'main.ts');
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'vmops-local-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function start(args: string[], env: Record<string, string>): ChildProcess & { output(): string } {
+  const child = spawn(process.execPath, [main, ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, VMOPS_REDIS_URL: '', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    output += chunk;
+  });
+  cleanups.push(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return Object.assign(child, { output: () => output });
+}
+
+async function finish(
+  child: ChildProcess & { output(): string },
+): Promise<{ code: number | null; output: string }> {
+  if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+  return { code: child.exitCode, output: child.output() };
+}
+
+/** Waits for something a process prints (its output is the event; there is nothing else to wait on). */
+async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for output');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function fastDemoConfig(dir: string, edit: (yaml: string) => string = (y) => y): string {
+  const file = join(dir, 'vmops.yaml');
+  const yaml = readFileSync(join(repoRoot, 'config', 'default.yaml'), 'utf8').replace(
+    /run: \[recipes\/demo\/step\.sh, (\w+)\]/g,
+    'run: [recipes/demo/step.sh, $1], env: { VMOPS_DEMO_TICK: "0.02" }',
+  );
+  writeFileSync(file, edit(yaml));
+  return file;
+}
+
+describe('local mode (npm start)', () => {
+  it('answers piped commands, runs the build to the end, then stops its private Redis and exits 0', async () => {
+    const dataDir = tempDir();
+    const child = start(['--config', fastDemoConfig(dataDir)], { VMOPS_DATA_DIR: dataDir });
+    child.stdin?.end('help\n# a comment\nbild 2.6 kvm\nbuild 2.6 vmwre\nbuild 2.6 kvm\n');
+    const { code, output } = await finish(child);
+    expect(code).toBe(0);
+    expect(output).toContain('alice> help\nCommands you may run');
+    expect(output).toContain("unknown command 'bild': did you mean build?");
+    expect(output).toContain("unknown format 'vmwre': did you mean vmware?");
+    expect(output).not.toContain('a comment');
+    expect(output).toMatch(/build cernvm 2\.6 kvm · job [a-z2-9]{8}-kvm · /);
+    expect(output).toMatch(
+      /✅ build cernvm 2\.6 kvm · job [a-z2-9]{8}-kvm · succeeded in \d+:\d\d · asked by alice\n/,
+    );
+    // Nothing is left running: the private redis-server is gone and the data directory is unlocked.
+    // (redis-server removes its pid file when it shuts down cleanly).
+    expect(existsSync(join(dataDir, 'redis', 'redis.pid'))).toBe(false);
+    expect(existsSync(join(dataDir, 'redis', 'appendonlydir'))).toBe(true);
+    expect(existsSync(join(dataDir, 'vmops.pid'))).toBe(false);
+  });
+
+  it('lets one terminal switch accounts with /as, and refuses a viewer', async () => {
+    const dataDir = tempDir();
+    const child = start(['--config', fastDemoConfig(dataDir)], { VMOPS_DATA_DIR: dataDir });
+    child.stdin?.end('/as carol\nbuild 2.6 kvm\nwhoami\n');
+    const { code, output } = await finish(child);
+    expect(code).toBe(0);
+    expect(output).toContain('you are now speaking as carol');
+    expect(output).toContain(
+      'carol> build 2.6 kvm\nbuild needs the operator role: you (carol) have the roles viewer',
+    );
+    expect(output).not.toMatch(/job [a-z2-9]{8}-kvm/);
+  });
+
+  it('refuses a second instance on the same data directory, and keeps the first one working', async () => {
+    const dataDir = tempDir();
+    const config = fastDemoConfig(dataDir);
+    const first = start(['--config', config], { VMOPS_DATA_DIR: dataDir });
+    first.stdin?.write('whoami\n');
+    await until(() => first.output().includes('alice> whoami'));
+    const second = await finish(start(['--config', config], { VMOPS_DATA_DIR: dataDir }));
+    expect(second.code).toBe(1);
+    expect(second.output).toContain(
+      `another vmops (pid ${first.pid}) is running on the data directory ${dataDir}`,
+    );
+    first.stdin?.end('jobs\n');
+    expect((await finish(first)).code).toBe(0);
+  });
+
+  it('stops at start-up on a bad config with the file, the key and what is wrong', async () => {
+    const dir = tempDir();
+    const file = fastDemoConfig(dir, (yaml) =>
+      yaml.replace('maxMessageAge', 'maxMesageAge').replace(/ {2}kvm: +\{/, '  kvm: { bogus: 1,'),
+    );
+    const bad = await finish(start(['--config', file], { VMOPS_DATA_DIR: dir }));
+    expect(bad.code).toBe(78);
+    expect(bad.output).toContain(`${file} is not a valid vmops configuration:`);
+    expect(bad.output).toMatch(new RegExp(`${file}:\\d+: formats\\.kvm: Unrecognized key: "bogus"`));
+    const check = await finish(start(['config', 'check', file], {}));
+    expect(check.code).toBe(78);
+    const good = await finish(start(['config', 'check', join(repoRoot, 'config', 'default.yaml')], {}));
+    expect(good.code).toBe(0);
+    expect(good.output).toMatch(/default\.yaml: valid \(1 product\(s\), 6 formats, 2 clouds, 4 people\)/);
+  });
+});
+
+describe('worker process', () => {
+  it('on SIGTERM stops taking jobs but lets the running one finish, then exits 0', async () => {
+    const dir = tempDir();
+    const prefix = testPrefix();
+    cleanups.push(() => cleanPrefix(prefix));
+    const file = fastDemoConfig(dir, (yaml) =>
+      yaml
+        .replace('prefix: vmops', `prefix: ${prefix}`)
+        .replace(
+          '- { name: prepare, run: [recipes/demo/step.sh, prepare], env: { VMOPS_DEMO_TICK: "0.02" }, timeout: 5m }',
+          '- { name: prepare, run: [recipes/demo/step.sh, prepare], env: { VMOPS_DEMO_TICK: "0.3" }, timeout: 5m }',
+        ),
+    );
+    const worker = start(['worker', '--config', file], { VMOPS_REDIS_URL: redisUrl(), VMOPS_DATA_DIR: dir });
+    const redis = connectRedis(redisUrl());
+    const queues = openStageQueues({ connection: redis, prefix, attempts: 1, keepFinished: 100 });
+    cleanups.push(async () => {
+      await queues.close();
+      redis.disconnect();
+    });
+    const jobs = createJobControl({ redis, keys: redisKeys(prefix), queues, keepRecent: 100 });
+    const principal = {
+      id: 'alice',
+      known: true,
+      roles: ['operator' as const],
+      account: { network: 'fake', id: 'alice' },
+      displayName: 'alice',
+    };
+    const context = (eventId: string) => ({
+      principal,
+      message: {
+        eventId,
+        sender: { id: 'alice', displayName: 'alice', isBot: false, isSelf: false },
+        target: { network: 'fake', room: 'r', isDirect: true },
+        text: 'build 2.6 kvm',
+        mentioned: false,
+        sentAt: Date.now(),
+      },
+      commandText: 'build 2.6 kvm',
+    });
+    const [running = ''] = await jobs.submit(
+      [{ stage: 'build', product: 'cernvm', version: '2.6', format: 'kvm' }],
+      context('e1'),
+    );
+    await until(() => worker.output().includes('"msg":"job started"'));
+    worker.kill('SIGTERM');
+    await until(() => worker.output().includes('stopping: waiting for running jobs'));
+    const [waiting = ''] = await jobs.submit(
+      [{ stage: 'build', product: 'cernvm', version: '2.6', format: 'xen' }],
+      context('e2'),
+    );
+    const { code } = await finish(worker);
+    expect(code).toBe(0);
+    expect((await jobs.get(running))?.state).toBe('succeeded');
+    expect((await jobs.get(waiting))?.state).toBe('queued');
+  });
+});
