@@ -30,7 +30,7 @@ export async function startBotCore(options: {
   instanceId: string;
 }): Promise<BotCore> {
   const { config, redisUrl, adapters, log } = options;
-  const redis = connectRedis(redisUrl, { name: `vmops-bot-${options.instanceId}` });
+  const redis = connectRedis(redisUrl, { name: `vmops-bot-${options.instanceId}`, log });
   const keys = redisKeys(config.redis.prefix);
   const queues = openStageQueues({
     connection: redis,

@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { FINAL_STATES } from './jobs/job-view.ts';
 import type { StageQueues } from './jobs/stage-queues.ts';
-import { connectRedis } from './redis/connect.ts';
+import { redisOptions } from './redis/connect.ts';
 import type { RedisKeys } from './redis/keys.ts';
 import { renderStatus } from './render/status-message.ts';
 import type { ChatAdapter, ChatTarget, JobStatusView, MessageRef } from './types.ts';
@@ -63,7 +63,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     this.#events = queues.names.map(
       ({ name }) =>
         new QueueEvents(name, {
-          connection: connectRedis(redisUrl, { blocking: true, name: 'vmops-notifier' }),
+          connection: redisOptions(redisUrl, { blocking: true, name: 'vmops-notifier' }),
           prefix: queues.prefix,
         }),
     );

@@ -9,7 +9,7 @@ import { throttle } from 'es-toolkit';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
 import { asVmopsError, VmopsError } from '../errors.ts';
-import { connectRedis } from '../redis/connect.ts';
+import { connectRedis, redisOptions } from '../redis/connect.ts';
 import type { RedisKeys } from '../redis/keys.ts';
 import type { JobData, JobProgress, JobResult, Stage } from '../types.ts';
 import { STAGES } from '../types.ts';
@@ -62,10 +62,11 @@ export function jobEnvironment(data: JobData, workdir: string, dataDir: string):
 
 export async function startStageWorkers(options: StageWorkerOptions): Promise<StageWorkers> {
   const { config, keys } = options;
-  const commands = connectRedis(options.redisUrl, { name: `vmops-worker-${options.name}` });
+  const commands = connectRedis(options.redisUrl, { name: `vmops-worker-${options.name}`, log: options.log });
   const subscriber = connectRedis(options.redisUrl, {
     blocking: true,
     name: `vmops-worker-sub-${options.name}`,
+    log: options.log,
   });
   const running = new Map<string, AbortController>();
 
@@ -152,17 +153,13 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
     }
   }
 
-  const connections = (options.stages ?? STAGES).map((stage) => ({
-    stage,
-    connection: connectRedis(options.redisUrl, { blocking: true, name: `vmops-worker-${stage}` }),
-  }));
-  const workers = connections.map(
-    ({ stage, connection }) =>
+  const workers = (options.stages ?? STAGES).map(
+    (stage) =>
       new Worker<JobData, JobResult, Stage>(
         queueName(stage),
         (job, _token, signal) => processJob(job, signal),
         {
-          connection,
+          connection: redisOptions(options.redisUrl, { blocking: true, name: `vmops-worker-${stage}` }),
           prefix: config.redis.prefix,
           concurrency: config.jobs.concurrency,
           name: options.name,
@@ -181,7 +178,6 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
         for (const controller of running.values()) controller.abort('cancelled: the worker is shutting down');
       }
       await Promise.all(workers.map((w) => w.close()));
-      for (const { connection } of connections) connection.disconnect();
       subscriber.disconnect();
       commands.disconnect();
     },
