@@ -2,8 +2,10 @@
 // message's line in place; on a pipe it reads one command a line (lines starting with # are comments),
 // echoes it, and prints every edit as a new plain line. `/as <name>` switches the account speaking, so
 // one terminal can play an operator and an approver. Holds no policy: accounts are just names.
+
 import { randomBytes } from 'node:crypto';
 import { clearLine, createInterface, cursorTo, type Interface, moveCursor } from 'node:readline';
+import stringWidth from 'string-width';
 import type {
   AdapterLimits,
   ChatAdapter,
@@ -68,6 +70,8 @@ export class ShellAdapter implements ChatAdapter {
     const { input, output, interactive } = this.#options;
     const rl = createInterface({ input, output: interactive ? output : undefined, terminal: interactive });
     this.#readline = rl;
+    // Count the rows a typed line took as it is typed, not when the loop below gets to it.
+    if (interactive) rl.on('line', (typed) => this.#countRows(`${this.#as}> ${typed}`));
     this.#setPrompt();
     if (interactive) rl.prompt();
     void (async () => {
@@ -75,7 +79,6 @@ export class ShellAdapter implements ChatAdapter {
       for await (const raw of rl) {
         if (this.#stopped) break;
         const line = raw.trim();
-        if (interactive) this.#lines += 1;
         if (line === '' || (!interactive && line.startsWith('#'))) {
           if (interactive) rl.prompt();
           continue;
@@ -88,14 +91,18 @@ export class ShellAdapter implements ChatAdapter {
           continue;
         }
         n += 1;
-        await onMessage({
-          eventId: `${this.#session}-${n}`,
-          sender: { id: this.#as, displayName: this.#as, isBot: false, isSelf: false },
-          target: ROOM,
-          text: line,
-          mentioned: false,
-          sentAt: (this.#options.now ?? Date.now)(),
-        });
+        try {
+          await onMessage({
+            eventId: `${this.#session}-${n}`,
+            sender: { id: this.#as, displayName: this.#as, isBot: false, isSelf: false },
+            target: ROOM,
+            text: line,
+            mentioned: false,
+            sentAt: (this.#options.now ?? Date.now)(),
+          });
+        } catch (error) {
+          this.#write(`vmops: that line could not be handled (${(error as Error).message})`);
+        }
         if (interactive) rl.prompt();
       }
       this.#markEnded();
@@ -112,7 +119,7 @@ export class ShellAdapter implements ChatAdapter {
     this.#sequence += 1;
     const id = String(this.#sequence);
     const text = this.#fit(reply);
-    this.#printed.set(id, { line: this.#lines, height: text.split('\n').length, text });
+    this.#printed.set(id, { line: this.#lines, height: this.#rowsOf(text), text });
     this.#write(text);
     return { network: this.network, room: ROOM.room, id };
   }
@@ -128,10 +135,10 @@ export class ShellAdapter implements ChatAdapter {
       !this.#options.interactive ||
       !printed ||
       printed.height !== 1 ||
-      text.includes('\n') ||
+      this.#rowsOf(text) !== 1 ||
       up >= rows - 1
     ) {
-      this.#printed.set(ref.id, { line: this.#lines, height: text.split('\n').length, text });
+      this.#printed.set(ref.id, { line: this.#lines, height: this.#rowsOf(text), text });
       this.#write(text);
       return;
     }
@@ -164,11 +171,26 @@ export class ShellAdapter implements ChatAdapter {
     this.#readline?.setPrompt(`${this.#as}> `);
   }
 
-  /** On a terminal a status line is cut to the width, so a redraw never wraps. */
+  /** On a terminal a status line is cut to the width (in columns, emoji count two), so a redraw never wraps. */
   #fit(reply: Reply): string {
     const width = this.#options.output.columns;
-    if (!this.#options.interactive || !width || !reply.status) return reply.text;
-    return reply.text.length > width - 1 ? `${reply.text.slice(0, width - 2)}…` : reply.text;
+    if (!this.#options.interactive || !width || !reply.status || stringWidth(reply.text) < width)
+      return reply.text;
+    const chars = Array.from(reply.text);
+    while (chars.length > 0 && stringWidth(`${chars.join('')}…`) >= width) chars.pop();
+    return `${chars.join('')}…`;
+  }
+
+  /** Terminal rows a text takes, wrapped at the terminal's width. */
+  #rowsOf(text: string): number {
+    const width = this.#options.output.columns || 80;
+    return text
+      .split('\n')
+      .reduce((rows, line) => rows + Math.max(1, Math.ceil(stringWidth(line) / width)), 0);
+  }
+
+  #countRows(text: string): void {
+    this.#lines += this.#rowsOf(text);
   }
 
   #write(text: string): void {
@@ -178,7 +200,7 @@ export class ShellAdapter implements ChatAdapter {
       clearLine(output, 0);
     }
     output.write(`${text}\n`);
-    this.#lines += text.split('\n').length;
+    this.#countRows(text);
     if (this.#options.interactive && this.#readline && !this.#stopped) this.#readline.prompt(true);
   }
 }

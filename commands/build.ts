@@ -1,6 +1,6 @@
 // `build [product] <version> <format…|all>`: builds images, one job per format.
 import type { CommandSpec } from '../src/command-spec.ts';
-import { requireVersion, submitStages } from './support/stage-jobs.ts';
+import { PRODUCT_AND_VERSION, perFormatJobs } from './support/stage-jobs.ts';
 
 export const command: CommandSpec = {
   name: 'build',
@@ -9,16 +9,6 @@ export const command: CommandSpec = {
     'Runs the build recipe of the product once per format; each build has its own status message in this room. Formats may be named by alias (vbox, qcow2, vmdk…).',
   examples: ['build 2.6 kvm', 'build cernvm 2.6 vmware virtualbox', 'build 2.6.1 all'],
   access: 'operator',
-  args: [
-    { name: 'product', kind: 'product', optional: true },
-    { name: 'version', kind: 'version' },
-    { name: 'format', kind: 'formats' },
-  ],
-  async run(ctx, args) {
-    const version = requireVersion(args);
-    return submitStages(
-      ctx,
-      args.formats.map((format) => ({ stage: 'build', product: args.product, version, format })),
-    );
-  },
+  args: [...PRODUCT_AND_VERSION, { name: 'format', kind: 'formats' }],
+  run: (ctx, args) => perFormatJobs(ctx, args, 'build'),
 };

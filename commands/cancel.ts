@@ -1,7 +1,8 @@
 // `cancel <job>`: stops a queued or running job.
 import type { CommandSpec } from '../src/command-spec.ts';
-import { jobLine } from '../src/render/job-line.ts';
-import { findJob, jobArg } from './support/job-lookup.ts';
+import { printable } from '../src/grammar/echo.ts';
+import { subject } from '../src/render/status-message.ts';
+import { jobArg } from './support/job-lookup.ts';
 
 export const command: CommandSpec = {
   name: 'cancel',
@@ -12,8 +13,13 @@ export const command: CommandSpec = {
   access: 'operator',
   args: [{ name: 'job', kind: 'job' }],
   async run(ctx, args) {
-    const found = await findJob(ctx, jobArg(args));
-    const view = await ctx.jobs.cancel(found.jobId, ctx.principal);
-    return { reply: { text: `Cancelled: ${jobLine(view)}`, tone: 'ok' } };
+    // Job control answers unknown_job and job_state itself; asking first would only open a race.
+    const view = await ctx.jobs.cancel(jobArg(args), ctx.principal);
+    const id = printable(view.jobId);
+    if (view.state === 'cancelled')
+      return { reply: { text: `Cancelled ${id}: ${subject(view)}.`, tone: 'ok' } };
+    // A running job stops when its worker has killed the step.
+    const text = `Cancel requested for ${id}; its status message will say when it has stopped.`;
+    return { reply: { text, tone: 'info' } };
   },
 };

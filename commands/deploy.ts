@@ -1,6 +1,6 @@
 // `deploy [product] <version> <cloud…>`: deploys published images, one job per cloud.
 import type { CommandSpec } from '../src/command-spec.ts';
-import { requireVersion, submitStages } from './support/stage-jobs.ts';
+import { PRODUCT_AND_VERSION, perCloudJobs } from './support/stage-jobs.ts';
 
 export const command: CommandSpec = {
   name: 'deploy',
@@ -9,16 +9,6 @@ export const command: CommandSpec = {
     'Deploys the published images of the version to each cloud named. Clouds tagged production wait for an approver first.',
   examples: ['deploy 2.6 local', 'deploy cernvm 2.6 local lxplus-cloud'],
   access: 'operator',
-  args: [
-    { name: 'product', kind: 'product', optional: true },
-    { name: 'version', kind: 'version' },
-    { name: 'cloud', kind: 'clouds' },
-  ],
-  async run(ctx, args) {
-    const version = requireVersion(args);
-    return submitStages(
-      ctx,
-      args.clouds.map((cloud) => ({ stage: 'deploy', product: args.product, version, cloud })),
-    );
-  },
+  args: [...PRODUCT_AND_VERSION, { name: 'cloud', kind: 'clouds' }],
+  run: (ctx, args) => perCloudJobs(ctx, args, 'deploy'),
 };

@@ -25,12 +25,13 @@ export const command: CommandSpec = {
   ],
   async run(ctx, args) {
     const id = jobArg(args);
+    const shownId = printable(id);
     const tail = typeof args.options.tail === 'number' ? args.options.tail : DEFAULT_LOG_TAIL;
     const lines = await ctx.jobs.logs(id, tail);
     if (lines === undefined) throw noSuchJob(id);
-    if (lines.length === 0) return { reply: { text: `Job ${id} has no log lines yet.`, tone: 'info' } };
+    if (lines.length === 0) return { reply: { text: `Job ${shownId} has no log lines yet.`, tone: 'info' } };
     const shown = lines.map((line) => printable(line, MAX_LINE));
-    const heading = `Log of ${id}, last ${lines.length} line${lines.length === 1 ? '' : 's'}:`;
+    const heading = `Log of ${shownId}, last ${lines.length} line${lines.length === 1 ? '' : 's'}:`;
     return { reply: { text: [heading, ...shown].join('\n'), tone: 'info' } };
   },
 };

@@ -1,6 +1,6 @@
 // `publish [product] <version> [format…]`: makes passed images downloadable, one job per format.
 import type { CommandSpec } from '../src/command-spec.ts';
-import { formatsOrAll, requireVersion, submitStages } from './support/stage-jobs.ts';
+import { PRODUCT_AND_VERSION, perFormatJobs } from './support/stage-jobs.ts';
 
 export const command: CommandSpec = {
   name: 'publish',
@@ -9,16 +9,6 @@ export const command: CommandSpec = {
     'Publishes each format into the download area with its checksums; without formats, every format of the product. Only an image that passed its tests can be published.',
   examples: ['publish 2.6', 'publish 2.6 kvm', 'publish cernvm 2.6 vmware virtualbox'],
   access: 'operator',
-  args: [
-    { name: 'product', kind: 'product', optional: true },
-    { name: 'version', kind: 'version' },
-    { name: 'format', kind: 'formats', optional: true },
-  ],
-  async run(ctx, args) {
-    const version = requireVersion(args);
-    return submitStages(
-      ctx,
-      formatsOrAll(ctx, args).map((format) => ({ stage: 'publish', product: args.product, version, format })),
-    );
-  },
+  args: [...PRODUCT_AND_VERSION, { name: 'format', kind: 'formats', optional: true }],
+  run: (ctx, args) => perFormatJobs(ctx, args, 'publish'),
 };

@@ -1,6 +1,6 @@
 // `retry <job>`: queues a failed or cancelled job again under the same id.
 import type { CommandSpec } from '../src/command-spec.ts';
-import { findJob, jobArg } from './support/job-lookup.ts';
+import { jobArg } from './support/job-lookup.ts';
 
 export const command: CommandSpec = {
   name: 'retry',
@@ -10,8 +10,8 @@ export const command: CommandSpec = {
   access: 'operator',
   args: [{ name: 'job', kind: 'job' }],
   async run(ctx, args) {
-    const found = await findJob(ctx, jobArg(args));
-    const view = await ctx.jobs.retry(found.jobId, ctx.principal, ctx.message.target);
+    // Job control answers unknown_job and job_state itself.
+    const view = await ctx.jobs.retry(jobArg(args), ctx.principal, ctx.message.target);
     return { jobs: [view.jobId] };
   },
 };

@@ -1,6 +1,6 @@
 // `revoke [product] <version> [--reason "…"]`: unpublishes a version everywhere and tells the clouds.
-import type { CommandSpec, StageRequest } from '../src/command-spec.ts';
-import { requireVersion, submitStages } from './support/stage-jobs.ts';
+import type { CommandSpec } from '../src/command-spec.ts';
+import { PRODUCT_AND_VERSION, versionJob } from './support/stage-jobs.ts';
 
 export const command: CommandSpec = {
   name: 'revoke',
@@ -13,17 +13,12 @@ export const command: CommandSpec = {
     'revoke cernvm 2.5 reason=obsolete',
   ],
   access: 'operator',
-  args: [
-    { name: 'product', kind: 'product', optional: true },
-    { name: 'version', kind: 'version' },
-  ],
+  args: PRODUCT_AND_VERSION,
   options: [
     { name: 'reason', type: 'string', description: 'why the version is revoked (shown to subscribers)' },
   ],
-  async run(ctx, args) {
-    const request: StageRequest = { stage: 'revoke', product: args.product, version: requireVersion(args) };
-    const reason = args.options.reason;
-    if (typeof reason === 'string' && reason.trim() !== '') request.params = { reason: reason.trim() };
-    return submitStages(ctx, [request]);
+  run(ctx, args) {
+    const reason = typeof args.options.reason === 'string' ? args.options.reason.trim() : '';
+    return versionJob(ctx, args, 'revoke', reason === '' ? {} : { reason });
   },
 };

@@ -1,6 +1,6 @@
 // `test [product] <version> [format…]`: integrity-tests built images, one job per format.
 import type { CommandSpec } from '../src/command-spec.ts';
-import { formatsOrAll, requireVersion, submitStages } from './support/stage-jobs.ts';
+import { PRODUCT_AND_VERSION, perFormatJobs } from './support/stage-jobs.ts';
 
 export const command: CommandSpec = {
   name: 'test',
@@ -9,16 +9,6 @@ export const command: CommandSpec = {
     'Runs the test recipe once per format; without formats, every format of the product is tested. The result (passed, failed, skipped, and the first failures) ends each status message; report <job> shows the whole report.',
   examples: ['test 2.6', 'test 2.6 kvm vmware', 'test cernvm 2.6.1 vbox'],
   access: 'operator',
-  args: [
-    { name: 'product', kind: 'product', optional: true },
-    { name: 'version', kind: 'version' },
-    { name: 'format', kind: 'formats', optional: true },
-  ],
-  async run(ctx, args) {
-    const version = requireVersion(args);
-    return submitStages(
-      ctx,
-      formatsOrAll(ctx, args).map((format) => ({ stage: 'test', product: args.product, version, format })),
-    );
-  },
+  args: [...PRODUCT_AND_VERSION, { name: 'format', kind: 'formats', optional: true }],
+  run: (ctx, args) => perFormatJobs(ctx, args, 'test'),
 };

@@ -1,6 +1,6 @@
 // `whoami`: who the bot thinks you are: person or guest, roles, and the account that proves it.
 import type { CommandSpec } from '../src/command-spec.ts';
-import { printable } from '../src/grammar/echo.ts';
+import { echo, printable } from '../src/grammar/echo.ts';
 
 export const command: CommandSpec = {
   name: 'whoami',
@@ -14,7 +14,7 @@ export const command: CommandSpec = {
   async run(ctx) {
     const { principal } = ctx;
     const account = `${principal.account.network}:${printable(principal.account.id)}`;
-    const never = `Only that account id counts; display names (yours here: '${printable(principal.displayName)}') never do.`;
+    const never = `Only that account id counts; display names (yours here: ${echo(principal.displayName)}) never do.`;
     if (!principal.known) {
       const text = [
         `You are a guest: the account ${account} is not listed in the vmops config, so you have no roles.`,

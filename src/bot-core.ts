@@ -5,6 +5,7 @@ import { allCommands } from '../commands/index.ts';
 import type { Config } from '../config/schema.ts';
 import { CommandRegistry } from './command-registry.ts';
 import { VmopsError } from './errors.ts';
+import { suggest } from './grammar/suggest.ts';
 import { vocabularyFromConfig } from './grammar/vocabulary.ts';
 import { createJobControl } from './jobs/job-control.ts';
 import { openStageQueues } from './jobs/stage-queues.ts';
@@ -21,6 +22,19 @@ export interface BotCore {
   close(): Promise<void>;
 }
 
+/** Refuses policy entries for commands that do not exist (a typo would silently keep the default). */
+function checkPolicy(config: Config, registry: CommandRegistry): void {
+  const names = registry.all().map((spec) => spec.name);
+  for (const name of Object.keys(config.policy.commands)) {
+    if (names.includes(name)) continue;
+    const close = suggest(name, names);
+    throw new VmopsError(
+      'config_invalid',
+      `policy.commands.${name}: there is no command named ${name}${close ? ` (did you mean ${close}?)` : ''}; commands: ${names.join(', ')}`,
+    );
+  }
+}
+
 /** The bot's half: pipeline, job control and notifier over the given adapters. */
 export async function startBotCore(options: {
   config: Config;
@@ -28,6 +42,10 @@ export async function startBotCore(options: {
   adapters: ReadonlyMap<string, ChatAdapter>;
   log: Logger;
   instanceId: string;
+  /** How long a status message's writer lease lasts without renewal (ms; default 30 s). */
+  statusLeaseMs?: number;
+  /** First wait before the notifier resends a failed send or edit (ms; default 250, doubling). */
+  sendRetryMs?: number;
 }): Promise<BotCore> {
   const { config, redisUrl, adapters, log } = options;
   const redis = connectRedis(redisUrl, { name: `vmops-bot-${options.instanceId}`, log });
@@ -39,9 +57,21 @@ export async function startBotCore(options: {
     keepFinished: config.jobs.keepFinished,
   });
   const jobs = createJobControl({ redis, keys, queues, keepRecent: config.jobs.keepFinished });
-  const notifier = new Notifier({ redis, redisUrl, keys, queues, adapters, getJob: jobs.get, log });
+  const notifier = new Notifier({
+    redis,
+    redisUrl,
+    keys,
+    queues,
+    adapters,
+    getJob: jobs.get,
+    instanceId: options.instanceId,
+    log,
+    ...(options.statusLeaseMs ? { leaseMs: options.statusLeaseMs } : {}),
+    ...(options.sendRetryMs ? { retryBaseMs: options.sendRetryMs } : {}),
+  });
   await notifier.start();
   const registry = new CommandRegistry(allCommands);
+  checkPolicy(config, registry);
   const deps: PipelineDeps = {
     config,
     registry,

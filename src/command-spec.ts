@@ -116,6 +116,8 @@ export interface CommandContext {
   principal: Principal;
   /** The message the command came in. */
   message: IncomingMessage;
+  /** The command as parsed: the message text without the address (`@vmops`, `!`). */
+  commandText: string;
   /** Job services. */
   jobs: JobControl;
   /** Every registered command (for help). */

@@ -1,8 +1,9 @@
 // The notifier turns queue events into one status message per job, in the room the command came from,
 // edited in place. Edits of one message are coalesced: at most one in flight, none closer together than
 // the adapter's minimum interval, and each edit renders the job's current state from Redis, so merged
-// edits lose nothing and the final state always arrives. Message references live in Redis, so a
-// restarted bot (or another instance) can keep editing.
+// edits lose nothing and the final state always arrives. Message references live in Redis and each
+// message has one writer at a time (a lease), so several bot instances never edit the same message
+// twice, and another instance (or a restarted bot) takes over when the writer goes away.
 import { EventEmitter } from 'node:events';
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -22,13 +23,21 @@ export interface NotifierOptions {
   adapters: ReadonlyMap<string, ChatAdapter>;
   /** Current view of a job (undefined when unknown). */
   getJob(jobId: string): Promise<JobStatusView | undefined>;
+  /** This bot instance, as the holder of writer leases. */
+  instanceId: string;
   log: Logger;
   now?: () => number;
+  /** How long a writer lease lasts without renewal (ms). */
+  leaseMs?: number;
+  /** First wait before resending a failed send or edit (ms); doubles each time. */
+  retryBaseMs?: number;
 }
 
 interface NotifierEvents {
-  /** The final state of a job has been delivered to its room. */
+  /** The final state of a job has been delivered to its room (or the job has no status message). */
   settled: [jobId: string, state: JobStatusView['state'] | 'unknown'];
+  /** A status message could not be edited any more (deleted, bot removed from the room); it is left as it is. */
+  abandoned: [jobId: string];
 }
 
 interface Tracked {
@@ -39,22 +48,37 @@ interface Tracked {
   dirty: boolean;
   busy: boolean;
   timer: NodeJS.Timeout | undefined;
+  /** Consecutive renders that found no job. */
   missing: number;
+  /** Consecutive failed edits. */
+  failures: number;
 }
 
 const SEND_ATTEMPTS = 5;
-const PENDING = 'pending';
+const MAX_FAILED_EDITS = 3;
+const MAX_MISSING = 5;
+const PENDING_STALE_MS = 60_000;
+const QUEUE_EVENTS = ['active', 'progress', 'completed', 'failed', 'removed', 'waiting', 'stalled'] as const;
+
+/** Takes or renews the writer lease: 1 when this instance holds it afterwards. */
+const HOLD_LEASE = `
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] or not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+return 0`;
 
 export class Notifier extends EventEmitter<NotifierEvents> {
   readonly #options: NotifierOptions;
+  readonly #leaseMs: number;
   readonly #tracked = new Map<string, Tracked>();
   readonly #settled = new Set<string>();
   #events: QueueEvents[] = [];
+  #renewal: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(options: NotifierOptions) {
     super();
     this.#options = options;
+    this.#leaseMs = options.leaseMs ?? 30_000;
   }
 
   /** Subscribes to every stage queue's events and resumes editing messages of unfinished jobs. */
@@ -69,20 +93,11 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     );
     for (const events of this.#events) {
       const touch = ({ jobId }: { jobId: string }) => this.touch(jobId);
-      for (const name of [
-        'active',
-        'progress',
-        'completed',
-        'failed',
-        'removed',
-        'waiting',
-        'stalled',
-      ] as const) {
-        events.on(name, touch as never);
-      }
+      for (const name of QUEUE_EVENTS) events.on(name, touch as never);
       events.on('error', (error) => this.#options.log.warn({ err: error }, 'queue events error'));
     }
     await Promise.all(this.#events.map((e) => e.waitUntilReady()));
+    this.#renewal = setInterval(() => void this.#renewLeases(), Math.max(50, Math.floor(this.#leaseMs / 3)));
     const known = await this.#options.redis.hkeys(this.#options.keys.statusMessages);
     for (const jobId of known) this.touch(jobId);
   }
@@ -90,9 +105,11 @@ export class Notifier extends EventEmitter<NotifierEvents> {
   /** Posts a job's status message in `target` (once per job, whichever instance gets there first). */
   async announce(jobId: string, target: ChatTarget): Promise<void> {
     const { redis, keys, adapters, log } = this.#options;
-    const first = await redis.hsetnx(keys.statusMessages, jobId, PENDING);
-    if (first === 0) return;
+    if (!(await this.#reserve(jobId))) return;
     this.#settled.delete(jobId); // a retried job is open again
+    const previous = this.#tracked.get(jobId);
+    if (previous) clearTimeout(previous.timer);
+    this.#tracked.delete(jobId);
     const adapter = adapters.get(target.network);
     const view = await this.#options.getJob(jobId);
     if (!adapter || !view) {
@@ -103,16 +120,8 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     try {
       const ref = await this.#withRetries(() => adapter.send(target, reply));
       await redis.hset(keys.statusMessages, jobId, JSON.stringify(ref));
-      this.#tracked.set(jobId, {
-        ref,
-        adapter,
-        lastSentAt: this.#now(),
-        lastText: reply.text,
-        dirty: false,
-        busy: false,
-        timer: undefined,
-        missing: 0,
-      });
+      await redis.set(keys.statusWriter(jobId), this.#options.instanceId, 'PX', this.#leaseMs);
+      this.#track(jobId, ref, adapter, { lastText: reply.text, lastSentAt: this.#now(), dirty: false });
       this.touch(jobId);
     } catch (error) {
       await redis.hdel(keys.statusMessages, jobId);
@@ -129,7 +138,9 @@ export class Notifier extends EventEmitter<NotifierEvents> {
       this.#schedule(jobId, entry);
       return;
     }
-    void this.#adopt(jobId);
+    void this.#adopt(jobId).catch((error: unknown) =>
+      this.#options.log.warn({ err: error, jobId }, 'adopt failed'),
+    );
   }
 
   /** Resolves when every given job's final state has been delivered (or the job has no status message). */
@@ -152,45 +163,71 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     );
   }
 
-  /** A job that has no status message (its post failed) settles once it is final. */
-  async #settleIfUnannounced(jobId: string): Promise<void> {
-    if (this.#tracked.has(jobId)) return;
-    const raw = await this.#options.redis.hget(this.#options.keys.statusMessages, jobId);
-    if (raw !== null) return;
-    const view = await this.#options.getJob(jobId);
-    if (!view || FINAL_STATES.has(view.state)) {
-      this.#settled.add(jobId);
-      this.emit('settled', jobId, view?.state ?? 'unknown');
-    } else {
-      setTimeout(() => void this.#settleIfUnannounced(jobId), 1000).unref();
-    }
-  }
-
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#renewal);
     for (const entry of this.#tracked.values()) clearTimeout(entry.timer);
     await Promise.all(this.#events.map((e) => e.close()));
   }
 
-  /** Starts editing a message another process (or an earlier run of this one) posted. */
-  async #adopt(jobId: string): Promise<void> {
-    const raw = await this.#options.redis.hget(this.#options.keys.statusMessages, jobId);
-    if (raw === null || raw === PENDING || this.#tracked.has(jobId)) return;
-    const ref = JSON.parse(raw) as MessageRef;
-    const adapter = this.#options.adapters.get(ref.network);
-    if (!adapter) return;
-    const entry: Tracked = {
+  /** Reserves the right to post a job's status message; a reservation whose holder died goes stale. */
+  async #reserve(jobId: string): Promise<boolean> {
+    const { redis, keys } = this.#options;
+    const pending = `pending:${this.#now()}`;
+    if ((await redis.hsetnx(keys.statusMessages, jobId, pending)) === 1) return true;
+    const current = await redis.hget(keys.statusMessages, jobId);
+    const since = current?.startsWith('pending:') ? Number(current.slice(8)) : Number.NaN;
+    if (!(this.#now() - since > PENDING_STALE_MS)) return false;
+    await redis.hset(keys.statusMessages, jobId, pending);
+    return true;
+  }
+
+  #track(
+    jobId: string,
+    ref: MessageRef,
+    adapter: ChatAdapter,
+    state: Pick<Tracked, 'lastText' | 'lastSentAt' | 'dirty'>,
+  ) {
+    this.#tracked.set(jobId, {
       ref,
       adapter,
-      lastSentAt: 0,
-      lastText: '',
-      dirty: true,
       busy: false,
       timer: undefined,
       missing: 0,
-    };
-    this.#tracked.set(jobId, entry);
-    this.#schedule(jobId, entry);
+      failures: 0,
+      ...state,
+    });
+  }
+
+  /** Starts editing a message another instance (or an earlier run of this one) posted, if its writer is gone. */
+  async #adopt(jobId: string): Promise<void> {
+    const { redis, keys } = this.#options;
+    const raw = await redis.hget(keys.statusMessages, jobId);
+    if (raw === null || raw.startsWith('pending:') || this.#tracked.has(jobId)) return;
+    const ref = JSON.parse(raw) as MessageRef;
+    const adapter = this.#options.adapters.get(ref.network);
+    if (!adapter || !(await this.#holdLease(jobId)) || this.#tracked.has(jobId)) return;
+    this.#track(jobId, ref, adapter, { lastText: '', lastSentAt: 0, dirty: true });
+    const entry = this.#tracked.get(jobId);
+    if (entry) this.#schedule(jobId, entry);
+  }
+
+  async #holdLease(jobId: string): Promise<boolean> {
+    const held = await this.#options.redis.eval(
+      HOLD_LEASE,
+      1,
+      this.#options.keys.statusWriter(jobId),
+      this.#options.instanceId,
+      String(this.#leaseMs),
+    );
+    return held === 1;
+  }
+
+  async #renewLeases(): Promise<void> {
+    for (const jobId of [...this.#tracked.keys()]) {
+      const held = await this.#holdLease(jobId).catch(() => true); // Redis away: keep writing, retry later
+      if (!held) this.#forget(jobId, false);
+    }
   }
 
   #schedule(jobId: string, entry: Tracked): void {
@@ -206,34 +243,74 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     if (!entry.dirty || this.#closed) return;
     entry.dirty = false;
     entry.busy = true;
-    let view: JobStatusView | undefined;
+    const current = () => this.#tracked.get(jobId) === entry;
     try {
-      view = await this.#options.getJob(jobId);
+      const view = await this.#options.getJob(jobId);
+      if (!current()) return;
       if (!view) {
-        // Removed and not yet tombstoned, or expired: look again a few times, then forget it.
+        // Removed and not yet tombstoned, or long gone: look again a few times, then forget it.
         entry.missing += 1;
-        if (entry.missing < 5) entry.dirty = true;
-        else this.#tracked.delete(jobId);
+        if (entry.missing < MAX_MISSING) entry.dirty = true;
+        else this.#forget(jobId, true);
         return;
       }
+      entry.missing = 0;
       const reply = renderStatus(view, this.#now());
       if (reply.text !== entry.lastText) {
         await this.#withRetries(() => entry.adapter.edit(entry.ref, reply));
         entry.lastText = reply.text;
         entry.lastSentAt = this.#now();
       }
-      if (FINAL_STATES.has(view.state)) {
-        this.#tracked.delete(jobId);
-        await this.#options.redis.hdel(this.#options.keys.statusMessages, jobId);
+      entry.failures = 0;
+      if (FINAL_STATES.has(view.state) && current()) {
+        this.#forget(jobId, true);
         this.#settled.add(jobId);
         this.emit('settled', jobId, view.state);
       }
     } catch (error) {
-      this.#options.log.warn({ err: error, jobId }, 'status message edit failed');
-      entry.dirty = true;
+      entry.failures += 1;
+      if (entry.failures >= MAX_FAILED_EDITS) {
+        this.#options.log.error({ err: error, jobId }, 'status message cannot be edited; giving up on it');
+        this.#forget(jobId, true);
+        this.emit('abandoned', jobId);
+      } else {
+        this.#options.log.warn({ err: error, jobId }, 'status message edit failed; will retry');
+        entry.dirty = true;
+      }
     } finally {
       entry.busy = false;
-      if (entry.dirty && this.#tracked.has(jobId)) this.#schedule(jobId, entry);
+      if (entry.dirty && current()) this.#schedule(jobId, entry);
+    }
+  }
+
+  /** Stops editing a message; `done` also removes its reference and lease from Redis. */
+  #forget(jobId: string, done: boolean): void {
+    const entry = this.#tracked.get(jobId);
+    if (entry) clearTimeout(entry.timer);
+    this.#tracked.delete(jobId);
+    if (!done) return;
+    const { redis, keys } = this.#options;
+    void redis
+      .multi()
+      .hdel(keys.statusMessages, jobId)
+      .del(keys.statusWriter(jobId))
+      .exec()
+      .catch((error: unknown) =>
+        this.#options.log.warn({ err: error, jobId }, 'could not forget status message'),
+      );
+  }
+
+  /** A job that has no status message (its post failed) settles once it is final. */
+  async #settleIfUnannounced(jobId: string): Promise<void> {
+    if (this.#tracked.has(jobId) || this.#closed) return;
+    const raw = await this.#options.redis.hget(this.#options.keys.statusMessages, jobId);
+    if (raw !== null) return;
+    const view = await this.#options.getJob(jobId);
+    if (!view || FINAL_STATES.has(view.state)) {
+      this.#settled.add(jobId);
+      this.emit('settled', jobId, view?.state ?? 'unknown');
+    } else {
+      setTimeout(() => void this.#settleIfUnannounced(jobId), 1000).unref();
     }
   }
 
@@ -245,7 +322,8 @@ export class Notifier extends EventEmitter<NotifierEvents> {
       } catch (error) {
         lastError = error;
         const retryAfter = (error as { retryAfterMs?: number }).retryAfterMs;
-        await new Promise((resolve) => setTimeout(resolve, retryAfter ?? 250 * 2 ** attempt));
+        const wait = retryAfter ?? (this.#options.retryBaseMs ?? 250) * 2 ** attempt;
+        await new Promise((resolve) => setTimeout(resolve, wait));
       }
     }
     throw lastError;

@@ -1,7 +1,7 @@
 // Shared by the job commands: the job id argument, and a job that must exist.
 import type { BoundArgs, CommandContext } from '../../src/command-spec.ts';
 import { VmopsError } from '../../src/errors.ts';
-import { printable } from '../../src/grammar/echo.ts';
+import { echo } from '../../src/grammar/echo.ts';
 import type { JobStatusView } from '../../src/types.ts';
 
 export function jobArg(args: BoundArgs): string {
@@ -12,7 +12,7 @@ export function jobArg(args: BoundArgs): string {
 }
 
 export function noSuchJob(id: string): VmopsError {
-  return new VmopsError('unknown_job', `no job '${printable(id)}': type jobs to see recent jobs.`);
+  return new VmopsError('unknown_job', `no job ${echo(id)}: type jobs to see recent jobs.`);
 }
 
 /** The job's current view; `unknown_job` when there is none. */

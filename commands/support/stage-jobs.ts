@@ -1,28 +1,73 @@
-// Shared by the six stage commands: queue one job per request and answer with their ids; the status
-// messages themselves are posted by the notifier.
-import type { BoundArgs, CommandContext, CommandOutcome, StageRequest } from '../../src/command-spec.ts';
+// Shared by the six stage commands: their common arguments, and the jobs they queue (one per format,
+// one per cloud, or one for the version), answered with the job ids; the status messages themselves
+// are posted by the notifier.
+import type {
+  ArgSpec,
+  BoundArgs,
+  CommandContext,
+  CommandOutcome,
+  StageRequest,
+} from '../../src/command-spec.ts';
 import { VmopsError } from '../../src/errors.ts';
-import { commandText } from '../../src/grammar/addressing.ts';
+import type { Stage } from '../../src/types.ts';
+
+/** `[product] <version>`, which every stage command starts with. */
+export const PRODUCT_AND_VERSION: readonly ArgSpec[] = [
+  { name: 'product', kind: 'product', optional: true },
+  { name: 'version', kind: 'version' },
+];
 
 /** The version the binder checked; a command whose grammar requires one always has it. */
-export function requireVersion(args: BoundArgs): string {
+function requireVersion(args: BoundArgs): string {
   if (args.version === undefined) throw new VmopsError('missing_argument', 'a version is needed, like 2.6');
   return args.version;
 }
 
-/** The formats named, or every format of the product when none was. */
-export function formatsOrAll(ctx: CommandContext, args: BoundArgs): string[] {
-  if (args.formats.length > 0) return args.formats;
-  return [...(ctx.config.products[args.product]?.formats ?? [])];
-}
-
 /** Queues the requests for the asker and returns their job ids. */
-export async function submitStages(ctx: CommandContext, requests: StageRequest[]): Promise<CommandOutcome> {
-  const text = commandText(ctx.message, ctx.config.bot.name) ?? ctx.message.text.trim();
+async function submitStages(ctx: CommandContext, requests: StageRequest[]): Promise<CommandOutcome> {
   const jobs = await ctx.jobs.submit(requests, {
     principal: ctx.principal,
     message: ctx.message,
-    commandText: text,
+    commandText: ctx.commandText,
   });
   return { jobs };
+}
+
+/** One job per format named, or per format of the product when none is. */
+export async function perFormatJobs(
+  ctx: CommandContext,
+  args: BoundArgs,
+  stage: Stage,
+): Promise<CommandOutcome> {
+  const version = requireVersion(args);
+  const formats = args.formats.length > 0 ? args.formats : (ctx.config.products[args.product]?.formats ?? []);
+  return submitStages(
+    ctx,
+    formats.map((format) => ({ stage, product: args.product, version, format })),
+  );
+}
+
+/** One job per cloud named. */
+export async function perCloudJobs(
+  ctx: CommandContext,
+  args: BoundArgs,
+  stage: Stage,
+): Promise<CommandOutcome> {
+  const version = requireVersion(args);
+  return submitStages(
+    ctx,
+    args.clouds.map((cloud) => ({ stage, product: args.product, version, cloud })),
+  );
+}
+
+/** One job for the version, with parameters for the steps when there are any. */
+export async function versionJob(
+  ctx: CommandContext,
+  args: BoundArgs,
+  stage: Stage,
+  params: Record<string, string> = {},
+): Promise<CommandOutcome> {
+  const request: StageRequest = { stage, product: args.product, version: requireVersion(args) };
+  if (Object.keys(params).length > 0) request.params = params;
+  return submitStages(ctx, [request]);
 }

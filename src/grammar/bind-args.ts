@@ -3,16 +3,13 @@
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import type { ArgSpec, BoundArgs, CommandSpec, OptionSpec } from '../command-spec.ts';
 import { asVmopsError, type ErrorCode, ok, type Result, VmopsError } from '../errors.ts';
+import { JOB_ID_PATTERN } from '../jobs/job-id.ts';
 import { echo } from './echo.ts';
 import { suggest } from './suggest.ts';
-import { optionUsage, usageLine } from './usage.ts';
-import { LIFECYCLE_EVENTS, type Vocabulary } from './vocabulary.ts';
-
-export { LIFECYCLE_EVENTS };
+import { optionUsage, usageLine, VARIADIC_KINDS } from './usage.ts';
+import type { Vocabulary } from './vocabulary.ts';
 
 export const VERSION_PATTERN = /^\d+(\.\d+){1,3}$/;
-/** Eight or so letters and digits, then a format or cloud name when one command queued several jobs. */
-export const JOB_ID_PATTERN = /^[a-z0-9]{4,40}(-[a-z0-9][a-z0-9_-]{0,40})?$/;
 export const REQUEST_ID_PATTERN = /^[a-z0-9-]{1,40}$/;
 
 /** What the binder needs of the command registry. */
@@ -57,7 +54,7 @@ function unknownOption(spec: CommandSpec, token: string): never {
   if (options.length === 0) {
     refuse('bad_option', withUsage(spec, `unknown option ${echo(token)}: ${spec.name} takes no options`));
   }
-  const bare = (token.replace(/^-+/, '').split('=')[0] ?? '').toLowerCase();
+  const bare = (token.replace(/^[-\u2013\u2014]+/, '').split('=')[0] ?? '').toLowerCase();
   const hint = meant(
     bare,
     options.map((option) => option.name),
@@ -72,30 +69,50 @@ function unknownOption(spec: CommandSpec, token: string): never {
   );
 }
 
-/** Rewrites `key=value` of declared options to `--key=value` and refuses any other word starting with -. */
+/**
+ * How many positional words come before the text argument, when that is certain: every argument before
+ * it takes exactly one word. Undefined when the command has no text argument or it cannot be known.
+ */
+function textStart(spec: CommandSpec): number | undefined {
+  const index = spec.args.findIndex((arg) => arg.kind === 'text');
+  if (index < 0) return undefined;
+  const before = spec.args.slice(0, index);
+  return before.every((arg) => !arg.optional && !VARIADIC_KINDS.has(arg.kind)) ? index : undefined;
+}
+
+/**
+ * Prepares the words for util.parseArgs: `key=value` of a declared option becomes `--key=value`, and an
+ * option that takes a value gets the next word whatever it starts with (`--reason "-h"`); any other
+ * word starting with - is refused. Once the text argument has begun, every word is text (`see -h`).
+ */
 function prepareOptions(spec: CommandSpec, tokens: readonly string[]): string[] {
   const declared = declaredOptions(spec);
+  const textAt = textStart(spec);
   const argv: string[] = [];
-  let valueNext = false;
-  for (const raw of tokens) {
-    const token = raw.replace(PHONE_DASH, '--');
-    if (valueNext) {
-      argv.push(token);
-      valueNext = false;
-      continue;
-    }
-    const long = LONG_OPTION.exec(token);
+  let positionals = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const raw = tokens[i] ?? '';
+    const long = LONG_OPTION.exec(raw.replace(PHONE_DASH, '--'));
     if (long) {
       const option = declared.get((long[1] ?? '').toLowerCase());
-      if (option === undefined) unknownOption(spec, token);
-      argv.push(`--${option.name}${long[2] ?? ''}`);
-      valueNext = long[2] === undefined && option.type !== 'boolean';
+      if (option === undefined) unknownOption(spec, raw);
+      const value = long[2] ?? (option.type !== 'boolean' && i + 1 < tokens.length ? `=${tokens[++i]}` : '');
+      argv.push(`--${option.name}${value}`);
       continue;
     }
-    if (token.startsWith('-')) unknownOption(spec, token);
-    const pair = KEY_VALUE.exec(token);
+    if (raw.startsWith('-')) unknownOption(spec, raw);
+    const pair = KEY_VALUE.exec(raw);
     const option = pair ? declared.get((pair[1] ?? '').toLowerCase()) : undefined;
-    argv.push(option && pair ? `--${option.name}=${pair[2] ?? ''}` : token);
+    if (option !== undefined) {
+      argv.push(`--${option.name}=${pair?.[2] ?? ''}`);
+      continue;
+    }
+    if (positionals === textAt) {
+      argv.push('--', ...tokens.slice(i));
+      break;
+    }
+    argv.push(raw);
+    positionals++;
   }
   return argv;
 }
@@ -119,14 +136,7 @@ function optionRefusal(spec: CommandSpec, error: unknown): never {
       refuse('bad_option', withUsage(spec, `--${option.name} takes no value: write just --${option.name}`));
     }
     const what = option.type === 'integer' ? `a whole number${rangeText(option)}` : 'a value';
-    const dash =
-      option.type === 'string' && message.includes('ambiguous')
-        ? ` (for a value starting with -, write --${option.name}=-…)`
-        : '';
-    refuse(
-      'bad_option',
-      withUsage(spec, `--${option.name} needs ${what}: write ${optionName(option)}${dash}`),
-    );
+    refuse('bad_option', withUsage(spec, `--${option.name} needs ${what}: write ${optionName(option)}`));
   }
   const options = spec.options ?? [];
   const list = options.length > 0 ? `its options are ${options.map(optionName).join(', ')}` : 'it takes none';
@@ -225,31 +235,30 @@ function cloudList(vocabulary: Vocabulary): string {
     : 'No clouds are configured; an admin can add them under clouds in the config';
 }
 
-function resolveClouds(words: readonly string[], vocabulary: Vocabulary): string[] {
-  const clouds = new Set<string>();
+/** The words lower-cased, each one of `known`, without duplicates; `refusal` answers the first that is not. */
+function resolveKnown(
+  words: readonly string[],
+  known: readonly string[],
+  refusal: (word: string, hint: string) => never,
+): string[] {
+  const found = new Set<string>();
   for (const word of words) {
     const lowered = word.toLowerCase();
-    if (!vocabulary.clouds.includes(lowered)) {
-      const hint = meant(word, vocabulary.clouds);
-      refuse('unknown_cloud', `unknown cloud ${echo(word)}:${hint} ${cloudList(vocabulary)}`);
-    }
-    clouds.add(lowered);
+    if (!known.includes(lowered)) refusal(word, meant(word, known));
+    found.add(lowered);
   }
-  return [...clouds];
+  return [...found];
 }
 
-function resolveEvents(words: readonly string[], vocabulary: Vocabulary): string[] {
-  const events = new Set<string>();
-  for (const word of words) {
-    const lowered = word.toLowerCase();
-    if (!vocabulary.events.includes(lowered)) {
-      const hint = meant(word, vocabulary.events);
-      refuse('bad_argument', `unknown event ${echo(word)}:${hint} Events: ${vocabulary.events.join(', ')}`);
-    }
-    events.add(lowered);
-  }
-  return [...events];
-}
+const resolveClouds = (words: readonly string[], vocabulary: Vocabulary): string[] =>
+  resolveKnown(words, vocabulary.clouds, (word, hint) =>
+    refuse('unknown_cloud', `unknown cloud ${echo(word)}:${hint} ${cloudList(vocabulary)}`),
+  );
+
+const resolveEvents = (words: readonly string[], vocabulary: Vocabulary): string[] =>
+  resolveKnown(words, vocabulary.events, (word, hint) =>
+    refuse('bad_argument', `unknown event ${echo(word)}:${hint} Events: ${vocabulary.events.join(', ')}`),
+  );
 
 function missing(spec: CommandSpec, arg: ArgSpec, product: string, vocabulary: Vocabulary): never {
   const needs: Record<ArgSpec['kind'], string> = {

@@ -33,9 +33,3 @@ export function suggest(word: string, candidates: readonly string[]): string | u
   }
   return best;
 }
-
-/** ` did you mean X?` for a reply, or an empty string when nothing is close. */
-export function didYouMean(word: string, candidates: readonly string[]): string {
-  const found = suggest(word, candidates);
-  return found === undefined ? '' : ` did you mean ${found}?`;
-}

@@ -1,5 +1,6 @@
 // Splits a chat command into words: refuses over-long text, control characters and unbalanced quotes,
-// turns phone quotes (“ ” ‘ ’) into ASCII ones, then lets string-argv split words and quoted strings.
+// turns phone quotes (“ ” ‘ ’) into ASCII ones (but keeps the apostrophe of it’s), then lets string-argv
+// split words and quoted strings.
 import { parseArgsStringToArgv } from 'string-argv';
 import { fail, ok, type Result } from '../errors.ts';
 import { describeCharacter } from './echo.ts';
@@ -7,7 +8,8 @@ import { describeCharacter } from './echo.ts';
 /** Control characters other than space and tab, and the Unicode line and paragraph separators. */
 const FORBIDDEN = /[\p{Cc}\u2028\u2029]/u;
 const TYPOGRAPHIC_DOUBLE = /[\u201C\u201D\u201E\u201F]/g;
-const TYPOGRAPHIC_SINGLE = /[\u2018\u2019\u201A\u201B]/g;
+/** Single typographic quotes, except a ’ between letters: that is the apostrophe phones type (it’s, don’t). */
+const TYPOGRAPHIC_SINGLE = /[\u2018\u201A\u201B]|(?<![\p{L}\p{M}])\u2019|\u2019(?!\p{L})/gu;
 
 /** Replaces the quotes phones and word processors type with the ASCII ones the grammar uses. */
 export function normaliseQuotes(text: string): string {

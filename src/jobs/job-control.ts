@@ -48,7 +48,7 @@ export function createJobControl(options: JobControlOptions): JobControl & {
   const now = options.now ?? Date.now;
 
   async function find(id: string): Promise<Job<JobData, JobResult> | undefined> {
-    const stage = await redis.hget(keys.jobIndex, id);
+    const stage = (await redis.hget(keys.jobIndex, id))?.split(' ')[0] ?? null;
     if (!isStage(stage)) return undefined;
     return (await Job.fromId<JobData, JobResult>(queues.queue(stage), id)) ?? undefined;
   }
@@ -66,20 +66,25 @@ export function createJobControl(options: JobControlOptions): JobControl & {
     return view;
   }
 
+  /** Queues a job once per chat event: the id is reserved for the event first, so a redelivery re-adds
+   * the same job (a no-op) and another event that hashes to the same id gets a longer one instead. */
   async function add(data: JobData): Promise<JobData> {
-    const queue = queues.queue(data.stage);
-    const job = await queue.add(data.stage, data, { jobId: data.jobId });
-    if (job.data.eventKey !== data.eventKey) {
-      // Another event hashed to the same id: make the id longer rather than drop this command.
-      return add({ ...data, jobId: `${data.jobId}x` });
+    const claim = `${data.stage} ${data.eventKey}`;
+    if ((await redis.hsetnx(keys.jobIndex, data.jobId, claim)) === 0) {
+      const holder = await redis.hget(keys.jobIndex, data.jobId);
+      if (holder !== claim) return add({ ...data, jobId: `${data.jobId}x` });
     }
-    await redis
+    await queues.queue(data.stage).add(data.stage, data, { jobId: data.jobId });
+    const results = await redis
       .multi()
-      .hsetnx(keys.jobIndex, data.jobId, data.stage)
-      .zadd(keys.recentJobs, 'NX', data.createdAt, data.jobId)
+      .zadd(keys.recentJobs, 'NX', String(data.createdAt), data.jobId)
+      .zrange(keys.recentJobs, '0', String(-options.keepRecent - 1))
       .zremrangebyrank(keys.recentJobs, 0, -options.keepRecent - 1)
       .exec();
-    return job.data;
+    // Jobs that fall off the recent list are forgotten by the index too (BullMQ drops them as well).
+    const forgotten = (results?.[1]?.[1] as string[] | undefined) ?? [];
+    if (forgotten.length > 0) await redis.hdel(keys.jobIndex, ...forgotten);
+    return data;
   }
 
   return {
@@ -151,10 +156,11 @@ export function createJobControl(options: JobControlOptions): JobControl & {
         await redis.set(keys.tombstone(id), JSON.stringify(final), 'PX', TOMBSTONE_MS);
         const removed = await job.remove().then(
           () => true,
-          () => false, // it became active in the meantime: cancel it where it runs
+          () => false, // it became active, or another cancel removed it first
         );
         if (removed) return final;
-        await redis.del(keys.tombstone(id));
+        if (!(await find(id))) return final;
+        await redis.del(keys.tombstone(id)); // it runs: cancel it where it runs
       }
       await redis.set(keys.cancel(id), by.id, 'PX', TOMBSTONE_MS);
       await redis.publish(keys.cancelChannel, id);
@@ -177,8 +183,16 @@ export function createJobControl(options: JobControlOptions): JobControl & {
         );
       }
       await redis.del(keys.cancel(id));
+      try {
+        await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+      } catch {
+        const now = await mustGet(id);
+        throw new VmopsError(
+          'job_state',
+          `job ${id} is ${now.state} now (someone retried it first?): nothing to retry.`,
+        );
+      }
       await redis.hdel(keys.statusMessages, id); // the retry gets a fresh status message where it was asked
-      await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
       return mustGet(id);
     },
   };

@@ -4,6 +4,14 @@ import { createHash } from 'node:crypto';
 
 const ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789'; // no l, o, 0, 1: easy to read back from a phone
 
+/**
+ * What the grammar accepts as a job id (matched against the lower-cased word): letters and digits, then
+ * `-` and the format, cloud or number that tells apart the jobs of one command (`abcd2345-lxplus-cloud`),
+ * then the `x`s an id gets when another event already holds it (`abcd2345-kvmx`). Looser than the
+ * alphabet above, so a mistyped id is answered "no job" rather than "not a job id".
+ */
+export const JOB_ID_PATTERN = /^[a-z0-9]{4,40}(?:-[a-z0-9][a-z0-9_-]{0,40})?x*$/;
+
 export function jobBaseId(eventKey: string, length = 8): string {
   const digest = createHash('sha256').update(eventKey).digest();
   let out = '';

@@ -1,14 +1,17 @@
-// The pipeline, top to bottom: ingress → address → parse → identify → authorize → run (enqueue) →
-// reply and announce each job's status message. Every refusal is a reply; nothing here throws.
+// The pipeline, top to bottom: address → ingress → read the command word → identify → authorize →
+// bind the arguments → approval gate → run (enqueue) → reply, and announce each job's status message.
+// Arguments are bound only after authorization, so a guest learns nothing of the config from
+// did-you-mean replies. Every refusal is a reply; nothing here throws.
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
 import type { CommandRegistry } from '../command-registry.ts';
 import type { CommandSpec, JobControl } from '../command-spec.ts';
-import { asVmopsError } from '../errors.ts';
+import { asVmopsError, VmopsError } from '../errors.ts';
 import { commandText } from '../grammar/addressing.ts';
-import { parseCommand } from '../grammar/parse-command.ts';
+import { bindCommand, readCommand } from '../grammar/parse-command.ts';
 import type { Vocabulary } from '../grammar/vocabulary.ts';
 import type { ChatTarget, IncomingMessage, Reply } from '../types.ts';
+import { approvalReason } from './approval-gate.ts';
 import { accessFor, authorize, mayRun } from './authorize.ts';
 import type { Identities } from './identify.ts';
 import { admit, type IngressOptions } from './ingress.ts';
@@ -35,6 +38,9 @@ export interface HandledMessage {
 
 const IGNORED: HandledMessage = { outcome: 'ignored', jobs: [] };
 
+/** Failures that may pass on redelivery, so the event is not marked done. */
+const TRANSIENT = new Set(['internal_error', 'redis_unavailable']);
+
 export async function handleMessage(message: IncomingMessage, deps: PipelineDeps): Promise<HandledMessage> {
   const text = commandText(message, deps.config.bot.name);
   if (text === undefined) return IGNORED;
@@ -53,25 +59,31 @@ export async function handleMessage(message: IncomingMessage, deps: PipelineDeps
   }
   const answer = (reply: Reply) =>
     deps.reply(message.target, reply).catch((error: unknown) => log.warn({ err: error }, 'reply failed'));
-
-  const parsed = parseCommand(text, deps.registry, deps.vocabulary, deps.config.bot.maxCommandLength);
   const principal = deps.identities(message.target.network, message.sender);
-  const plog = log.child({ person: principal.id });
-  if (!parsed.ok) {
-    plog.info({ code: parsed.error.code }, 'command refused');
-    await answer({ text: parsed.error.message, tone: 'error' });
-    await verdict.release('done');
-    return { outcome: 'refused', jobs: [] };
-  }
-  const { spec, args } = parsed.value;
-  const clog = plog.child({ command: spec.name });
+  let clog = log.child({ person: principal.id });
+
+  let outcome: HandledMessage;
   try {
-    authorize(principal, spec, deps.config.policy);
-    const outcome = await spec.run(
+    const head = readCommand(text, deps.registry, deps.config.bot.maxCommandLength);
+    if (!head.ok) throw head.error;
+    clog = clog.child({ command: head.value.spec.name });
+    authorize(principal, head.value.spec, deps.config.policy);
+    const parsed = bindCommand(head.value, deps.vocabulary, deps.registry);
+    if (!parsed.ok) throw parsed.error;
+    const { spec, args } = parsed.value;
+    const needsApproval = approvalReason(spec, args, deps.config);
+    if (needsApproval) {
+      throw new VmopsError(
+        'not_available',
+        `${needsApproval}, and this version of vmops cannot ask for approvals yet: nothing was done.`,
+      );
+    }
+    const result = await spec.run(
       {
         config: deps.config,
         principal,
         message,
+        commandText: parsed.value.text,
         jobs: deps.jobs,
         commands: deps.registry.all(),
         may: (other: CommandSpec) => mayRun(principal, accessFor(other, deps.config.policy)),
@@ -79,20 +91,28 @@ export async function handleMessage(message: IncomingMessage, deps: PipelineDeps
       },
       args,
     );
-    if (outcome.reply) await answer(outcome.reply);
-    const jobs = outcome.jobs ?? [];
+    if (result.reply) await answer(result.reply);
+    const jobs = result.jobs ?? [];
     for (const jobId of jobs) await deps.announce(jobId, message.target);
     clog.info({ jobs }, 'command done');
-    await verdict.release('done');
-    return { outcome: 'done', jobs };
+    outcome = { outcome: 'done', jobs };
   } catch (error) {
     const failure = asVmopsError(error);
-    if (failure.code === 'internal_error') clog.error({ err: error }, 'command failed');
-    else clog.info({ code: failure.code }, 'command refused');
-    await answer({ text: failure.message, tone: 'error' });
-    // A bug or an unreachable Redis may pass on redelivery; a refusal will not.
-    const transient = failure.code === 'internal_error' || failure.code === 'redis_unavailable';
-    await verdict.release(transient ? 'failed' : 'done');
-    return { outcome: transient ? 'failed' : 'refused', jobs: [] };
+    const transient = TRANSIENT.has(failure.code);
+    if (failure.code === 'internal_error') {
+      clog.error({ err: error }, 'command failed');
+      await answer({
+        text: `Something went wrong inside vmops (internal_error); nothing more is known here. The bot's log has the details under event ${message.eventId}.`,
+        tone: 'error',
+      });
+    } else {
+      clog.info({ code: failure.code }, 'command refused');
+      await answer({ text: failure.message, tone: 'error' });
+    }
+    outcome = { outcome: transient ? 'failed' : 'refused', jobs: [] };
   }
+  await verdict
+    .release(outcome.outcome === 'failed' ? 'failed' : 'done')
+    .catch((error: unknown) => clog.warn({ err: error }, 'could not release the event claim; it will lapse'));
+  return outcome;
 }

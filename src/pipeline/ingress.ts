@@ -37,25 +37,26 @@ export function screen(
   return undefined;
 }
 
+/** Marks a claimed event done (remembered) or failed (forgotten, so a redelivery may run it), if still ours. */
+const RELEASE = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == 'done' then redis.call('SET', KEYS[1], 'done', 'PX', ARGV[3]) else redis.call('DEL', KEYS[1]) end
+return 1`;
+
 export async function admit(message: IncomingMessage, options: IngressOptions): Promise<IngressVerdict> {
   const now = options.now?.() ?? Date.now();
   const dropped = screen(message, options.maxAgeMs, now);
   if (dropped) return { admit: false, reason: dropped };
   const key = options.keys.event(message.target.network, message.eventId);
-  const claimed = await options.redis.set(
-    key,
-    `processing:${options.instanceId}`,
-    'PX',
-    options.claimMs ?? 60_000,
-    'NX',
-  );
+  const claim = `processing:${options.instanceId}`;
+  const claimed = await options.redis.set(key, claim, 'PX', options.claimMs ?? 120_000, 'NX');
   if (claimed !== 'OK') return { admit: false, reason: 'duplicate' };
+  const rememberMs = String(options.rememberMs ?? 7 * 24 * 3600_000);
   return {
     admit: true,
     async release(outcome) {
-      if (outcome === 'done')
-        await options.redis.set(key, 'done', 'PX', options.rememberMs ?? 7 * 24 * 3600_000);
-      else await options.redis.del(key);
+      // Only while the claim is still ours: if it lapsed and another instance took the event, that one decides.
+      await options.redis.eval(RELEASE, 1, key, claim, outcome, rememberMs);
     },
   };
 }

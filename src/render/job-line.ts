@@ -10,16 +10,19 @@ export function jobLine(view: JobStatusView): string {
   return `${view.jobId}  ${subject(view)}  ${view.state}${step}  by ${printable(view.requestedBy)}`;
 }
 
-/** How long the job has waited, run, or ran. */
+/** How long the job has waited, run, or ran; a job that ended without starting (cancelled while queued) only waited. */
 function timing(view: JobStatusView, now: number): string {
   const started = view.startedAt ?? view.createdAt;
+  const ended = view.finishedAt ?? now;
   switch (view.state) {
     case 'queued':
       return `waiting for ${formatDuration(now - view.createdAt)}`;
     case 'running':
       return `running for ${formatDuration(now - started)}, ${Math.round(view.percent)}% done`;
     default:
-      return `ran for ${formatDuration((view.finishedAt ?? now) - started)}`;
+      return view.startedAt === undefined
+        ? `waited ${formatDuration(ended - view.createdAt)} in the queue`
+        : `ran for ${formatDuration(ended - view.startedAt)}`;
   }
 }
 

@@ -1,5 +1,7 @@
 // Renders a job's status message: what, which job, where it stands, how far, how long, who asked.
 // The same text serves every network; rich adapters may draw `status` themselves.
+
+import { printable } from '../grammar/echo.ts';
 import type { JobStatusView, Reply } from '../types.ts';
 import { formatDuration } from './duration.ts';
 
@@ -30,7 +32,7 @@ export function renderStatus(view: JobStatusView, now: number): Reply {
     case 'running': {
       const step = stepLabel(view);
       parts.push([step, progressBar(view.percent)].filter(Boolean).join(' '), elapsed);
-      if (view.message) parts.push(view.message);
+      if (view.message) parts.push(printable(view.message, 120)); // step output: no escapes reach the room
       break;
     }
     case 'succeeded':

@@ -32,25 +32,36 @@ export interface Engine {
   core: BotCore;
   worker: StageWorkers | undefined;
   dataDir: string;
-  /** Another bot instance on the same Redis and prefix, with its own FakeChat. */
-  addBot(): Promise<{ chat: FakeChat; core: BotCore }>;
+  /** Another bot instance on the same Redis and prefix, with its own FakeChat or a shared one. */
+  addBot(chat?: FakeChat): Promise<{ chat: FakeChat; core: BotCore }>;
   stop(): Promise<void>;
 }
 
-export async function startEngine(options: { config?: Config; worker?: boolean } = {}): Promise<Engine> {
+export interface EngineOptions {
+  config?: Config;
+  /** Start stage workers (default yes). */
+  worker?: boolean;
+  /** The first bot's chat (default a new FakeChat). */
+  chat?: FakeChat;
+  /** Status message writer lease (ms), short in takeover tests. */
+  statusLeaseMs?: number;
+}
+
+export async function startEngine(options: EngineOptions = {}): Promise<Engine> {
   const config = options.config ?? testConfig();
   const url = redisUrl();
   const log = pino({ level: 'silent' });
   const dataDir = mkdtempSync(join(tmpdir(), 'vmops-test-data-'));
   const cores: BotCore[] = [];
-  const addBot = async () => {
-    const chat = new FakeChat();
+  const addBot = async (chat = new FakeChat()) => {
     const core = await startBotCore({
       config,
       redisUrl: url,
       adapters: new Map([[chat.network, chat]]),
       log,
       instanceId: `test-${cores.length}`,
+      ...(options.statusLeaseMs ? { statusLeaseMs: options.statusLeaseMs } : {}),
+      sendRetryMs: 5,
     });
     cores.push(core);
     await chat.start(async (m) => {
@@ -58,7 +69,7 @@ export async function startEngine(options: { config?: Config; worker?: boolean }
     });
     return { chat, core };
   };
-  const first = await addBot();
+  const first = await addBot(options.chat);
   const worker =
     options.worker === false
       ? undefined
@@ -80,7 +91,7 @@ export async function startEngine(options: { config?: Config; worker?: boolean }
     addBot,
     async stop() {
       await worker?.close({ cancelRunning: true });
-      for (const core of cores) await core.close();
+      for (const core of cores) await core.close().catch(() => undefined); // some tests close a bot early
       await cleanPrefix(config.redis.prefix);
       rmSync(dataDir, { recursive: true, force: true });
     },

@@ -15,12 +15,16 @@ export interface SentMessage {
   target: ChatTarget;
   /** Every version of the message, first the original, then each edit. */
   versions: Reply[];
+  /** When each version arrived (ms since epoch). */
+  times: number[];
 }
 
 export class FakeChat extends EventEmitter<{ change: [] }> implements ChatAdapter {
   readonly network: string;
   readonly limits: AdapterLimits;
   readonly sent: SentMessage[] = [];
+  /** Every edit asked of this adapter, including those of messages it never sent. */
+  editAttempts = 0;
   #onMessage: ((message: IncomingMessage) => Promise<void>) | undefined;
   #next = 0;
 
@@ -47,15 +51,17 @@ export class FakeChat extends EventEmitter<{ change: [] }> implements ChatAdapte
   async send(target: ChatTarget, reply: Reply): Promise<MessageRef> {
     this.#next += 1;
     const ref = { network: this.network, room: target.room, id: `m${this.#next}` };
-    this.sent.push({ ref, target, versions: [reply] });
+    this.sent.push({ ref, target, versions: [reply], times: [Date.now()] });
     this.emit('change');
     return ref;
   }
 
   async edit(ref: MessageRef, reply: Reply): Promise<void> {
+    this.editAttempts += 1;
     const message = this.sent.find((m) => m.ref.id === ref.id);
     if (!message) throw new Error(`edit of unknown message ${ref.id}`);
     message.versions.push(reply);
+    message.times.push(Date.now());
     this.emit('change');
   }
 

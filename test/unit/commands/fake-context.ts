@@ -1,14 +1,17 @@
-// A CommandContext for handler tests: the real default config and commands, a recording fake
-// JobControl, and people as the default config lists them.
+// A CommandContext for handler tests: the real default config, commands and policy, a recording fake
+// JobControl that answers like the real one, and people as the default config lists them.
 import pino from 'pino';
 import { allCommands } from '../../../commands/index.ts';
 import type { Config } from '../../../config/schema.ts';
 import { CommandRegistry } from '../../../src/command-registry.ts';
 import type { CommandContext, CommandOutcome, JobControl, StageRequest } from '../../../src/command-spec.ts';
 import { loadConfig } from '../../../src/config-load.ts';
+import { VmopsError } from '../../../src/errors.ts';
 import { parseCommand } from '../../../src/grammar/parse-command.ts';
 import { vocabularyFromConfig } from '../../../src/grammar/vocabulary.ts';
-import type { Access, IncomingMessage, JobStatusView, Principal, Role } from '../../../src/types.ts';
+import { FINAL_STATES } from '../../../src/jobs/job-view.ts';
+import { accessFor, mayRun } from '../../../src/pipeline/authorize.ts';
+import type { IncomingMessage, JobStatusView, Principal, Role } from '../../../src/types.ts';
 
 export const config = loadConfig();
 const registry = new CommandRegistry(allCommands);
@@ -47,9 +50,21 @@ type Call =
   | { method: 'list'; limit: number }
   | { method: 'logs'; jobId: string; tail: number };
 
-/** A JobControl that knows the given jobs and logs, and records every call. */
+/** When the fake says a job was cancelled or retried. */
+export const FAKE_NOW = 9_000;
+
+/**
+ * A JobControl that knows the given jobs and logs and records every call. `cancel` and `retry` answer
+ * as the real job control does (src/jobs/job-control.ts): unknown_job and job_state refusals, a queued
+ * job cancelled at once, a running one asked to stop.
+ */
 export function fakeJobs(jobs: JobStatusView[] = [], logs: Record<string, string[]> = {}) {
   const calls: Call[] = [];
+  const mustGet = (jobId: string): JobStatusView => {
+    const found = jobs.find((job) => job.jobId === jobId);
+    if (!found) throw new VmopsError('unknown_job', `no job '${jobId}': type jobs to see recent jobs.`);
+    return found;
+  };
   const control: JobControl = {
     async submit(requests, context) {
       calls.push({ method: 'submit', requests, context });
@@ -69,20 +84,33 @@ export function fakeJobs(jobs: JobStatusView[] = [], logs: Record<string, string
     },
     async cancel(jobId, by) {
       calls.push({ method: 'cancel', jobId, by });
-      return view({ jobId, state: 'cancelled' });
+      const found = mustGet(jobId);
+      if (FINAL_STATES.has(found.state)) {
+        throw new VmopsError(
+          'job_state',
+          `job ${jobId} has already ${found.state}; there is nothing to cancel.`,
+        );
+      }
+      if (found.state === 'queued') {
+        const error = `cancelled by ${by.id} before it started`;
+        return { ...found, state: 'cancelled', finishedAt: FAKE_NOW, error };
+      }
+      return { ...found, message: `cancel requested by ${by.id}` };
     },
     async retry(jobId, by, origin) {
       calls.push({ method: 'retry', jobId, by, origin });
-      return view({ jobId, attempts: 2 });
+      const found = mustGet(jobId);
+      if (found.state !== 'failed' && found.state !== 'cancelled') {
+        throw new VmopsError(
+          'job_state',
+          `job ${jobId} is ${found.state}; only a failed or cancelled job can be retried.`,
+        );
+      }
+      const { error: _error, finishedAt: _finishedAt, ...again } = found;
+      return { ...again, state: 'queued', attempts: found.attempts + 1 };
     },
   };
   return { control, calls };
-}
-
-function mayRun(principal: Principal, access: Access): boolean {
-  if (access === 'anyone') return true;
-  if (!principal.known) return false;
-  return access === 'known' || principal.roles.includes('admin') || principal.roles.includes(access);
 }
 
 export const roomMessage = (text: string): IncomingMessage => ({
@@ -102,7 +130,7 @@ export interface RunOptions {
   message?: IncomingMessage;
 }
 
-/** Parses `text` with the real grammar and runs the command's handler. */
+/** Parses `text` with the real grammar and runs the command's handler, with the real policy. */
 export async function run(text: string, options: RunOptions = {}): Promise<CommandOutcome> {
   const cfg = options.config ?? config;
   const parsed = parseCommand(text, registry, vocabulary, cfg.bot.maxCommandLength);
@@ -112,9 +140,10 @@ export async function run(text: string, options: RunOptions = {}): Promise<Comma
     config: cfg,
     principal,
     message: options.message ?? roomMessage(`vmops: ${text}`),
+    commandText: parsed.value.text,
     jobs: options.jobs ?? fakeJobs().control,
     commands: registry.all(),
-    may: (spec) => mayRun(principal, cfg.policy.commands[spec.name] ?? spec.access),
+    may: (spec) => mayRun(principal, accessFor(spec, cfg.policy)),
     log: pino({ level: 'silent' }),
   };
   return parsed.value.spec.run(ctx, parsed.value.args);

@@ -103,6 +103,23 @@ describe('status', () => {
     );
   });
 
+  it('says a job cancelled before it started only waited', async () => {
+    const cancelled = view({
+      jobId: 'abcd2345-kvm',
+      state: 'cancelled',
+      finishedAt: 6_000,
+      error: 'cancelled by bob before it started',
+    });
+    const text = (await run('status abcd2345-kvm', { jobs: fakeJobs([cancelled]).control })).reply?.text;
+    expect(text).toBe(
+      [
+        'abcd2345-kvm  build cernvm 2.6 kvm  cancelled  by Alice',
+        'waited 0:05 in the queue',
+        'error: cancelled by bob before it started',
+      ].join('\n'),
+    );
+  });
+
   it('answers unknown_job for a job that does not exist', async () => {
     const error = await refusal(run('status abcd2345'));
     expect(error.code).toBe('unknown_job');
@@ -143,42 +160,61 @@ describe('log', () => {
   });
 });
 
-describe('cancel and retry', () => {
-  it('cancel cancels the job as the asker and says so', async () => {
+describe('cancel', () => {
+  const queued = view({ jobId: 'abcd2345-kvm' });
+
+  it('cancels a queued job as the asker and says it is cancelled', async () => {
     const alice = person('alice', ['operator']);
+    const jobs = fakeJobs([queued]);
+    const outcome = await run('cancel ABCD2345-kvm', { jobs: jobs.control, principal: alice });
+    expect(jobs.calls).toEqual([{ method: 'cancel', jobId: 'abcd2345-kvm', by: alice }]);
+    expect(outcome).toEqual({ reply: { text: 'Cancelled abcd2345-kvm: build cernvm 2.6 kvm.', tone: 'ok' } });
+  });
+
+  it('asks a running job to stop, and says its status message will tell when it has', async () => {
     const jobs = fakeJobs([running]);
-    const outcome = await run('cancel k3x9q2ab-kvm', { jobs: jobs.control, principal: alice });
-    expect(jobs.calls).toEqual([
-      { method: 'get', jobId: 'k3x9q2ab-kvm' },
-      { method: 'cancel', jobId: 'k3x9q2ab-kvm', by: alice },
-    ]);
+    const outcome = await run('cancel k3x9q2ab-kvm', { jobs: jobs.control });
+    expect(jobs.calls.map((call) => call.method)).toEqual(['cancel']);
     expect(outcome.reply).toEqual({
-      text: 'Cancelled: k3x9q2ab-kvm  build cernvm 2.6 kvm  cancelled  by Alice',
-      tone: 'ok',
+      text: 'Cancel requested for k3x9q2ab-kvm; its status message will say when it has stopped.',
+      tone: 'info',
     });
   });
 
-  it('retry queues the job again from this room and follows it with a status message', async () => {
+  it('passes on the refusal for a job that has finished', async () => {
+    const error = await refusal(run('cancel h7m2p4cd-vmware', { jobs: fakeJobs([failed]).control }));
+    expect(error.code).toBe('job_state');
+  });
+});
+
+describe('retry', () => {
+  it('queues the job again from this room and follows it with a status message', async () => {
     const alice = person('alice', ['operator']);
     const jobs = fakeJobs([failed]);
     const outcome = await run('retry h7m2p4cd-vmware', { jobs: jobs.control, principal: alice });
-    expect(jobs.calls[1]).toEqual({
-      method: 'retry',
-      jobId: 'h7m2p4cd-vmware',
-      by: alice,
-      origin: { network: 'shell', room: 'tty', isDirect: false },
-    });
+    expect(jobs.calls).toEqual([
+      {
+        method: 'retry',
+        jobId: 'h7m2p4cd-vmware',
+        by: alice,
+        origin: { network: 'shell', room: 'tty', isDirect: false },
+      },
+    ]);
     expect(outcome).toEqual({ jobs: ['h7m2p4cd-vmware'] });
   });
 
-  it.each(['cancel', 'retry'])(
-    '%s of a job that does not exist answers unknown_job and does nothing',
-    async (name) => {
-      const jobs = fakeJobs([running]);
-      const error = await refusal(run(`${name} abcd2345`, { jobs: jobs.control }));
-      expect(error.code).toBe('unknown_job');
-      expect(error.message).toBe("no job 'abcd2345': type jobs to see recent jobs.");
-      expect(jobs.calls.map((call) => call.method)).toEqual(['get']);
-    },
-  );
+  it('passes on the refusal for a job that is still running', async () => {
+    const error = await refusal(run('retry k3x9q2ab-kvm', { jobs: fakeJobs([running]).control }));
+    expect(error.code).toBe('job_state');
+  });
+});
+
+describe.each(['cancel', 'retry'])('%s of a job that does not exist', (name) => {
+  it('answers unknown_job, asking job control once', async () => {
+    const jobs = fakeJobs([running]);
+    const error = await refusal(run(`${name} abcd2345`, { jobs: jobs.control }));
+    expect(error.code).toBe('unknown_job');
+    expect(error.message).toBe("no job 'abcd2345': type jobs to see recent jobs.");
+    expect(jobs.calls.map((call) => call.method)).toEqual([name]);
+  });
 });

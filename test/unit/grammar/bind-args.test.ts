@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CommandRegistry } from '../../../src/command-registry.ts';
 import type { CommandSpec } from '../../../src/command-spec.ts';
 import { parseConfig } from '../../../src/config-load.ts';
-import { bindArgs, LIFECYCLE_EVENTS } from '../../../src/grammar/bind-args.ts';
+import { bindArgs } from '../../../src/grammar/bind-args.ts';
 import { vocabularyFromConfig } from '../../../src/grammar/vocabulary.ts';
 
 const config = parseConfig(
@@ -109,24 +109,34 @@ describe('bindArgs: clouds, people, events, text', () => {
     );
   });
 
-  it('knows the lifecycle events', () => {
-    expect(LIFECYCLE_EVENTS).toEqual([
-      'built',
-      'tested',
-      'passed',
-      'failed',
-      'published',
-      'deployed',
-      'revoked',
-      'updated',
-    ]);
-    expect(vocabulary.events).toEqual([...LIFECYCLE_EVENTS]);
-  });
-
   it('requires text when it is not optional', () => {
     const noted = spec([{ name: 'note', kind: 'text' }]);
     expect(value(noted, 'a b=c d').text).toBe('a b=c d');
     expect(message(noted, '')).toBe('missing_argument: try needs note. Usage: try <note…>');
+  });
+
+  it('takes every word as text once the text has begun, even one starting with -', () => {
+    const noted = spec(
+      [
+        { name: 'person', kind: 'person' },
+        { name: 'note', kind: 'text', optional: true },
+      ],
+      [{ name: 'force', type: 'boolean', description: 'do it anyway' }],
+    );
+    expect(value(noted, 'alice --force see -h --force —x force=1')).toMatchObject({
+      words: { person: 'alice' },
+      options: { force: true },
+      text: 'see -h --force —x force=1',
+    });
+    expect(message(noted, 'alice -h')).toMatch(/^bad_option: unknown option '-h' for try:/);
+  });
+
+  it('keeps words starting with - options when it cannot know where the text begins', () => {
+    const noted = spec([
+      { name: 'cloud', kind: 'clouds', optional: true },
+      { name: 'note', kind: 'text', optional: true },
+    ]);
+    expect(message(noted, 'late -h')).toMatch(/^bad_option: unknown option '-h': try takes no options/);
   });
 });
 
@@ -153,6 +163,7 @@ describe('bindArgs: options', () => {
 
   it('reads integers with and without bounds', () => {
     expect(value(flagged, '--count=-4 --min=+7').options).toEqual({ count: -4, min: 7 });
+    expect(value(flagged, '--count -4').options).toEqual({ count: -4 });
   });
 
   it('refuses integers out of bounds or not integers', () => {
@@ -171,6 +182,9 @@ describe('bindArgs: options', () => {
   it('suggests an option and lists them all', () => {
     expect(message(flagged, '--forse')).toBe(
       "bad_option: unknown option '--forse' for try: did you mean --force? Options: --force, --count N, --min N. Usage: try [note…] [--force] [--count N] [--min N]",
+    );
+    expect(message(flagged, '—forse')).toMatch(
+      /^bad_option: unknown option '—forse' for try: did you mean --force\?/,
     );
   });
 });

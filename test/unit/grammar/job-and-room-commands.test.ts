@@ -48,6 +48,12 @@ describe('status [job]', () => {
     expect(parsed('status k3x9q2ab-lxplus-cloud').args.words).toEqual({ job: 'k3x9q2ab-lxplus-cloud' });
   });
 
+  it('binds ids lengthened with x after a collision', () => {
+    expect(parsed('status k3x9q2abx').args.words).toEqual({ job: 'k3x9q2abx' });
+    expect(parsed('status k3x9q2ab-lxplus-cloudxx').args.words).toEqual({ job: 'k3x9q2ab-lxplus-cloudxx' });
+    expect(parsed(`status k3x9q2ab-${'c'.repeat(40)}x`).args.words.job).toMatch(/x$/);
+  });
+
   it('refuses something that is not a job id', () => {
     const error = refusal('status abc');
     expect(error.code).toBe('bad_argument');
@@ -108,6 +114,18 @@ describe('approve <request>, deny <request> [reason…], pending', () => {
     expect(parsed('deny r-7f3k').args.text).toBeUndefined();
   });
 
+  it.each([
+    ['deny r-1 see -h', 'see -h'],
+    ['deny r-1 see --help', 'see --help'],
+    ['deny r-1 it’s late', 'it’s late'],
+    ['deny r-1 don’t, it’s “too late”', 'don’t, it’s too late'],
+    ['deny r-1 ‘two words’ more', 'two words more'],
+  ])('%s is a deny with the reason %j', (text, reason) => {
+    const { spec, args } = parsed(text);
+    expect(spec.name).toBe('deny');
+    expect(args.text).toBe(reason);
+  });
+
   it('refuses a missing or malformed request id', () => {
     expect(refusal('approve').message).toBe(
       'approve needs a request id: type pending to see the requests waiting for approval. Usage: approve <request>',
@@ -156,7 +174,8 @@ describe('help [command]', () => {
     ['help build', { command: 'build' }],
     ['help LOGS', { command: 'log' }],
     ['build --help', { command: 'build' }],
-    ['deploy 2.6 -h', { command: 'deploy' }],
+    ['deploy -H 2.6', { command: 'deploy' }],
+    ['logs —help', { command: 'log' }],
     ['--help', {}],
     ['-h jobs', { command: 'jobs' }],
     ['help --help', { command: 'help' }],
@@ -166,16 +185,16 @@ describe('help [command]', () => {
     expect(args.words).toEqual(words);
   });
 
-  it('suggests the command meant by a typo', () => {
-    const error = refusal('help bild');
-    expect(error.code).toBe('unknown_command');
-    expect(error.message).toBe("unknown command 'bild': did you mean build? Type help for the list.");
+  it('is help only right after the command word', () => {
+    expect(refusal('deploy 2.6 -h').message).toBe(
+      "unknown option '-h': deploy takes no options. Usage: deploy [product] <version> <cloud…>",
+    );
   });
 });
 
 describe('unknown and empty commands', () => {
-  it('suggests the command meant by a typo', () => {
-    const error = refusal('bild 2.6 kvm');
+  it.each(['bild 2.6 kvm', 'help bild'])('%s: suggests the command meant by a typo', (text) => {
+    const error = refusal(text);
     expect(error.code).toBe('unknown_command');
     expect(error.message).toBe("unknown command 'bild': did you mean build? Type help for the list.");
   });

@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import type { ParsedCommand } from '../../../src/command-spec.ts';
 import { parseConfig } from '../../../src/config-load.ts';
 import { ERROR_CODES, type Result } from '../../../src/errors.ts';
-import { LIFECYCLE_EVENTS, VERSION_PATTERN } from '../../../src/grammar/bind-args.ts';
-import { parseCommand } from '../../../src/grammar/parse-command.ts';
-import { vocabularyFromConfig } from '../../../src/grammar/vocabulary.ts';
+import { VERSION_PATTERN } from '../../../src/grammar/bind-args.ts';
+import { parseCommand, readCommand } from '../../../src/grammar/parse-command.ts';
+import { LIFECYCLE_EVENTS, vocabularyFromConfig } from '../../../src/grammar/vocabulary.ts';
 import { config, parse, registry } from './parse-fixture.ts';
 
 /** A config where one product lacks a format, and there is a second cloud-less product. */
@@ -119,6 +119,17 @@ describe('parseCommand properties', () => {
         checkResult(parse([command, ...rest].join(' '))),
       ),
       { numRuns: 2000 },
+    );
+  });
+
+  it('reads a command without looking at config: it refuses only the syntax or the command word', () => {
+    const words = fc.array(fc.oneof(interesting, fc.string({ maxLength: 12 })), { maxLength: 8 });
+    fc.assert(
+      fc.property(fc.oneof(fc.constantFrom(...registry.names()), fc.string()), words, (command, rest) => {
+        const result = readCommand([command, ...rest].join(' '), registry, config.bot.maxCommandLength);
+        if (!result.ok) expect(['bad_syntax', 'unknown_command']).toContain(result.error.code);
+      }),
+      { numRuns: 1000 },
     );
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { didYouMean, suggest } from '../../../src/grammar/suggest.ts';
+import { suggest } from '../../../src/grammar/suggest.ts';
 
 const commands = ['build', 'test', 'publish', 'deploy', 'status', 'jobs', 'log', 'logs', 'help'];
 
@@ -32,10 +32,5 @@ describe('suggest', () => {
   it('prefers the closest of several candidates', () => {
     expect(suggest('logz', ['log', 'logs'])).toBe('log');
     expect(suggest('tset', ['test', 'text'])).toBe('test');
-  });
-
-  it('formats a did-you-mean for replies', () => {
-    expect(didYouMean('bild', commands)).toBe(' did you mean build?');
-    expect(didYouMean('zzz', commands)).toBe('');
   });
 });

@@ -52,6 +52,21 @@ describe('tokenize: words and quotes', () => {
     expect(words('deny r-1 „nicht jetzt“')).toEqual(['deny', 'r-1', 'nicht jetzt']);
   });
 
+  it('keeps a phone apostrophe between letters as part of the word', () => {
+    expect(words('deny r-1 it’s late')).toEqual(['deny', 'r-1', 'it’s', 'late']);
+    expect(words('revoke 2.5 reason=don’t')).toEqual(['revoke', '2.5', 'reason=don’t']);
+    expect(words('deny r-1 ‘it’s late’')).toEqual(['deny', 'r-1', 'it’s late']);
+    expect(words('deny r-1 “don’t, it’s late”')).toEqual(['deny', 'r-1', 'don’t, it’s late']);
+  });
+
+  it('reads a ’ that is not between letters as the quote it closes', () => {
+    expect(words('deny r-1 ‘two words’')).toEqual(['deny', 'r-1', 'two words']);
+    expect(words('deny r-1 ’two words’')).toEqual(['deny', 'r-1', 'two words']);
+    expect(refused('deny r-1 the users’ images').message).toMatch(
+      /^unterminated ' quote starting at position 19:/,
+    );
+  });
+
   it('leaves shell characters as plain text inside words', () => {
     expect(words('build 2.6 "kvm; rm -rf /" $(reboot) `id`')).toEqual([
       'build',

@@ -65,3 +65,23 @@ describe('authorize', () => {
     );
   });
 });
+
+describe('role hierarchy', () => {
+  const person = (roles: ('viewer' | 'operator' | 'approver' | 'admin')[]) => ({
+    id: 'p',
+    known: true,
+    roles,
+    account: { network: 'shell', id: 'p' },
+    displayName: 'p',
+  });
+
+  it('lets operators and approvers do what viewers may, but not each other’s work', () => {
+    expect(mayRun(person(['operator']), 'viewer')).toBe(true);
+    expect(mayRun(person(['approver']), 'viewer')).toBe(true);
+    expect(mayRun(person(['operator']), 'approver')).toBe(false);
+    expect(mayRun(person(['approver']), 'operator')).toBe(false);
+    expect(mayRun(person(['viewer']), 'operator')).toBe(false);
+    expect(mayRun(person([]), 'viewer')).toBe(false);
+    expect(mayRun(person([]), 'known')).toBe(true);
+  });
+});

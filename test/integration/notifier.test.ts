@@ -1,0 +1,78 @@
+// The notifier against a real Redis: edits coalesced under an adapter's limit with the final state
+// always delivered, one writer per status message across bot instances, and a takeover when the
+// writer goes away.
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Engine, startEngine, testConfig } from '../helpers/engine.ts';
+import { FakeChat, message } from '../helpers/fake-chat.ts';
+
+let engine: Engine | undefined;
+afterEach(async () => {
+  await engine?.stop();
+  engine = undefined;
+});
+
+/** A build whose two steps report progress about fifty times a second each. */
+function chattyConfig() {
+  return testConfig((c) => {
+    const build = c.products.cernvm?.stages.build;
+    if (build) {
+      build.steps = [
+        { name: 'chatty', run: ['test/fixtures/steps/chatty.sh'] },
+        { name: 'chatty-again', run: ['test/fixtures/steps/chatty.sh'] },
+      ];
+    }
+  });
+}
+
+describe('notifier', () => {
+  it('merges progress edits to at most one per interval and still delivers the final state', async () => {
+    const chat = new FakeChat('fake', { minEditIntervalMs: 300 });
+    engine = await startEngine({ config: chattyConfig(), chat });
+    const { jobs } = await engine.core.handle(message('build 2.6 kvm'));
+    await engine.core.notifier.whenSettled(jobs);
+    const status = chat.sent[0];
+    expect(status?.versions.at(-1)?.text).toMatch(/^✅ build cernvm 2\.6 kvm/);
+    // 80 progress reports, far fewer edits, and none closer together than the limit allows.
+    expect(status?.versions.length).toBeLessThan(12);
+    const gaps = (status?.times ?? []).slice(1).map((t, i) => t - (status?.times[i] ?? 0));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(290);
+  });
+
+  it('has one writer per status message when several bot instances share Redis', async () => {
+    engine = await startEngine({ config: chattyConfig() });
+    const other = await engine.addBot();
+    const { jobs } = await engine.core.handle(message('build 2.6 kvm'));
+    await engine.core.notifier.whenSettled(jobs);
+    expect(engine.chat.sent[0]?.versions.at(-1)?.text).toMatch(/^✅/);
+    expect(other.chat.editAttempts).toBe(0);
+  });
+
+  it('lets another instance take over the edits when the writer goes away mid-job', async () => {
+    const shared = new FakeChat();
+    engine = await startEngine({ config: chattyConfig(), chat: shared, statusLeaseMs: 300 });
+    const other = await engine.addBot(shared);
+    const { jobs } = await engine.core.handle(message('build 2.6 kvm'));
+    await shared.waitFor((m) => /step 1\/2 chatty/.test(m.versions.at(-1)?.text ?? ''));
+    await engine.core.close(); // the writer's process is gone
+    await other.core.notifier.whenSettled(jobs);
+    expect(shared.sent).toHaveLength(1);
+    expect(shared.sent[0]?.versions.at(-1)?.text).toMatch(/^✅ build cernvm 2\.6 kvm/);
+  });
+
+  it('gives up on a message that can no longer be edited instead of retrying forever', async () => {
+    const broken = new FakeChat();
+    broken.edit = async () => {
+      broken.editAttempts += 1;
+      throw new Error('message_not_found');
+    };
+    engine = await startEngine({ chat: broken });
+    const abandoned = new Promise<string>((resolve) => engine?.core.notifier.once('abandoned', resolve));
+    const { jobs } = await engine.core.handle(message('build 2.6 kvm'));
+    expect(await abandoned).toBe(jobs[0]);
+    const attempts = broken.editAttempts;
+    expect(attempts).toBe(15); // 3 edits, each sent 5 times
+    // Later progress of the job does not wake it up again.
+    await engine.core.notifier.whenSettled(jobs);
+    expect(broken.editAttempts).toBe(attempts);
+  });
+});
