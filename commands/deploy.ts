@@ -6,8 +6,8 @@ export const command: CommandSpec = {
   name: 'deploy',
   summary: 'deploy a published version to clouds',
   description:
-    'Deploys the published images of the version to each cloud named. Clouds tagged production wait for an approver first.',
-  examples: ['deploy 2.6 local', 'deploy cernvm 2.6 local lxplus-cloud'],
+    'Deploys the published images of the version to each cloud named. Clouds tagged production need the on-call approver; until approvals are available, vmops refuses those.',
+  examples: ['deploy 2.6 local', 'deploy cernvm 2.6.1 local'],
   access: 'operator',
   args: [...PRODUCT_AND_VERSION, { name: 'cloud', kind: 'clouds' }],
   run: (ctx, args) => perCloudJobs(ctx, args, 'deploy'),
