@@ -47,6 +47,8 @@ export class ShellAdapter implements ChatAdapter {
   #sequence = 0;
   #readline: Interface | undefined;
   #stopped = false;
+  /** The terminal no longer reads lines: no prompt to redraw. */
+  #inputClosed = false;
 
   constructor(options: ShellAdapterOptions) {
     this.#options = options;
@@ -61,6 +63,11 @@ export class ShellAdapter implements ChatAdapter {
     });
   }
 
+  /** Says something in the terminal that is not a reply to a command (start-up, shutdown). */
+  notice(text: string): void {
+    this.#write(text);
+  }
+
   /** The account now speaking. */
   get speaker(): string {
     return this.#as;
@@ -72,6 +79,11 @@ export class ShellAdapter implements ChatAdapter {
     this.#readline = rl;
     // Count the rows a typed line took as it is typed, not when the loop below gets to it.
     if (interactive) rl.on('line', (typed) => this.#countRows(`${this.#as}> ${typed}`));
+    // Ctrl-C at the prompt ends the input like Ctrl-D; vmops then stops and says what it waits for.
+    rl.on('SIGINT', () => rl.close());
+    rl.on('close', () => {
+      this.#inputClosed = true;
+    });
     this.#setPrompt();
     if (interactive) rl.prompt();
     void (async () => {
@@ -150,7 +162,7 @@ export class ShellAdapter implements ChatAdapter {
     cursorTo(output, 0);
     moveCursor(output, 0, up);
     printed.text = text;
-    this.#readline?.prompt(true);
+    if (!this.#inputClosed) this.#readline?.prompt(true);
   }
 
   #switch(name: string): void {
@@ -201,6 +213,6 @@ export class ShellAdapter implements ChatAdapter {
     }
     output.write(`${text}\n`);
     this.#countRows(text);
-    if (this.#options.interactive && this.#readline && !this.#stopped) this.#readline.prompt(true);
+    if (this.#options.interactive && !this.#inputClosed) this.#readline?.prompt(true);
   }
 }

@@ -131,7 +131,7 @@ export const configSchema = z
         attempts: z.number().int().min(1).max(10).default(1),
         /** How many finished jobs Redis keeps for `jobs`, `status` and `log`. */
         keepFinished: z.number().int().min(10).default(1000),
-        /** Concurrent jobs per worker process. */
+        /** Concurrent jobs per stage in each worker process (a worker serves every stage by default). */
         concurrency: z.number().int().min(1).max(64).default(2),
       })
       .strict()
@@ -140,8 +140,8 @@ export const configSchema = z
       .object({
         shell: z
           .object({
-            /** Person the terminal speaks as at start (`/as <person>` switches). */
-            as: z.string().default('operator'),
+            /** Shell account the terminal speaks as at start (`/as <name>` switches); default the OS login name. */
+            as: z.string().min(1).optional(),
           })
           .strict()
           .optional(),

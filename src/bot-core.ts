@@ -5,13 +5,13 @@ import { allCommands } from '../commands/index.ts';
 import type { Config } from '../config/schema.ts';
 import { CommandRegistry } from './command-registry.ts';
 import { VmopsError } from './errors.ts';
-import { suggest } from './grammar/suggest.ts';
 import { vocabularyFromConfig } from './grammar/vocabulary.ts';
 import { createJobControl } from './jobs/job-control.ts';
 import { openStageQueues } from './jobs/stage-queues.ts';
 import { Notifier } from './notifier.ts';
 import { handleMessage, type PipelineDeps } from './pipeline/handle-message.ts';
 import { identitiesFromConfig } from './pipeline/identify.ts';
+import { checkPolicy } from './policy-check.ts';
 import { connectRedis } from './redis/connect.ts';
 import { redisKeys } from './redis/keys.ts';
 import type { ChatAdapter, IncomingMessage } from './types.ts';
@@ -20,19 +20,6 @@ export interface BotCore {
   handle(message: IncomingMessage): ReturnType<typeof handleMessage>;
   notifier: Notifier;
   close(): Promise<void>;
-}
-
-/** Refuses policy entries for commands that do not exist (a typo would silently keep the default). */
-function checkPolicy(config: Config, registry: CommandRegistry): void {
-  const names = registry.all().map((spec) => spec.name);
-  for (const name of Object.keys(config.policy.commands)) {
-    if (names.includes(name)) continue;
-    const close = suggest(name, names);
-    throw new VmopsError(
-      'config_invalid',
-      `policy.commands.${name}: there is no command named ${name}${close ? ` (did you mean ${close}?)` : ''}; commands: ${names.join(', ')}`,
-    );
-  }
 }
 
 /** The bot's half: pipeline, job control and notifier over the given adapters. */

@@ -3,18 +3,21 @@
 //   npm start                      local mode: terminal chat, in-process worker, private Redis
 //   npm start -- worker            a worker for the Redis in config
 //   npm run vmops -- config check FILE
-import { hostname } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { ShellAdapter } from '../adapters/shell.ts';
+import { allCommands } from '../commands/index.ts';
 import type { Config } from '../config/schema.ts';
-import { startBotCore } from './bot-core.ts';
+import { type BotCore, startBotCore } from './bot-core.ts';
 import { parseCli, type RunCommand, USAGE } from './cli-args.ts';
+import { CommandRegistry } from './command-registry.ts';
 import { defaultConfigPath, loadConfig, repoRoot } from './config-load.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { asVmopsError, VmopsError } from './errors.ts';
-import { startStageWorkers } from './jobs/stage-worker.ts';
+import { type StageWorkers, startStageWorkers } from './jobs/stage-worker.ts';
 import { createLogger, redactUrl } from './logger.ts';
+import { checkPolicy } from './policy-check.ts';
 import { redisKeys } from './redis/keys.ts';
 import { startRedisServer } from './redis/redis-server-process.ts';
 import type { ChatAdapter } from './types.ts';
@@ -27,21 +30,51 @@ function logLevel(): string {
   return process.env.VMOPS_LOG_LEVEL || 'info';
 }
 
-/** Resolves on the first SIGINT/SIGTERM; calls `again` on a second one. */
-function onSignals(again: () => void): Promise<string> {
-  return new Promise((resolve) => {
-    let seen = false;
-    const handler = (signal: string) => {
-      if (seen) again();
-      seen = true;
-      resolve(signal);
-    };
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
+/**
+ * SIGINT and SIGTERM: the first asks for a graceful stop (`requested` resolves); once stopping, any
+ * further signal calls `whileStopping` (cancel the running jobs).
+ */
+function watchSignals(whileStopping: () => void): { requested: Promise<string>; stopping(): void } {
+  let stopping = false;
+  let resolveRequested: (signal: string) => void = () => undefined;
+  const requested = new Promise<string>((resolve) => {
+    resolveRequested = resolve;
   });
+  const handler = (signal: string) => {
+    if (stopping) whileStopping();
+    stopping = true;
+    resolveRequested(signal);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    requested,
+    stopping: () => {
+      stopping = true;
+    },
+  };
+}
+
+/** Waits (a bounded time) until the final states of the given jobs have been delivered. */
+async function settleWithin(core: BotCore, jobs: readonly string[], ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    core.notifier.whenSettled(jobs),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 async function runLocal(cli: RunCommand, config: Config): Promise<void> {
+  const configuredUrl = process.env.VMOPS_REDIS_URL || config.redis.url;
+  if (cli.mode === 'bot' && !configuredUrl) {
+    throw new VmopsError(
+      'config_invalid',
+      'bot mode needs the Redis its workers use: set redis.url in the config or VMOPS_REDIS_URL; for everything in one process, use local mode (npm start)',
+    );
+  }
   const dataDir = dataDirOf(config);
   const redisDir = join(dataDir, 'redis');
   const release = await lockDataDir(dataDir, join(redisDir, 'redis.pid'));
@@ -50,66 +83,65 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
     destination: pino.destination({ dest: join(dataDir, 'vmops.log'), mkdir: true, sync: false }),
   });
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
-  const configuredUrl = process.env.VMOPS_REDIS_URL || config.redis.url;
-  const privateRedis = configuredUrl
-    ? undefined
-    : await startRedisServer({ dir: redisDir, appendOnly: true });
-  const redisUrl = configuredUrl || (privateRedis?.url ?? '');
-  log.info({ redis: redactUrl(redisUrl), dataDir, private: Boolean(privateRedis) }, 'starting local mode');
-
-  const shell = new ShellAdapter({
-    input: process.stdin,
-    output: process.stdout,
-    interactive,
-    as: config.networks.shell?.as ?? 'operator',
-  });
-  const adapters = new Map<string, ChatAdapter>([[shell.network, shell]]);
-  const instanceId = `${hostname()}-${process.pid}`;
-  const core = await startBotCore({ config, redisUrl, adapters, log, instanceId });
-  const worker =
-    cli.mode === 'local'
-      ? await startStageWorkers({
-          config,
-          redisUrl,
-          keys: redisKeys(config.redis.prefix),
-          log,
-          repoRoot,
-          dataDir,
-          name: instanceId,
-        })
-      : undefined;
-
-  const started: string[] = [];
-  if (interactive) {
-    process.stdout.write(
-      `vmops local mode: you are ${shell.speaker}. Type help, /as <person> to switch, Ctrl-D to quit.\n` +
-        `Logs go to ${join(dataDir, 'vmops.log')}.\n`,
-    );
-  }
-  await shell.start(async (message) => {
-    const handled = await core.handle(message);
-    started.push(...handled.jobs);
-  });
-  const signal = onSignals(() => {
+  let worker: StageWorkers | undefined;
+  const signals = watchSignals(() => {
     process.stderr.write('vmops: cancelling running jobs\n');
     void worker?.close({ cancelRunning: true });
   });
-  const how = await Promise.race([shell.ended.then(() => 'end' as const), signal]);
-  if (how === 'end' && !interactive && cli.wait) {
-    await Promise.race([core.notifier.whenSettled(started), signal]);
-  }
-  if (worker && worker.running() > 0) {
-    process.stderr.write(
-      `vmops: waiting for ${worker.running()} running job(s) to end (Ctrl-C again cancels them)\n`,
+  const undo: (() => Promise<void> | void)[] = [release, () => log.flush()];
+  const jobs: string[] = [];
+  try {
+    const privateRedis = configuredUrl
+      ? undefined
+      : await startRedisServer({ dir: redisDir, appendOnly: true });
+    if (privateRedis) undo.push(() => privateRedis.stop());
+    const redisUrl = configuredUrl || (privateRedis?.url ?? '');
+    log.info(
+      { redis: redactUrl(redisUrl), dataDir, private: Boolean(privateRedis) },
+      `starting ${cli.mode} mode`,
     );
+
+    const shell = new ShellAdapter({
+      input: process.stdin,
+      output: process.stdout,
+      interactive,
+      as: config.networks.shell?.as ?? userInfo().username,
+    });
+    const adapters = new Map<string, ChatAdapter>([[shell.network, shell]]);
+    const instanceId = `${hostname()}-${process.pid}`;
+    const core = await startBotCore({ config, redisUrl, adapters, log, instanceId });
+    undo.push(() => core.close());
+    // Runs after the worker has finished its jobs: their final states reach the room before the notifier stops.
+    undo.push(() => settleWithin(core, jobs, 10_000));
+    if (cli.mode === 'local') {
+      const keys = redisKeys(config.redis.prefix);
+      worker = await startStageWorkers({ config, redisUrl, keys, log, repoRoot, dataDir, name: instanceId });
+      const started = worker;
+      undo.push(() => started.close());
+    }
+    undo.push(() => shell.stop());
+
+    if (interactive) {
+      shell.notice(
+        `vmops ${cli.mode} mode: you are ${shell.speaker}. Type help, /as <name> to switch, Ctrl-D to quit.\n` +
+          `Logs go to ${join(dataDir, 'vmops.log')}.`,
+      );
+    }
+    await shell.start(async (message) => {
+      jobs.push(...(await core.handle(message)).jobs);
+    });
+    const how = await Promise.race([shell.ended.then(() => 'end' as const), signals.requested]);
+    if (how === 'end' && !interactive && cli.wait) {
+      await Promise.race([core.notifier.whenSettled(jobs), signals.requested]);
+    }
+    signals.stopping();
+    if (worker && worker.running() > 0) {
+      shell.notice(`vmops: waiting for ${worker.running()} running job(s) to end (Ctrl-C cancels them)`);
+    }
+    log.info('stopping');
+  } finally {
+    for (const step of undo.reverse()) await step();
   }
-  await shell.stop();
-  await worker?.close();
-  await core.close();
-  await privateRedis?.stop();
-  log.info('stopped');
-  log.flush();
-  release();
 }
 
 async function runWorker(cli: RunCommand, config: Config): Promise<void> {
@@ -122,9 +154,9 @@ async function runWorker(cli: RunCommand, config: Config): Promise<void> {
   }
   const log = createLogger({ level: logLevel() });
   const name = `${hostname()}-${process.pid}`;
-  let worker: Awaited<ReturnType<typeof startStageWorkers>> | undefined;
+  let worker: StageWorkers | undefined;
   // Listen before the workers start: a job may begin the moment they do.
-  const signal = onSignals(() => void worker?.close({ cancelRunning: true }));
+  const signals = watchSignals(() => void worker?.close({ cancelRunning: true }));
   worker = await startStageWorkers({
     config,
     redisUrl,
@@ -136,7 +168,10 @@ async function runWorker(cli: RunCommand, config: Config): Promise<void> {
     ...(cli.stages ? { stages: cli.stages } : {}),
   });
   log.info({ redis: redactUrl(redisUrl), name, stages: cli.stages ?? 'all' }, 'worker ready');
-  log.info({ signal: await signal, running: worker.running() }, 'stopping: waiting for running jobs');
+  log.info(
+    { signal: await signals.requested, running: worker.running() },
+    'stopping: waiting for running jobs',
+  );
   await worker.close();
   log.info('worker stopped');
 }
@@ -156,6 +191,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (cli.mode === 'config-check') {
     const config = loadConfig(resolve(cli.configFile));
+    checkPolicy(config, new CommandRegistry(allCommands), cli.configFile);
     const people = Object.keys(config.people).length;
     process.stdout.write(
       `${cli.configFile}: valid (${Object.keys(config.products).length} product(s), ${Object.keys(config.formats).length} formats, ${Object.keys(config.clouds).length} clouds, ${people} people)\n`,

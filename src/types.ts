@@ -171,6 +171,10 @@ export interface JobResult {
   durationMs: number;
   /** Steps that ran, in order. */
   steps: { name: string; exitCode: number; durationMs: number }[];
+  /** Files the steps announced with `::artifact`. */
+  artifacts: string[];
+  /** Test reports the steps announced with `::report`. */
+  reports: string[];
 }
 
 /** How a job stands, as the room sees it. */

@@ -34,10 +34,10 @@ function isStage(value: string | null): value is Stage {
   return value !== null && (STAGES as readonly string[]).includes(value);
 }
 
+/** One job per command keeps the bare id; several get the format, cloud or position after it. */
 function suffixFor(request: StageRequest, requests: readonly StageRequest[]): string | undefined {
-  if (request.format !== undefined) return request.format;
-  if (request.cloud !== undefined) return request.cloud;
-  return requests.length > 1 ? String(requests.indexOf(request) + 1) : undefined;
+  if (requests.length === 1) return undefined;
+  return request.format ?? request.cloud ?? String(requests.indexOf(request) + 1);
 }
 
 export function createJobControl(options: JobControlOptions): JobControl & {
@@ -167,7 +167,7 @@ export function createJobControl(options: JobControlOptions): JobControl & {
       return { ...view, message: `cancel requested by ${by.id}` };
     },
 
-    async retry(id, _by, _origin: ChatTarget) {
+    async retry(id, by, _origin: ChatTarget) {
       const view = await mustGet(id);
       if (view.state !== 'failed' && view.state !== 'cancelled') {
         throw new VmopsError(
@@ -192,6 +192,7 @@ export function createJobControl(options: JobControlOptions): JobControl & {
           `job ${id} is ${now.state} now (someone retried it first?): nothing to retry.`,
         );
       }
+      await job.log(`retried by ${by.id} (${by.account.network}:${by.account.id})`);
       await redis.hdel(keys.statusMessages, id); // the retry gets a fresh status message where it was asked
       return mustGet(id);
     },

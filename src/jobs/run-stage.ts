@@ -70,8 +70,8 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
       cwd: options.cwd,
       repoRoot: options.repoRoot,
       env: {
+        ...step.env, // fixed values from config first: the job's own variables always win
         ...options.params,
-        ...step.env,
         VMOPS_STEP: step.name,
         VMOPS_STEP_NUMBER: String(number),
         VMOPS_STEPS: String(steps.length),

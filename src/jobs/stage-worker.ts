@@ -133,7 +133,7 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
       report.flush();
       await logChain;
       log.info({ durationMs: result.durationMs }, 'job succeeded');
-      return { durationMs: result.durationMs, steps: result.steps };
+      return result;
     } catch (error) {
       report.flush();
       await logChain;
@@ -143,6 +143,7 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
           ? `${controller.signal.reason} (${failure.message.replace(/^cancelled\s*/, '')})`
           : failure.message;
       log.info({ code: failure.code, message }, 'job failed');
+      // (An UnrecoverableError skips the attempts left: a failing step fails the same way again.)
       if (failure instanceof VmopsError && failure.code !== 'internal_error') {
         throw new UnrecoverableError(encodeFailure(failure.code, message));
       }

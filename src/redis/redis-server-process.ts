@@ -55,7 +55,11 @@ async function startOnce(options: RedisServerOptions, port: number): Promise<Red
     '--loglevel',
     'notice',
   ];
-  const child = spawn(options.binary ?? 'redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: a Ctrl-C at the terminal is for vmops, which stops Redis last, in order.
+  const child = spawn(options.binary ?? 'redis-server', args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   const output: string[] = [];
   const ready = new Promise<void>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout ?? process.stdin });

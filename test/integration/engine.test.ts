@@ -22,7 +22,7 @@ describe('engine', () => {
     expect(engine.chat.sent).toHaveLength(1);
     const status = engine.chat.sent[0] as SentMessage;
     expect(jobIdIn(status)).toBe(jobId);
-    expect(status.versions[0]?.text).toMatch(/^(⏳|▶️) build cernvm 2\.6 kvm · job [a-z2-9]{8}-kvm/);
+    expect(status.versions[0]?.text).toMatch(/^(⏳|▶️) build cernvm 2\.6 kvm · job [a-z2-9]{8}/);
     expect(status.versions.some((v) => /step \d\/3/.test(v.text))).toBe(true);
     expect(status.versions.at(-1)?.text).toMatch(
       /^✅ build cernvm 2\.6 kvm · job .* · succeeded in \d+:\d\d · asked by alice$/,

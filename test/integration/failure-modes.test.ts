@@ -94,7 +94,7 @@ describe('job control races', () => {
     engine = await startEngine({ worker: false });
     const event = message('build 2.6 kvm');
     const { jobBaseId } = await import('../../src/jobs/job-id.ts');
-    const taken = `${jobBaseId(`fake:${event.eventId}`)}-kvm`;
+    const taken = jobBaseId(`fake:${event.eventId}`);
     await redis.hset(redisKeys(engine.config.redis.prefix).jobIndex, taken, 'build fake:some-other-event');
     const { jobs } = await engine.core.handle(event);
     expect(jobs).toEqual([`${taken}x`]);

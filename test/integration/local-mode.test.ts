@@ -40,6 +40,16 @@ function start(args: string[], env: Record<string, string>): ChildProcess & { ou
   });
   cleanups.push(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    // A vmops killed here leaves its private redis-server (its own process group) behind: stop it too.
+    const dataDir = env.VMOPS_DATA_DIR;
+    const pidFile = dataDir ? join(dataDir, 'redis', 'redis.pid') : undefined;
+    if (pidFile && existsSync(pidFile)) {
+      try {
+        process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
   });
   return Object.assign(child, { output: () => output });
 }
@@ -81,9 +91,9 @@ describe('local mode (npm start)', () => {
     expect(output).toContain("unknown command 'bild': did you mean build?");
     expect(output).toContain("unknown format 'vmwre': did you mean vmware?");
     expect(output).not.toContain('a comment');
-    expect(output).toMatch(/build cernvm 2\.6 kvm · job [a-z2-9]{8}-kvm · /);
+    expect(output).toMatch(/build cernvm 2\.6 kvm · job [a-z2-9]{8} · /);
     expect(output).toMatch(
-      /✅ build cernvm 2\.6 kvm · job [a-z2-9]{8}-kvm · succeeded in \d+:\d\d · asked by alice\n/,
+      /✅ build cernvm 2\.6 kvm · job [a-z2-9]{8} · succeeded in \d+:\d\d · asked by alice\n/,
     );
     // Nothing is left running: the private redis-server is gone and the data directory is unlocked.
     // (redis-server removes its pid file when it shuts down cleanly).
@@ -102,7 +112,7 @@ describe('local mode (npm start)', () => {
     expect(output).toContain(
       'carol> build 2.6 kvm\nbuild needs the operator role: you (carol) have the roles viewer',
     );
-    expect(output).not.toMatch(/job [a-z2-9]{8}-kvm/);
+    expect(output).not.toMatch(/job [a-z2-9]{8}/);
   });
 
   it('refuses a second instance on the same data directory, and keeps the first one working', async () => {
