@@ -1,0 +1,45 @@
+// Secrets never reach a log line: known secret fields are redacted by path, and Redis URLs lose their password.
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger, redactUrl } from '../../../src/logger.ts';
+
+function capture(): { lines: string[]; stream: Writable } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { lines, stream };
+}
+
+describe('logger', () => {
+  it('redacts tokens, passwords and secrets wherever a config or request object is logged', () => {
+    const { lines, stream } = capture();
+    const log = createLogger({ level: 'info', destination: stream });
+    log.info(
+      {
+        slack: { token: 'xoxb-123', appToken: 'xapp-456', signingSecret: 'shh' },
+        matrix: { accessToken: 'syt_789', password: 'hunter2' },
+        request: { headers: { authorization: 'Bearer abc' } },
+        config: { redis: { url: 'redis://:pw@redis.example:6379' } },
+      },
+      'starting',
+    );
+    const text = lines.join('');
+    for (const secret of ['xoxb-123', 'xapp-456', 'shh', 'syt_789', 'hunter2', 'Bearer abc', ':pw@']) {
+      expect(text).not.toContain(secret);
+    }
+    expect(text).toContain('[redacted]');
+    expect(JSON.parse(lines[0] ?? '{}').msg).toBe('starting');
+  });
+
+  it('shows a Redis URL without its password', () => {
+    expect(redactUrl('redis://user:s3cret@redis.example:6380/2')).toBe(
+      'redis://user:redacted@redis.example:6380/2',
+    );
+    expect(redactUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+    expect(redactUrl('not a url')).toBe('[unparseable url]');
+  });
+});
