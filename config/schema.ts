@@ -31,8 +31,40 @@ export const stepSchema = z
     timeout: duration.optional(),
     /** Extra environment variables (fixed values from config, not from users). */
     env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string()).optional(),
+    /** Run on this SSH host (a key of `hosts`) instead of where the worker runs. */
+    host: name.optional(),
   })
   .strict();
+
+const sshFingerprint = z
+  .string()
+  .regex(
+    /^SHA256:[A-Za-z0-9+/]{43}$/,
+    'must be a host key fingerprint as `ssh-keygen -lf` prints it: SHA256:…',
+  );
+
+const hostSchema = z
+  .object({
+    /** Address of the SSH server. */
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(22),
+    /** Login name. */
+    user: z.string().min(1),
+    /** Accepted host keys (fingerprints); any other key is refused. Several allow a rotation. */
+    hostKeys: z.array(sshFingerprint).min(1),
+    /** Private key file for the login (relative to the working directory); or use `agent`. */
+    privateKeyFile: z.string().optional(),
+    /** Use the SSH agent at SSH_AUTH_SOCK. */
+    agent: z.boolean().default(false),
+    /** Where relative step programs (`recipes/cernvm/build.sh`) are found on that host. */
+    repoRoot: z.string().min(1),
+    /** Where job working directories go on that host. */
+    workRoot: z.string().min(1).default('/tmp/vmops-work'),
+    /** Give up connecting after this long. */
+    connectTimeout: duration.default(20_000),
+  })
+  .strict()
+  .refine((h) => h.privateKeyFile !== undefined || h.agent, 'needs privateKeyFile or agent: true');
 
 const stageSchema = z.object({ steps: z.array(stepSchema).min(1) }).strict();
 
@@ -115,6 +147,8 @@ export const configSchema = z
       .refine((p) => Object.keys(p).length > 0, 'needs at least one product'),
     formats: z.record(name, formatSchema),
     clouds: z.record(name, cloudSchema).default({}),
+    /** SSH build hosts that steps may run on (`steps[].host`). */
+    hosts: z.record(name, hostSchema).default({}),
     people: z.record(name, personSchema).default({}),
     policy: z
       .object({
@@ -174,6 +208,17 @@ export const configSchema = z
       });
     }
     for (const [product, spec] of Object.entries(config.products)) {
+      for (const [stage, stageSpec] of Object.entries(spec.stages)) {
+        stageSpec?.steps.forEach((step, i) => {
+          if (step.host !== undefined && !(step.host in config.hosts)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['products', product, 'stages', stage, 'steps', i, 'host'],
+              message: `"${step.host}" is not one of the hosts (${Object.keys(config.hosts).join(', ') || 'none configured'})`,
+            });
+          }
+        });
+      }
       spec.formats.forEach((format, i) => {
         if (!formats.has(format)) {
           ctx.addIssue({
@@ -204,3 +249,4 @@ export const configSchema = z
 /** A validated configuration, with defaults filled in and durations in milliseconds. */
 export type Config = z.output<typeof configSchema>;
 export type StepConfig = z.output<typeof stepSchema>;
+export type HostConfig = z.output<typeof hostSchema>;

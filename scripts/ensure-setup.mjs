@@ -16,6 +16,12 @@ const purpose = process.argv[2] ?? 'start';
 /** Debian package per program, and which purposes need it. */
 const programs = [
   { bin: 'redis-server', pkg: 'redis-server', for: ['start', 'test'], unlessEnv: 'VMOPS_REDIS_URL' },
+  // The cernvm demo recipe makes real disk images.
+  { bin: 'qemu-img', pkg: 'qemu-utils', for: ['start', 'test'] },
+  { bin: 'mkfs.ext4', pkg: 'e2fsprogs', for: ['start', 'test'] },
+  // SSH executor tests run a real OpenSSH server on loopback.
+  { bin: 'sshd', pkg: 'openssh-server', for: ['test'] },
+  { bin: 'ssh-keygen', pkg: 'openssh-client', for: ['test'] },
 ];
 
 function run(cmd, args, opts = {}) {
