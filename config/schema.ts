@@ -165,8 +165,10 @@ export const configSchema = z
         attempts: z.number().int().min(1).max(10).default(1),
         /** How many finished jobs Redis keeps for `jobs`, `status` and `log`. */
         keepFinished: z.number().int().min(10).default(1000),
-        /** Concurrent jobs per stage in each worker process (a worker serves every stage by default). */
+        /** Jobs one worker process runs at once. */
         concurrency: z.number().int().min(1).max(64).default(2),
+        /** Refuse a stage at once when no live worker can take it (instead of queueing it for later). */
+        refuseWithoutWorker: z.boolean().default(true),
       })
       .strict()
       .prefault({}),

@@ -19,6 +19,8 @@ const programs = [
   // The cernvm demo recipe makes real disk images.
   { bin: 'qemu-img', pkg: 'qemu-utils', for: ['start', 'test'] },
   { bin: 'mkfs.ext4', pkg: 'e2fsprogs', for: ['start', 'test'] },
+  { bin: 'fakeroot', pkg: 'fakeroot', for: ['start', 'test'] },
+  { bin: 'python3', pkg: 'python3', for: ['start', 'test'] },
   // SSH executor tests run a real OpenSSH server on loopback.
   { bin: 'sshd', pkg: 'openssh-server', for: ['test'] },
   { bin: 'ssh-keygen', pkg: 'openssh-client', for: ['test'] },

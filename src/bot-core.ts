@@ -3,17 +3,23 @@
 import type { Logger } from 'pino';
 import { allCommands } from '../commands/index.ts';
 import type { Config } from '../config/schema.ts';
+import { Catalog } from './catalog/catalog.ts';
+import { checkStageGates } from './catalog/stage-gates.ts';
 import { CommandRegistry } from './command-registry.ts';
+import type { CatalogReader } from './command-spec.ts';
 import { VmopsError } from './errors.ts';
 import { vocabularyFromConfig } from './grammar/vocabulary.ts';
+import { liveAgents } from './jobs/agent-presence.ts';
 import { createJobControl } from './jobs/job-control.ts';
-import { openStageQueues } from './jobs/stage-queues.ts';
+import { configuredFormats, openStageQueues } from './jobs/stage-queues.ts';
+import { checkWorkers } from './jobs/worker-gate.ts';
 import { Notifier } from './notifier.ts';
 import { handleMessage, type PipelineDeps } from './pipeline/handle-message.ts';
 import { identitiesFromConfig } from './pipeline/identify.ts';
 import { checkPolicy } from './policy-check.ts';
 import { connectRedis } from './redis/connect.ts';
 import { redisKeys } from './redis/keys.ts';
+import type { TestReport } from './reports/test-report.ts';
 import type { ChatAdapter, IncomingMessage } from './types.ts';
 
 export interface BotCore {
@@ -40,10 +46,29 @@ export async function startBotCore(options: {
   const queues = openStageQueues({
     connection: redis,
     prefix: config.redis.prefix,
+    formats: configuredFormats(config.products),
     attempts: config.jobs.attempts,
     keepFinished: config.jobs.keepFinished,
   });
-  const jobs = createJobControl({ redis, keys, queues, keepRecent: config.jobs.keepFinished });
+  const catalog = new Catalog(redis, keys);
+  const jobs = createJobControl({
+    redis,
+    keys,
+    queues,
+    keepRecent: config.jobs.keepFinished,
+    gate: async (requests) => {
+      await checkStageGates(catalog, requests);
+      if (config.jobs.refuseWithoutWorker) checkWorkers(await liveAgents(redis, keys), requests);
+    },
+  });
+  const catalogReader: CatalogReader = {
+    version: (product, version) => catalog.version(product, version),
+    versions: (product) => catalog.versions(product),
+    report: async (jobId) => {
+      const raw = await redis.get(keys.report(jobId));
+      return raw ? (JSON.parse(raw) as TestReport) : undefined;
+    },
+  };
   const notifier = new Notifier({
     redis,
     redisUrl,
@@ -66,6 +91,8 @@ export async function startBotCore(options: {
     identities: identitiesFromConfig(config.people),
     ingress: { redis, keys, maxAgeMs: config.bot.maxMessageAge, instanceId: options.instanceId },
     jobs,
+    catalog: catalogReader,
+    liveWorkers: () => liveAgents(redis, keys),
     reply: async (target, reply) => {
       const adapter = adapters.get(target.network);
       if (!adapter) throw new VmopsError('internal_error', `no adapter for network ${target.network}`);

@@ -12,6 +12,8 @@ export interface RunCommand {
   wait: boolean;
   /** Worker: only these stages. */
   stages: Stage[] | undefined;
+  /** Worker: only these formats. */
+  formats: string[] | undefined;
 }
 
 export type CliCommand = RunCommand | { mode: 'config-check'; configFile: string } | { mode: 'help' };
@@ -25,8 +27,10 @@ export const USAGE = `usage: npm start -- [local|bot|worker] [options]     (or: 
 
 options:
   --config FILE     configuration file (default config/default.yaml, or VMOPS_CONFIG)
-  --no-wait         local mode with piped input: exit when the input ends, without waiting for jobs
+  --no-wait         local mode with piped input: read every line at once and exit when the input
+                    ends, without waiting for jobs (by default each line's jobs end first)
   --stages a,b      worker: only these stages (${STAGES.join(', ')})
+  --formats a,b     worker: only these formats (default every format in config)
   --help            this text`;
 
 export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCommand {
@@ -35,6 +39,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
     config: { type: 'string' },
     'no-wait': { type: 'boolean' },
     stages: { type: 'string' },
+    formats: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   } as const;
   try {
@@ -66,5 +71,9 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
       stages.push(word as Stage);
     }
   }
-  return { mode, configFile, wait: !values['no-wait'], stages };
+  const formats = values.formats
+    ?.split(',')
+    .map((f) => f.trim())
+    .filter((f) => f !== '');
+  return { mode, configFile, wait: !values['no-wait'], stages, formats };
 }

@@ -2,6 +2,9 @@
 // CommandSpec; the registry (src/command-registry.ts) collects them and rejects clashes.
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
+import type { VersionRecord } from './catalog/catalog.ts';
+import type { AgentInfo } from './jobs/agent-presence.ts';
+import type { TestReport } from './reports/test-report.ts';
 import type { Access, ChatTarget, IncomingMessage, JobStatusView, Principal, Reply, Stage } from './types.ts';
 
 /**
@@ -108,6 +111,16 @@ export interface JobControl {
   retry(jobId: string, by: Principal, origin: ChatTarget): Promise<JobStatusView>;
 }
 
+/** Read access to the image catalog and test reports, for `images` and `report`. */
+export interface CatalogReader {
+  /** A version with its images, clouds and revocation (empty images when unknown). */
+  version(product: string, version: string): Promise<VersionRecord>;
+  /** Versions of a product, newest first. */
+  versions(product: string): Promise<string[]>;
+  /** The test report a test job left, if any. */
+  report(jobId: string): Promise<TestReport | undefined>;
+}
+
 /** Everything a handler gets. */
 export interface CommandContext {
   /** The validated configuration. */
@@ -120,6 +133,10 @@ export interface CommandContext {
   commandText: string;
   /** Job services. */
   jobs: JobControl;
+  /** The image catalog and test reports. */
+  catalog: CatalogReader;
+  /** Workers whose heartbeat is alive. */
+  liveWorkers(): Promise<AgentInfo[]>;
   /** Every registered command (for help). */
   commands: readonly CommandSpec[];
   /** Whether the asker may run a command (for help, which lists only those). */

@@ -19,6 +19,10 @@ export const ERROR_CODES = {
   unknown_job: 'no job by that id',
   job_state: 'the job is not in a state that allows this (cancel a finished job, retry a running one)',
   not_available: 'the command is recognised but not available in this version of vmops',
+  not_ready:
+    'the image is not in a state that allows this stage (test before publish, publish before deploy, …)',
+  image_busy: 'another job is already working on that image',
+  no_worker: 'no live worker can run that stage for that format',
   no_recipe: 'the product has no steps configured for that stage',
   step_failed: 'a recipe step exited with a non-zero status',
   step_timeout: 'a recipe step ran longer than its timeout',

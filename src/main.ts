@@ -15,6 +15,7 @@ import { CommandRegistry } from './command-registry.ts';
 import { defaultConfigPath, loadConfig, repoRoot } from './config-load.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { asVmopsError, VmopsError } from './errors.ts';
+import { configuredFormats } from './jobs/stage-queues.ts';
 import { type StageWorkers, startStageWorkers } from './jobs/stage-worker.ts';
 import { createLogger, redactUrl } from './logger.ts';
 import { checkPolicy } from './policy-check.ts';
@@ -115,7 +116,16 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
     undo.push(() => settleWithin(core, jobs, 10_000));
     if (cli.mode === 'local') {
       const keys = redisKeys(config.redis.prefix);
-      worker = await startStageWorkers({ config, redisUrl, keys, log, repoRoot, dataDir, name: instanceId });
+      worker = await startStageWorkers({
+        config,
+        redisUrl,
+        keys,
+        log,
+        repoRoot,
+        dataDir,
+        name: instanceId,
+        host: hostname(),
+      });
       const started = worker;
       undo.push(() => started.close());
     }
@@ -128,7 +138,12 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
       );
     }
     await shell.start(async (message) => {
-      jobs.push(...(await core.handle(message)).jobs);
+      const started = (await core.handle(message)).jobs;
+      jobs.push(...started);
+      // A piped script runs like a shell script: each line's jobs end before the next line is read,
+      // so `build …` then `test …` tests what was just built.
+      if (!interactive && cli.wait)
+        await Promise.race([core.notifier.whenSettled(started), signals.requested]);
     });
     const how = await Promise.race([shell.ended.then(() => 'end' as const), signals.requested]);
     if (how === 'end' && !interactive && cli.wait) {
@@ -166,6 +181,8 @@ async function runWorker(cli: RunCommand, config: Config): Promise<void> {
     dataDir: dataDirOf(config),
     name,
     ...(cli.stages ? { stages: cli.stages } : {}),
+    ...(cli.formats ? { formats: checkFormats(cli.formats, config) } : {}),
+    host: hostname(),
   });
   log.info({ redis: redactUrl(redisUrl), name, stages: cli.stages ?? 'all' }, 'worker ready');
   log.info(
@@ -174,6 +191,19 @@ async function runWorker(cli: RunCommand, config: Config): Promise<void> {
   );
   await worker.close();
   log.info('worker stopped');
+}
+
+/** Worker --formats must be formats from config. */
+function checkFormats(formats: string[], config: Config): string[] {
+  const known = configuredFormats(config.products);
+  const unknown = formats.filter((f) => !known.includes(f));
+  if (unknown.length > 0) {
+    throw new VmopsError(
+      'bad_option',
+      `--formats: ${unknown.join(', ')} is not a format in config (${known.join(', ')})`,
+    );
+  }
+  return formats;
 }
 
 async function main(argv: readonly string[]): Promise<number> {

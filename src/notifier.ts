@@ -84,7 +84,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
   /** Subscribes to every stage queue's events and resumes editing messages of unfinished jobs. */
   async start(): Promise<void> {
     const { queues, redisUrl } = this.#options;
-    this.#events = queues.names.map(
+    this.#events = queues.routes.map(
       ({ name }) =>
         new QueueEvents(name, {
           connection: redisOptions(redisUrl, { blocking: true, name: 'vmops-notifier' }),

@@ -163,6 +163,8 @@ export interface JobProgress {
   startedAt: number;
   /** Worker running it. */
   worker: string;
+  /** One-line test summary, once a test stage has read its report. */
+  tests?: string;
 }
 
 /** What a finished job returns (BullMQ return value). */
@@ -218,4 +220,6 @@ export interface JobStatusView {
   error?: string;
   /** How many times it has been tried (1 for the first run). */
   attempts: number;
+  /** One-line test summary of a test job. */
+  tests?: string;
 }

@@ -5,19 +5,11 @@ import type { Redis } from 'ioredis';
 import type { JobControl, StageRequest } from '../command-spec.ts';
 import { VmopsError } from '../errors.ts';
 import type { RedisKeys } from '../redis/keys.ts';
-import type {
-  ChatTarget,
-  IncomingMessage,
-  JobData,
-  JobResult,
-  JobStatusView,
-  Principal,
-  Stage,
-} from '../types.ts';
-import { STAGES } from '../types.ts';
+import type { ChatTarget, IncomingMessage, JobData, JobResult, JobStatusView, Principal } from '../types.ts';
+import { LOCK_MS, lockKey, releaseLock } from './image-lock.ts';
 import { jobBaseId, jobId } from './job-id.ts';
 import { FINAL_STATES, jobView } from './job-view.ts';
-import type { StageQueues } from './stage-queues.ts';
+import { queueName, type StageQueues } from './stage-queues.ts';
 
 export interface JobControlOptions {
   redis: Redis;
@@ -25,14 +17,12 @@ export interface JobControlOptions {
   queues: StageQueues;
   /** How many job ids `jobs` remembers. */
   keepRecent: number;
+  /** Lifecycle gates: throws when the catalog does not allow a request. */
+  gate?: (requests: readonly StageRequest[]) => Promise<void>;
   now?: () => number;
 }
 
 const TOMBSTONE_MS = 7 * 24 * 3600_000;
-
-function isStage(value: string | null): value is Stage {
-  return value !== null && (STAGES as readonly string[]).includes(value);
-}
 
 /** One job per command keeps the bare id; several get the format, cloud or position after it. */
 function suffixFor(request: StageRequest, requests: readonly StageRequest[]): string | undefined {
@@ -47,15 +37,25 @@ export function createJobControl(options: JobControlOptions): JobControl & {
   const { redis, keys, queues } = options;
   const now = options.now ?? Date.now;
 
+  async function queueOf(id: string) {
+    const name = (await redis.hget(keys.jobIndex, id))?.split(' ')[0];
+    return name === undefined ? undefined : queues.byName(name);
+  }
+
   async function find(id: string): Promise<Job<JobData, JobResult> | undefined> {
-    const stage = (await redis.hget(keys.jobIndex, id))?.split(' ')[0] ?? null;
-    if (!isStage(stage)) return undefined;
-    return (await Job.fromId<JobData, JobResult>(queues.queue(stage), id)) ?? undefined;
+    const queue = await queueOf(id);
+    return queue ? ((await Job.fromId<JobData, JobResult>(queue, id)) ?? undefined) : undefined;
   }
 
   async function get(id: string): Promise<JobStatusView | undefined> {
-    const job = await find(id);
-    if (job) return jobView(job, await job.getState());
+    const queue = await queueOf(id);
+    if (queue) {
+      // The state first, then the job: the job read after is at least as new, so a final state never
+      // comes with the data of before it ended (a failure without its reason).
+      const state = await queue.getJobState(id);
+      const job = await Job.fromId<JobData, JobResult>(queue, id);
+      if (job) return jobView(job, state);
+    }
     const tombstone = await redis.get(keys.tombstone(id));
     return tombstone ? (JSON.parse(tombstone) as JobStatusView) : undefined;
   }
@@ -69,12 +69,12 @@ export function createJobControl(options: JobControlOptions): JobControl & {
   /** Queues a job once per chat event: the id is reserved for the event first, so a redelivery re-adds
    * the same job (a no-op) and another event that hashes to the same id gets a longer one instead. */
   async function add(data: JobData): Promise<JobData> {
-    const claim = `${data.stage} ${data.eventKey}`;
+    const claim = `${queueName(data.stage, data.format)} ${data.eventKey}`;
     if ((await redis.hsetnx(keys.jobIndex, data.jobId, claim)) === 0) {
       const holder = await redis.hget(keys.jobIndex, data.jobId);
       if (holder !== claim) return add({ ...data, jobId: `${data.jobId}x` });
     }
-    await queues.queue(data.stage).add(data.stage, data, { jobId: data.jobId });
+    await queues.queue(data.stage, data.format).add(data.stage, data, { jobId: data.jobId });
     const results = await redis
       .multi()
       .zadd(keys.recentJobs, 'NX', String(data.createdAt), data.jobId)
@@ -87,6 +87,26 @@ export function createJobControl(options: JobControlOptions): JobControl & {
     return data;
   }
 
+  /** Takes the image's lock for a job, or says which job has it. */
+  async function lock(request: StageRequest, id: string): Promise<void> {
+    const key = lockKey(keys, request);
+    if ((await redis.set(key, id, 'PX', LOCK_MS, 'NX')) === 'OK') return;
+    const holder = await redis.get(key);
+    if (holder !== null && holder !== id) {
+      const view = await get(holder);
+      if (view && !FINAL_STATES.has(view.state)) {
+        const what = [request.product, request.version, request.format ?? request.cloud]
+          .filter(Boolean)
+          .join(' ');
+        throw new VmopsError(
+          'image_busy',
+          `${what} is busy with job ${holder} (${view.stage}, ${view.state}): wait for it to end, or cancel it (cancel ${holder}).`,
+        );
+      }
+    }
+    await redis.set(key, id, 'PX', LOCK_MS);
+  }
+
   return {
     find,
     get,
@@ -94,6 +114,8 @@ export function createJobControl(options: JobControlOptions): JobControl & {
     async submit(requests, context: { principal: Principal; message: IncomingMessage; commandText: string }) {
       const eventKey = `${context.message.target.network}:${context.message.eventId}`;
       const base = jobBaseId(eventKey);
+      await options.gate?.(requests);
+      for (const request of requests) await lock(request, jobId(base, suffixFor(request, requests)));
       const ids: string[] = [];
       for (const request of requests) {
         const data: JobData = {
@@ -134,7 +156,7 @@ export function createJobControl(options: JobControlOptions): JobControl & {
     async logs(id, tail) {
       const job = await find(id);
       if (!job) return (await redis.exists(keys.tombstone(id))) ? [] : undefined;
-      const queue = queues.queue(job.data.stage);
+      const queue = queues.queue(job.data.stage, job.data.format);
       const { logs } = await queue.getJobLogs(id, 0, tail - 1, false);
       return logs.reverse();
     },
@@ -158,7 +180,10 @@ export function createJobControl(options: JobControlOptions): JobControl & {
           () => true,
           () => false, // it became active, or another cancel removed it first
         );
-        if (removed) return final;
+        if (removed) {
+          await releaseLock(redis, lockKey(keys, job.data), id);
+          return final;
+        }
         if (!(await find(id))) return final;
         await redis.del(keys.tombstone(id)); // it runs: cancel it where it runs
       }
@@ -183,6 +208,7 @@ export function createJobControl(options: JobControlOptions): JobControl & {
         );
       }
       await redis.del(keys.cancel(id));
+      await lock(job.data, id);
       try {
         await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
       } catch {

@@ -1,9 +1,10 @@
 // Runs the steps of one stage in order, turning their output into stage progress and log lines.
-import type { StepConfig } from '../../config/schema.ts';
+import type { HostConfig, StepConfig } from '../../config/schema.ts';
 import { VmopsError } from '../errors.ts';
 import type { JobProgress, JobResult } from '../types.ts';
 import type { StepDirective } from './progress-protocol.ts';
-import { runStep, type StepOutcome } from './run-step.ts';
+import { type RunStepOptions, runStep, type StepOutcome } from './run-step.ts';
+import { runStepOverSsh } from './run-step-ssh.ts';
 
 /** Progress of the running stage; the worker adds `startedAt` and `worker` to make a JobProgress. */
 export type StageProgress = Pick<JobProgress, 'step' | 'steps' | 'stepName' | 'percent' | 'message'>;
@@ -22,6 +23,8 @@ export interface RunStageOptions {
   cwd: string;
   /** Relative step programs (`recipes/demo/step.sh`) are found here. */
   repoRoot: string;
+  /** SSH build hosts by name: a step with `host` runs there (config `hosts`). */
+  hosts?: Readonly<Record<string, HostConfig>>;
   /** Timeout of a step that sets none. */
   defaultTimeoutMs: number;
   /** Aborting stops the running step's process group; the remaining steps do not run. */
@@ -64,8 +67,22 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
       }
     };
     const timeoutMs = step.timeout ?? options.defaultTimeoutMs;
-    options.onLog?.(`${label} started: ${showArgv(step.run)}`);
-    const outcome = await runStep({
+    const host = step.host === undefined ? undefined : findHost(options.hosts, step.host);
+    if (step.host !== undefined && host === undefined) {
+      const known = Object.keys(options.hosts ?? {}).join(', ') || 'none configured';
+      const text = `${label} failed: host "${step.host}" is not one of the hosts (${known})`;
+      options.onLog?.(`! ${text}`);
+      const detail = { step: number, steps: steps.length, stepName: step.name, host: step.host };
+      throw new VmopsError('step_failed', text, {
+        ...detail,
+        artifacts: result.artifacts,
+        reports: result.reports,
+      });
+    }
+    options.onLog?.(
+      `${label} started${step.host === undefined ? '' : ` on ${step.host}`}: ${showArgv(step.run)}`,
+    );
+    const stepOptions: RunStepOptions = {
       argv: step.run,
       cwd: options.cwd,
       repoRoot: options.repoRoot,
@@ -81,7 +98,11 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
       ...(killGraceMs === undefined ? {} : { killGraceMs }),
       onLine: ({ stream, text }) => options.onLog?.(stream === 'stderr' ? `! ${text}` : text),
       onDirective,
-    });
+    };
+    const outcome =
+      step.host === undefined || host === undefined
+        ? await runStep(stepOptions)
+        : await runStepOverSsh({ ...stepOptions, host, hostName: step.host });
     result.artifacts.push(...outcome.artifacts);
     result.reports.push(...outcome.reports);
     options.onLog?.(`${label} ended: ${showEnd(outcome)} after ${formatDuration(outcome.durationMs)}`);
@@ -93,6 +114,9 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
       exitCode: outcome.exitCode,
       signal: outcome.signal,
       durationMs: outcome.durationMs,
+      // What the steps announced before the failure: a failing test stage still leaves its report.
+      artifacts: result.artifacts,
+      reports: result.reports,
     };
     if (outcome.cancelled) throw new VmopsError('cancelled', `cancelled during ${label}`, detail);
     if (outcome.timedOut) {
@@ -109,6 +133,11 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
   options.onProgress?.(message === undefined ? done : { ...done, message });
   result.durationMs = Math.round(performance.now() - startedAt);
   return result;
+}
+
+/** The host of that name; names like `constructor` are not inherited from Object.prototype. */
+function findHost(hosts: RunStageOptions['hosts'], name: string): HostConfig | undefined {
+  return hosts !== undefined && Object.hasOwn(hosts, name) ? hosts[name] : undefined;
 }
 
 function showFailure(outcome: StepOutcome): string {

@@ -215,7 +215,11 @@ function groupAlive(pid: number): boolean {
 }
 
 /** Passes on each line of a text stream; lines over `maxLength` are cut and marked, so memory stays bounded. */
-function readLines(stream: Readable, maxLength: number, onLine: (text: string, cut: boolean) => void): void {
+export function readLines(
+  stream: Readable,
+  maxLength: number,
+  onLine: (text: string, cut: boolean) => void,
+): void {
   let partial = '';
   let skipping = false; // the current line went out cut; the rest of it is dropped
   stream.setEncoding('utf8');

@@ -1,39 +1,65 @@
-// The BullMQ queues, one per stage, under the configured prefix. The only place that knows queue
-// names: everything else asks for a stage's queue.
+// The BullMQ queues and the only place that knows their names. Stages that work on one format have a
+// queue per format (`build.kvm`), so a worker takes only the formats it can make; stages that work on
+// a whole version have one queue (`deploy`).
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type JobData, type JobResult, STAGES, type Stage } from '../types.ts';
+import type { JobData, JobResult, Stage } from '../types.ts';
+import { STAGES } from '../types.ts';
 
 export type StageQueue = Queue<JobData, JobResult, Stage>;
 
+/** Stages that run once per format; the others run once per version. */
+export const FORMAT_STAGES: ReadonlySet<Stage> = new Set(['build', 'test', 'publish']);
+
+export interface QueueRoute {
+  stage: Stage;
+  /** The format, for per-format stages. */
+  format?: string;
+  name: string;
+}
+
+export function queueName(stage: Stage, format: string | undefined): string {
+  return FORMAT_STAGES.has(stage) && format !== undefined ? `${stage}.${format}` : stage;
+}
+
+/** Every queue for these stages and formats. */
+export function queueRoutes(stages: readonly Stage[], formats: readonly string[]): QueueRoute[] {
+  return stages.flatMap((stage) =>
+    FORMAT_STAGES.has(stage)
+      ? formats.map((format) => ({ stage, format, name: queueName(stage, format) }))
+      : [{ stage, name: queueName(stage, undefined) }],
+  );
+}
+
 export interface StageQueues {
   readonly prefix: string;
-  /** The queue of a stage. */
-  queue(stage: Stage): StageQueue;
-  /** Every stage's queue name, for workers and queue events. */
-  readonly names: readonly { stage: Stage; name: string }[];
+  /** The queue a job goes to. */
+  queue(stage: Stage, format: string | undefined): StageQueue;
+  /** The queue of a name from the job index. */
+  byName(name: string): StageQueue | undefined;
+  /** Every queue, for queue events. */
+  readonly routes: readonly QueueRoute[];
   close(): Promise<void>;
 }
 
 export interface StageQueueOptions {
   connection: Redis;
   prefix: string;
+  /** Every format of every product in config. */
+  formats: readonly string[];
   /** Attempts per job (a job whose worker died is run again while attempts remain). */
   attempts: number;
   /** Finished jobs kept for `jobs`, `status`, `log`. */
   keepFinished: number;
 }
 
-export function queueName(stage: Stage): string {
-  return stage;
-}
-
 export function openStageQueues(options: StageQueueOptions): StageQueues {
-  const queues = new Map<Stage, StageQueue>();
-  for (const stage of STAGES) {
+  const routes = queueRoutes(STAGES, options.formats);
+  const queues = new Map<string, StageQueue>();
+  for (const { name } of routes) {
     queues.set(
-      stage,
-      new Queue<JobData, JobResult, Stage>(queueName(stage), {
+      name,
+      new Queue<JobData, JobResult, Stage>(name, {
         connection: options.connection,
         prefix: options.prefix,
         defaultJobOptions: {
@@ -45,16 +71,23 @@ export function openStageQueues(options: StageQueueOptions): StageQueues {
       }),
     );
   }
+  const byName = (name: string) => queues.get(name);
   return {
     prefix: options.prefix,
-    names: STAGES.map((stage) => ({ stage, name: queueName(stage) })),
-    queue(stage) {
-      const queue = queues.get(stage);
-      if (!queue) throw new Error(`no queue for stage ${stage}`);
+    routes,
+    byName,
+    queue(stage, format) {
+      const queue = byName(queueName(stage, format));
+      if (!queue) throw new Error(`no queue for ${stage} ${format ?? ''}`);
       return queue;
     },
     async close() {
       await Promise.all([...queues.values()].map((q) => q.close()));
     },
   };
+}
+
+/** Every format named by any product in config. */
+export function configuredFormats(products: Record<string, { formats: readonly string[] }>): string[] {
+  return [...new Set(Object.values(products).flatMap((p) => p.formats))].sort();
 }

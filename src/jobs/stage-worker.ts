@@ -3,19 +3,23 @@
 // a Redis flag plus a pub/sub nudge, so `cancel` works whichever process runs it. Workers never import
 // adapters: all they know of chat is the job data.
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { throttle } from 'es-toolkit';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
+import { Catalog } from '../catalog/catalog.ts';
+import { type StageEnd, StageLifecycle } from '../catalog/stage-lifecycle.ts';
 import { asVmopsError, VmopsError } from '../errors.ts';
 import { connectRedis, redisOptions } from '../redis/connect.ts';
 import type { RedisKeys } from '../redis/keys.ts';
 import type { JobData, JobProgress, JobResult, Stage } from '../types.ts';
 import { STAGES } from '../types.ts';
+import { announceAgent } from './agent-presence.ts';
 import { encodeFailure } from './failure-reason.ts';
+import { lockKey, releaseLock } from './image-lock.ts';
 import { runStage } from './run-stage.ts';
-import { queueName } from './stage-queues.ts';
+import { configuredFormats, queueRoutes } from './stage-queues.ts';
 
 export interface StageWorkerOptions {
   config: Config;
@@ -30,6 +34,10 @@ export interface StageWorkerOptions {
   name: string;
   /** Stages this worker runs (default all). */
   stages?: readonly Stage[];
+  /** Formats this worker makes (default every format in config). */
+  formats?: readonly string[];
+  /** Host name shown by `agents`. */
+  host?: string;
 }
 
 export interface StageWorkers {
@@ -42,8 +50,16 @@ export interface StageWorkers {
 const CANCEL_POLL_MS = 2000;
 const PROGRESS_INTERVAL_MS = 250;
 
-export function jobEnvironment(data: JobData, workdir: string, dataDir: string): Record<string, string> {
+export function jobEnvironment(
+  data: JobData,
+  workdir: string,
+  dataDir: string,
+  clouds: Config['clouds'] = {},
+): Record<string, string> {
   const env: Record<string, string> = {
+    VMOPS_IMAGES_DIR: join(dataDir, 'images'),
+    VMOPS_DOWNLOADS_DIR: join(dataDir, 'downloads'),
+    VMOPS_CLOUDS_ROOT: join(dataDir, 'clouds'),
     VMOPS_JOB_ID: data.jobId,
     VMOPS_STAGE: data.stage,
     VMOPS_PRODUCT: data.product,
@@ -53,7 +69,10 @@ export function jobEnvironment(data: JobData, workdir: string, dataDir: string):
     VMOPS_DATA_DIR: dataDir,
   };
   if (data.format !== undefined) env.VMOPS_FORMAT = data.format;
-  if (data.cloud !== undefined) env.VMOPS_CLOUD = data.cloud;
+  if (data.cloud !== undefined) {
+    env.VMOPS_CLOUD = data.cloud;
+    env.VMOPS_CLOUD_PATH = resolve(dataDir, clouds[data.cloud]?.path ?? join('clouds', data.cloud));
+  }
   for (const [name, value] of Object.entries(data.params)) {
     env[`VMOPS_PARAM_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] = value;
   }
@@ -69,6 +88,9 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
     log: options.log,
   });
   const running = new Map<string, AbortController>();
+  let workers: Worker<JobData, JobResult, Stage>[] = [];
+  let closing = false;
+  const lifecycle = new StageLifecycle(new Catalog(commands, keys), commands, keys);
 
   await subscriber.subscribe(keys.cancelChannel);
   subscriber.on('message', (_channel: string, jobId: string) => {
@@ -97,6 +119,7 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
       once: true,
     });
     running.set(data.jobId, controller);
+    if (running.size >= config.jobs.concurrency) for (const w of workers) w.pause(true);
     const poll = setInterval(() => {
       void commands.get(keys.cancel(data.jobId)).then((by) => {
         if (by !== null) controller.abort(`cancelled by ${by}`);
@@ -105,7 +128,6 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
 
     const startedAt = Date.now();
     const workdir = join(options.dataDir, 'work', data.jobId);
-    mkdirSync(workdir, { recursive: true });
     const report = throttle(
       (progress: JobProgress) => {
         void job
@@ -116,22 +138,45 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
       { edges: ['leading', 'trailing'] },
     );
     let logChain: Promise<unknown> = Promise.resolve();
+    let lastProgress: JobProgress = {
+      step: 0,
+      steps: steps.length,
+      stepName: '',
+      percent: 0,
+      startedAt,
+      worker: options.name,
+    };
+    /** Records the end in the catalog; a test summary goes into the job's last progress. */
+    const recordEnd = async (end: StageEnd) => {
+      const tests = await lifecycle.end(data, end).catch((error: unknown) => {
+        log.error({ err: error }, 'could not record the job in the catalog');
+        return undefined;
+      });
+      if (tests !== undefined) await job.updateProgress({ ...lastProgress, tests } as unknown as object);
+    };
     log.info({ worker: options.name, steps: steps.length }, 'job started');
     try {
+      mkdirSync(workdir, { recursive: true });
+      await lifecycle.begin(data);
       const result = await runStage({
         steps,
-        params: jobEnvironment(data, workdir, options.dataDir),
+        params: jobEnvironment(data, workdir, options.dataDir, config.clouds),
         repoRoot: options.repoRoot,
         cwd: workdir,
         defaultTimeoutMs: config.jobs.stepTimeout,
+        hosts: config.hosts,
         signal: controller.signal,
-        onProgress: (p) => report({ ...p, startedAt, worker: options.name }),
+        onProgress: (p) => {
+          lastProgress = { ...p, startedAt, worker: options.name };
+          report(lastProgress);
+        },
         onLog: (line) => {
           logChain = logChain.then(() => job.log(line)).catch(() => undefined);
         },
       });
       report.flush();
       await logChain;
+      await recordEnd({ ok: true, artifacts: result.artifacts, reports: result.reports });
       log.info({ durationMs: result.durationMs }, 'job succeeded');
       return result;
     } catch (error) {
@@ -142,6 +187,13 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
         failure.code === 'cancelled' && typeof controller.signal.reason === 'string'
           ? `${controller.signal.reason} (${failure.message.replace(/^cancelled\s*/, '')})`
           : failure.message;
+      const detail = failure.detail ?? {};
+      await recordEnd({
+        ok: false,
+        artifacts: (detail.artifacts as string[] | undefined) ?? [],
+        reports: (detail.reports as string[] | undefined) ?? [],
+        error: message,
+      });
       log.info({ code: failure.code, message }, 'job failed');
       // (An UnrecoverableError skips the attempts left: a failing step fails the same way again.)
       if (failure instanceof VmopsError && failure.code !== 'internal_error') {
@@ -151,33 +203,48 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
     } finally {
       clearInterval(poll);
       running.delete(data.jobId);
+      if (running.size < config.jobs.concurrency && !closing) for (const w of workers) w.resume();
+      await releaseLock(commands, lockKey(keys, data), data.jobId).catch(() => undefined);
     }
   }
 
-  const workers = (options.stages ?? STAGES).map(
-    (stage) =>
-      new Worker<JobData, JobResult, Stage>(
-        queueName(stage),
-        (job, _token, signal) => processJob(job, signal),
-        {
-          connection: redisOptions(options.redisUrl, { blocking: true, name: `vmops-worker-${stage}` }),
-          prefix: config.redis.prefix,
-          concurrency: config.jobs.concurrency,
-          name: options.name,
-        },
-      ),
+  const stages = options.stages ?? STAGES;
+  const formats = options.formats ?? configuredFormats(config.products);
+  workers = queueRoutes(stages, formats).map(
+    ({ name }) =>
+      new Worker<JobData, JobResult, Stage>(name, (job, _token, signal) => processJob(job, signal), {
+        connection: redisOptions(options.redisUrl, { blocking: true, name: `vmops-worker-${name}` }),
+        prefix: config.redis.prefix,
+        concurrency: config.jobs.concurrency,
+        name: options.name,
+      }),
   );
   for (const worker of workers) {
     worker.on('error', (error) => options.log.warn({ err: error }, 'worker connection error'));
   }
   await Promise.all(workers.map((w) => w.waitUntilReady()));
+  const presence = await announceAgent(
+    commands,
+    keys,
+    {
+      name: options.name,
+      host: options.host ?? 'localhost',
+      pid: process.pid,
+      stages: [...stages],
+      formats: [...formats],
+      startedAt: Date.now(),
+    },
+    () => running.size,
+  );
 
   return {
     running: () => running.size,
     async close(closeOptions = {}) {
+      closing = true;
       if (closeOptions.cancelRunning) {
         for (const controller of running.values()) controller.abort('cancelled: the worker is shutting down');
       }
+      await presence.stop().catch(() => undefined);
       await Promise.all(workers.map((w) => w.close()));
       subscriber.disconnect();
       commands.disconnect();

@@ -5,11 +5,12 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
 import type { CommandRegistry } from '../command-registry.ts';
-import type { CommandSpec, JobControl } from '../command-spec.ts';
+import type { CatalogReader, CommandSpec, JobControl } from '../command-spec.ts';
 import { asVmopsError, VmopsError } from '../errors.ts';
 import { commandText } from '../grammar/addressing.ts';
 import { bindCommand, readCommand } from '../grammar/parse-command.ts';
 import type { Vocabulary } from '../grammar/vocabulary.ts';
+import type { AgentInfo } from '../jobs/agent-presence.ts';
 import type { ChatTarget, IncomingMessage, Reply } from '../types.ts';
 import { approvalReason } from './approval-gate.ts';
 import { accessFor, authorize, mayRun } from './authorize.ts';
@@ -23,6 +24,8 @@ export interface PipelineDeps {
   identities: Identities;
   ingress: IngressOptions;
   jobs: JobControl;
+  catalog: CatalogReader;
+  liveWorkers(): Promise<AgentInfo[]>;
   /** Sends a reply to a room. */
   reply(target: ChatTarget, reply: Reply): Promise<unknown>;
   /** Posts the status message of a job just queued. */
@@ -85,6 +88,8 @@ export async function handleMessage(message: IncomingMessage, deps: PipelineDeps
         message,
         commandText: parsed.value.text,
         jobs: deps.jobs,
+        catalog: deps.catalog,
+        liveWorkers: deps.liveWorkers,
         commands: deps.registry.all(),
         may: (other: CommandSpec) => mayRun(principal, accessFor(other, deps.config.policy)),
         log: clog,

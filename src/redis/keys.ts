@@ -18,6 +18,24 @@ export interface RedisKeys {
   tombstone(jobId: string): string;
   /** Pub/sub channel: job ids to cancel, for the workers running them. */
   cancelChannel: string;
+  /** Hash: one image (product, version, format): state, artifacts, test summary, last job. */
+  image(product: string, version: string, format: string): string;
+  /** Hash: one version of a product: clouds it runs on, revocation, updates. */
+  version(product: string, version: string): string;
+  /** Sorted set: versions of a product by when they were first built. */
+  versions(product: string): string;
+  /** Set: formats of a version that have an image. */
+  formats(product: string, version: string): string;
+  /** String: the job working on an image (or version and cloud) now: one stage job at a time. */
+  busy(product: string, version: string, what: string): string;
+  /** Stream: lifecycle events (built, passed, published, deployed, revoked, …) for subscribers. */
+  lifecycle: string;
+  /** String: JSON test report of a test job. */
+  report(jobId: string): string;
+  /** String: a live worker's announcement (expires unless renewed by its heartbeat). */
+  agent(name: string): string;
+  /** Set: names of workers that have announced themselves. */
+  agents: string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -30,5 +48,14 @@ export function redisKeys(prefix: string): RedisKeys {
     cancel: (jobId) => `${prefix}:cancel:${jobId}`,
     tombstone: (jobId) => `${prefix}:tombstone:${jobId}`,
     cancelChannel: `${prefix}:cancel-requests`,
+    image: (product, version, format) => `${prefix}:image:${product}:${version}:${format}`,
+    version: (product, version) => `${prefix}:version:${product}:${version}`,
+    versions: (product) => `${prefix}:versions:${product}`,
+    formats: (product, version) => `${prefix}:formats:${product}:${version}`,
+    busy: (product, version, what) => `${prefix}:busy:${product}:${version}:${what}`,
+    lifecycle: `${prefix}:lifecycle`,
+    report: (jobId) => `${prefix}:report:${jobId}`,
+    agent: (name) => `${prefix}:agent:${name}`,
+    agents: `${prefix}:agents`,
   };
 }

@@ -48,6 +48,7 @@ export function renderStatus(view: JobStatusView, now: number): Reply {
       parts.push(view.error ?? 'cancelled');
       break;
   }
+  if (view.tests !== undefined && view.state !== 'running') parts.push(printable(view.tests, 300));
   if (view.attempts > 1) parts.push(`attempt ${view.attempts}`);
   parts.push(`asked by ${view.requestedBy}`);
   const tone = view.state === 'succeeded' ? 'ok' : view.state === 'failed' ? 'error' : 'progress';

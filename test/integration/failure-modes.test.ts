@@ -121,8 +121,11 @@ describe('what guests and dangerous commands get', () => {
       'revoke needs the approval of the on-call approver, and this version of vmops cannot ask for approvals yet: nothing was done.',
       'deploy to lxplus-cloud (tagged production) needs the approval of the on-call approver, and this version of vmops cannot ask for approvals yet: nothing was done.',
     ]);
-    const local = await engine.core.handle(message('deploy 2.6 local'));
-    expect(local.jobs).toHaveLength(1);
+    // A cloud that needs no approval gets the lifecycle gate instead: nothing is published yet.
+    await engine.core.handle(message('deploy 2.6 local'));
+    expect(engine.chat.texts().at(-1)).toBe(
+      'cernvm 2.6 is not published: publish it first (publish cernvm 2.6).',
+    );
   });
 
   it('refuses to start with a policy for a command that does not exist', async () => {

@@ -6,9 +6,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { repoRoot } from '../../src/config-load.ts';
+import { loadConfig, repoRoot } from '../../src/config-load.ts';
 import { createJobControl } from '../../src/jobs/job-control.ts';
-import { openStageQueues } from '../../src/jobs/stage-queues.ts';
+import { configuredFormats, openStageQueues } from '../../src/jobs/stage-queues.ts';
 import { connectRedis } from '../../src/redis/connect.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
 import { cleanPrefix, redisUrl, testPrefix } from '../helpers/redis.ts';
@@ -70,20 +70,16 @@ async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void
   }
 }
 
-function fastDemoConfig(dir: string, edit: (yaml: string) => string = (y) => y): string {
+function configFile(dir: string, edit: (yaml: string) => string = (y) => y): string {
   const file = join(dir, 'vmops.yaml');
-  const yaml = readFileSync(join(repoRoot, 'config', 'default.yaml'), 'utf8').replace(
-    /run: \[recipes\/demo\/step\.sh, (\w+)\]/g,
-    'run: [recipes/demo/step.sh, $1], env: { VMOPS_DEMO_TICK: "0.02" }',
-  );
-  writeFileSync(file, edit(yaml));
+  writeFileSync(file, edit(readFileSync(join(repoRoot, 'config', 'default.yaml'), 'utf8')));
   return file;
 }
 
 describe('local mode (npm start)', () => {
   it('answers piped commands, runs the build to the end, then stops its private Redis and exits 0', async () => {
     const dataDir = tempDir();
-    const child = start(['--config', fastDemoConfig(dataDir)], { VMOPS_DATA_DIR: dataDir });
+    const child = start(['--config', configFile(dataDir)], { VMOPS_DATA_DIR: dataDir });
     child.stdin?.end('help\n# a comment\nbild 2.6 kvm\nbuild 2.6 vmwre\nbuild 2.6 kvm\n');
     const { code, output } = await finish(child);
     expect(code).toBe(0);
@@ -104,7 +100,7 @@ describe('local mode (npm start)', () => {
 
   it('lets one terminal switch accounts with /as, and refuses a viewer', async () => {
     const dataDir = tempDir();
-    const child = start(['--config', fastDemoConfig(dataDir)], { VMOPS_DATA_DIR: dataDir });
+    const child = start(['--config', configFile(dataDir)], { VMOPS_DATA_DIR: dataDir });
     child.stdin?.end('/as carol\nbuild 2.6 kvm\nwhoami\n');
     const { code, output } = await finish(child);
     expect(code).toBe(0);
@@ -117,7 +113,7 @@ describe('local mode (npm start)', () => {
 
   it('refuses a second instance on the same data directory, and keeps the first one working', async () => {
     const dataDir = tempDir();
-    const config = fastDemoConfig(dataDir);
+    const config = configFile(dataDir);
     const first = start(['--config', config], { VMOPS_DATA_DIR: dataDir });
     first.stdin?.write('whoami\n');
     await until(() => first.output().includes('alice> whoami'));
@@ -132,7 +128,7 @@ describe('local mode (npm start)', () => {
 
   it('stops at start-up on a bad config with the file, the key and what is wrong', async () => {
     const dir = tempDir();
-    const file = fastDemoConfig(dir, (yaml) =>
+    const file = configFile(dir, (yaml) =>
       yaml.replace('maxMessageAge', 'maxMesageAge').replace(/ {2}kvm: +\{/, '  kvm: { bogus: 1,'),
     );
     const bad = await finish(start(['--config', file], { VMOPS_DATA_DIR: dir }));
@@ -152,17 +148,23 @@ describe('worker process', () => {
     const dir = tempDir();
     const prefix = testPrefix();
     cleanups.push(() => cleanPrefix(prefix));
-    const file = fastDemoConfig(dir, (yaml) =>
+    const file = configFile(dir, (yaml) =>
       yaml
         .replace('prefix: vmops', `prefix: ${prefix}`)
         .replace(
-          '- { name: prepare, run: [recipes/demo/step.sh, prepare], env: { VMOPS_DEMO_TICK: "0.02" }, timeout: 5m }',
-          '- { name: prepare, run: [recipes/demo/step.sh, prepare], env: { VMOPS_DEMO_TICK: "0.3" }, timeout: 5m }',
+          '- { name: build, run: [recipes/cernvm/build.sh], timeout: 10m }',
+          '- { name: prepare, run: [recipes/demo/step.sh, prepare], env: { VMOPS_DEMO_TICK: "0.3" } }',
         ),
     );
     const worker = start(['worker', '--config', file], { VMOPS_REDIS_URL: redisUrl(), VMOPS_DATA_DIR: dir });
     const redis = connectRedis(redisUrl());
-    const queues = openStageQueues({ connection: redis, prefix, attempts: 1, keepFinished: 100 });
+    const queues = openStageQueues({
+      connection: redis,
+      prefix,
+      formats: configuredFormats(loadConfig().products),
+      attempts: 1,
+      keepFinished: 100,
+    });
     cleanups.push(async () => {
       await queues.close();
       redis.disconnect();

@@ -4,11 +4,18 @@ import pino from 'pino';
 import { allCommands } from '../../../commands/index.ts';
 import type { Config } from '../../../config/schema.ts';
 import { CommandRegistry } from '../../../src/command-registry.ts';
-import type { CommandContext, CommandOutcome, JobControl, StageRequest } from '../../../src/command-spec.ts';
+import type {
+  CatalogReader,
+  CommandContext,
+  CommandOutcome,
+  JobControl,
+  StageRequest,
+} from '../../../src/command-spec.ts';
 import { loadConfig } from '../../../src/config-load.ts';
 import { VmopsError } from '../../../src/errors.ts';
 import { parseCommand } from '../../../src/grammar/parse-command.ts';
 import { vocabularyFromConfig } from '../../../src/grammar/vocabulary.ts';
+import type { AgentInfo } from '../../../src/jobs/agent-presence.ts';
 import { FINAL_STATES } from '../../../src/jobs/job-view.ts';
 import { accessFor, mayRun } from '../../../src/pipeline/authorize.ts';
 import type { IncomingMessage, JobStatusView, Principal, Role } from '../../../src/types.ts';
@@ -122,9 +129,18 @@ export const roomMessage = (text: string): IncomingMessage => ({
   sentAt: 1_000,
 });
 
+/** A catalog with nothing in it. */
+export const emptyCatalog: CatalogReader = {
+  version: async (product, version) => ({ product, version, images: [], clouds: [], updates: 0 }),
+  versions: async () => [],
+  report: async () => undefined,
+};
+
 export interface RunOptions {
   principal?: Principal;
   jobs?: JobControl;
+  catalog?: CatalogReader;
+  workers?: AgentInfo[];
   config?: Config;
   /** The message as it arrived; by default `vmops: <text>` in a room. */
   message?: IncomingMessage;
@@ -142,6 +158,8 @@ export async function run(text: string, options: RunOptions = {}): Promise<Comma
     message: options.message ?? roomMessage(`vmops: ${text}`),
     commandText: parsed.value.text,
     jobs: options.jobs ?? fakeJobs().control,
+    catalog: options.catalog ?? emptyCatalog,
+    liveWorkers: async () => options.workers ?? [],
     commands: registry.all(),
     may: (spec) => mayRun(principal, accessFor(spec, cfg.policy)),
     log: pino({ level: 'silent' }),

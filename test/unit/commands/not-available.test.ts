@@ -5,12 +5,9 @@ import { fakeJobs, person, run } from './fake-context.ts';
 
 describe('commands not available yet', () => {
   it.each([
-    ['images cernvm 2.6', 'images'],
-    ['report k3x9q2ab-kvm', 'report'],
     ['approve r-7f3k', 'approve'],
     ['deny r-7f3k not now', 'deny'],
     ['pending', 'pending'],
-    ['agents', 'agents'],
     ['subscribe published revoked', 'subscribe'],
     ['unsubscribe', 'unsubscribe'],
     ['oncall', 'oncall'],

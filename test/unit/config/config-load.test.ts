@@ -19,7 +19,7 @@ describe('configuration', () => {
   it('loads the default config with defaults filled in and durations in ms', () => {
     const config = loadConfig();
     expect(config.defaultProduct).toBe('cernvm');
-    expect(config.products.cernvm?.stages.build?.steps[0]?.timeout).toBe(300_000);
+    expect(config.products.cernvm?.stages.build?.steps[0]?.timeout).toBe(600_000);
     expect(config.jobs.stepTimeout).toBe(1_800_000);
   });
 
@@ -36,7 +36,7 @@ describe('configuration', () => {
   });
 
   it('refuses a bad duration and a default product that does not exist', () => {
-    expect(problems(defaults.replace('timeout: 5m', 'timeout: soon'))).toContain(
+    expect(problems(defaults.replace('timeout: 10m', 'timeout: soon'))).toContain(
       'products.cernvm.stages.build.steps[0].timeout: "soon" is not a duration (write 30s, 10m, 2h)',
     );
     expect(problems(defaults.replace('defaultProduct: cernvm', 'defaultProduct: other'))).toContain(

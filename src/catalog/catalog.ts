@@ -1,0 +1,158 @@
+// The image catalog in Redis: every image (product, version, format) with its state, artifacts, test
+// result and history, and every version with the clouds it runs on and its revocation. Each change
+// is also appended to the lifecycle stream, which room subscriptions read.
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '../redis/keys.ts';
+
+/** Where an image stands (DESIGN.md): building → built → testing → passed | failed → published → revoked. */
+export type ImageState = 'building' | 'built' | 'testing' | 'passed' | 'failed' | 'published' | 'revoked';
+
+export interface Artifact {
+  /** File path on the worker that made it. */
+  path: string;
+  /** Bytes, when the worker could read the file. */
+  size?: number;
+  /** Hex SHA-256, when the worker could read the file. */
+  sha256?: string;
+}
+
+export interface TestSummary {
+  passed: number;
+  failed: number;
+  skipped: number;
+  /** Names of the first failing tests. */
+  failures: string[];
+  /** The test job. */
+  job: string;
+}
+
+export interface ImageRecord {
+  product: string;
+  version: string;
+  format: string;
+  state: ImageState;
+  /** The last job that changed the image. */
+  job: string;
+  /** Person who ran that job. */
+  by: string;
+  /** When the state last changed (ms since epoch). */
+  updatedAt: number;
+  artifacts: Artifact[];
+  test?: TestSummary;
+  publishedAt?: number;
+  /** Why the last stage failed. */
+  error?: string;
+}
+
+export interface VersionRecord {
+  product: string;
+  version: string;
+  images: ImageRecord[];
+  /** Clouds the version is deployed on. */
+  clouds: string[];
+  /** How many software updates were published for it. */
+  updates: number;
+  revoked?: { at: number; by: string; reason: string };
+}
+
+/** A lifecycle event, as subscribers receive it. */
+export interface LifecycleEvent {
+  event: 'built' | 'tested' | 'passed' | 'failed' | 'published' | 'deployed' | 'updated' | 'revoked';
+  product: string;
+  version: string;
+  format?: string;
+  cloud?: string;
+  job: string;
+  by: string;
+  at: number;
+  detail?: string;
+}
+
+const STREAM_LENGTH = 10_000;
+
+export class Catalog {
+  readonly #redis: Redis;
+  readonly #keys: RedisKeys;
+
+  constructor(redis: Redis, keys: RedisKeys) {
+    this.#redis = redis;
+    this.#keys = keys;
+  }
+
+  async image(product: string, version: string, format: string): Promise<ImageRecord | undefined> {
+    const raw = await this.#redis.hget(this.#keys.image(product, version, format), 'record');
+    return raw ? (JSON.parse(raw) as ImageRecord) : undefined;
+  }
+
+  async version(product: string, version: string): Promise<VersionRecord> {
+    const [formats, fields] = await Promise.all([
+      this.#redis.smembers(this.#keys.formats(product, version)),
+      this.#redis.hgetall(this.#keys.version(product, version)),
+    ]);
+    const images = (await Promise.all(formats.sort().map((f) => this.image(product, version, f)))).filter(
+      (image): image is ImageRecord => image !== undefined,
+    );
+    const record: VersionRecord = {
+      product,
+      version,
+      images,
+      clouds: fields.clouds ? (JSON.parse(fields.clouds) as string[]) : [],
+      updates: Number(fields.updates ?? 0),
+    };
+    if (fields.revoked) record.revoked = JSON.parse(fields.revoked) as NonNullable<VersionRecord['revoked']>;
+    return record;
+  }
+
+  /** Versions of a product, newest first. */
+  async versions(product: string): Promise<string[]> {
+    return this.#redis.zrevrange(this.#keys.versions(product), 0, -1);
+  }
+
+  /** Writes an image's new record (merging into the old one) and appends the event, if any. */
+  async putImage(
+    change: Pick<ImageRecord, 'product' | 'version' | 'format' | 'state' | 'job' | 'by'> &
+      Partial<ImageRecord>,
+    event?: LifecycleEvent,
+  ): Promise<ImageRecord> {
+    const { product, version, format } = change;
+    const before = await this.image(product, version, format);
+    const record: ImageRecord = { artifacts: [], ...before, ...change, updatedAt: Date.now() };
+    if (change.error === undefined) delete record.error;
+    const tx = this.#redis
+      .multi()
+      .hset(this.#keys.image(product, version, format), 'record', JSON.stringify(record))
+      .sadd(this.#keys.formats(product, version), format)
+      .zadd(this.#keys.versions(product), 'NX', String(record.updatedAt), version);
+    if (event)
+      tx.xadd(
+        this.#keys.lifecycle,
+        'MAXLEN',
+        '~',
+        String(STREAM_LENGTH),
+        '*',
+        'event',
+        JSON.stringify(event),
+      );
+    await tx.exec();
+    return record;
+  }
+
+  /** Changes version-wide facts (clouds, updates, revocation) and appends the event. */
+  async putVersion(
+    product: string,
+    version: string,
+    change: { clouds?: string[]; updates?: number; revoked?: VersionRecord['revoked'] },
+    event: LifecycleEvent,
+  ): Promise<void> {
+    const fields: Record<string, string> = {};
+    if (change.clouds) fields.clouds = JSON.stringify(change.clouds);
+    if (change.updates !== undefined) fields.updates = String(change.updates);
+    if (change.revoked) fields.revoked = JSON.stringify(change.revoked);
+    const tx = this.#redis
+      .multi()
+      .zadd(this.#keys.versions(product), 'NX', String(Date.now()), version)
+      .xadd(this.#keys.lifecycle, 'MAXLEN', '~', String(STREAM_LENGTH), '*', 'event', JSON.stringify(event));
+    if (Object.keys(fields).length > 0) tx.hset(this.#keys.version(product, version), fields);
+    await tx.exec();
+  }
+}

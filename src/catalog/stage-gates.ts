@@ -1,0 +1,64 @@
+// Lifecycle policy gates, checked when a stage is asked for: only built images are tested, only passed
+// images are published, only published versions are deployed or updated, and a revoked version stays
+// revoked. A refusal says what the image lacks and what to do first.
+import type { StageRequest } from '../command-spec.ts';
+import { VmopsError } from '../errors.ts';
+import type { Stage } from '../types.ts';
+import type { Catalog, ImageRecord, VersionRecord } from './catalog.ts';
+
+const DONE: Record<Stage, string> = {
+  build: 'built',
+  test: 'tested',
+  publish: 'published',
+  deploy: 'deployed',
+  update: 'updated',
+  revoke: 'revoked',
+};
+
+const refuse = (message: string): never => {
+  throw new VmopsError('not_ready', message);
+};
+
+function checkImage(request: StageRequest, image: ImageRecord | undefined, name: string): void {
+  if (request.stage === 'test') {
+    if (!image || (image.state === 'failed' && image.artifacts.length === 0)) {
+      refuse(`${name} has not been built: build it first (build ${name}).`);
+    }
+    if (image?.state === 'building')
+      refuse(`${name} is being built (job ${image.job}): test it when that job has ended.`);
+  }
+  if (request.stage === 'publish' && image?.state !== 'passed' && image?.state !== 'published') {
+    const now = image ? ` (it is ${image.state})` : ' (it has not been built)';
+    refuse(`${name} has not passed its tests${now}: test it first (test ${name}).`);
+  }
+}
+
+function checkVersion(request: StageRequest, version: VersionRecord, name: string): void {
+  if (version.revoked) {
+    refuse(
+      `${name} was revoked (${version.revoked.reason || 'no reason given'}): it cannot be ${DONE[request.stage]} again.`,
+    );
+  }
+  const published = version.images.some((image) => image.state === 'published');
+  if ((request.stage === 'deploy' || request.stage === 'update') && !published) {
+    refuse(`${name} is not published: publish it first (publish ${name}).`);
+  }
+  if (request.stage === 'revoke' && version.images.length === 0) {
+    refuse(`${name} has no images: there is nothing to revoke.`);
+  }
+}
+
+/** Throws `not_ready` for the first request the catalog does not allow. */
+export async function checkStageGates(catalog: Catalog, requests: readonly StageRequest[]): Promise<void> {
+  const versions = new Map<string, VersionRecord>();
+  for (const request of requests) {
+    const key = `${request.product} ${request.version}`;
+    const version = versions.get(key) ?? (await catalog.version(request.product, request.version));
+    versions.set(key, version);
+    checkVersion(request, version, key);
+    if (request.format !== undefined) {
+      const image = version.images.find((i) => i.format === request.format);
+      checkImage(request, image, `${key} ${request.format}`);
+    }
+  }
+}
