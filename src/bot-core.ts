@@ -6,7 +6,7 @@ import type { Config } from '../config/schema.ts';
 import { Catalog } from './catalog/catalog.ts';
 import { checkStageGates } from './catalog/stage-gates.ts';
 import { CommandRegistry } from './command-registry.ts';
-import type { CatalogReader } from './command-spec.ts';
+import type { CatalogReader, JobControl } from './command-spec.ts';
 import { VmopsError } from './errors.ts';
 import { vocabularyFromConfig } from './grammar/vocabulary.ts';
 import { liveAgents } from './jobs/agent-presence.ts';
@@ -25,6 +25,8 @@ import type { ChatAdapter, IncomingMessage } from './types.ts';
 export interface BotCore {
   handle(message: IncomingMessage): ReturnType<typeof handleMessage>;
   notifier: Notifier;
+  /** Job control, for what is not typed in chat (schedules, tests). */
+  jobs: JobControl;
   close(): Promise<void>;
 }
 
@@ -104,6 +106,7 @@ export async function startBotCore(options: {
   return {
     handle: (message) => handleMessage(message, deps),
     notifier,
+    jobs,
     async close() {
       await notifier.close();
       await queues.close();

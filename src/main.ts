@@ -185,11 +185,11 @@ async function runWorker(cli: RunCommand, config: Config): Promise<void> {
     host: hostname(),
   });
   log.info({ redis: redactUrl(redisUrl), name, stages: cli.stages ?? 'all' }, 'worker ready');
-  log.info(
-    { signal: await signals.requested, running: worker.running() },
-    'stopping: waiting for running jobs',
-  );
-  await worker.close();
+  const signal = await signals.requested;
+  const running = worker.running();
+  const closed = worker.close();
+  log.info({ signal, running }, 'stopping: waiting for running jobs');
+  await closed;
   log.info('worker stopped');
 }
 

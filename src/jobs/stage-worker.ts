@@ -244,8 +244,10 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
       if (closeOptions.cancelRunning) {
         for (const controller of running.values()) controller.abort('cancelled: the worker is shutting down');
       }
+      // Stop fetching on every queue at once, before anything that waits.
+      const stopped = Promise.all(workers.map((w) => w.close()));
       await presence.stop().catch(() => undefined);
-      await Promise.all(workers.map((w) => w.close()));
+      await stopped;
       subscriber.disconnect();
       commands.disconnect();
     },

@@ -12,6 +12,15 @@ import { redisKeys } from '../../src/redis/keys.ts';
 import { FakeChat } from './fake-chat.ts';
 import { cleanPrefix, redisUrl, testPrefix } from './redis.ts';
 
+/** The default config with its real recipes, a fresh prefix and every person also on the `fake` network. */
+export function realConfig(edit?: (config: Config) => void): Config {
+  const config = structuredClone(loadConfig());
+  config.redis.prefix = testPrefix();
+  for (const [name, person] of Object.entries(config.people)) person.accounts.fake = name;
+  edit?.(config);
+  return config;
+}
+
 /** The default config with a fresh prefix, every person also on the `fake` network, and fast demo steps. */
 export function testConfig(edit?: (config: Config) => void): Config {
   const config = structuredClone(loadConfig());
@@ -56,6 +65,8 @@ export interface EngineOptions {
   chat?: FakeChat;
   /** Status message writer lease (ms), short in takeover tests. */
   statusLeaseMs?: number;
+  /** Formats the worker makes (default all). */
+  workerFormats?: string[];
 }
 
 export async function startEngine(options: EngineOptions = {}): Promise<Engine> {
@@ -93,6 +104,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
           log,
           repoRoot,
           dataDir,
+          ...(options.workerFormats ? { formats: options.workerFormats } : {}),
           name: 'test-worker',
         });
   return {

@@ -1,6 +1,7 @@
 // Local mode as a person runs it: `node src/main.ts` with commands piped in, its own private
 // redis-server, the in-process worker and the terminal chat. Also the worker process on its own.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -96,6 +97,40 @@ describe('local mode (npm start)', () => {
     expect(existsSync(join(dataDir, 'redis', 'redis.pid'))).toBe(false);
     expect(existsSync(join(dataDir, 'redis', 'appendonlydir'))).toBe(true);
     expect(existsSync(join(dataDir, 'vmops.pid'))).toBe(false);
+  });
+
+  it('takes a piped build → test → publish to real images in the download area, with a test report', async () => {
+    const dataDir = tempDir();
+    const child = start([], { VMOPS_DATA_DIR: dataDir });
+    child.stdin?.end(
+      'build cernvm 2.6 kvm vmware\ntest 2.6 kvm vmware\npublish 2.6 kvm vmware\nimages 2.6\n',
+    );
+    const { code, output } = await finish(child);
+    expect(code).toBe(0);
+    expect(output).toMatch(
+      /✅ test cernvm 2\.6 kvm · job \S+ · succeeded in \d+:\d\d · tests: 11 passed, 0 failed, 0 skipped/,
+    );
+    expect(output).toMatch(
+      /✅ test cernvm 2\.6 vmware · job \S+ · succeeded in \d+:\d\d · tests: 16 passed, 0 failed, 0 skipped/,
+    );
+    expect(output).toMatch(/alice> images 2\.6\ncernvm 2\.6\n {2}kvm +published/);
+    const downloads = join(dataDir, 'downloads', 'cernvm', '2.6');
+    const info = (file: string) =>
+      JSON.parse(execFileSync('qemu-img', ['info', '--output=json', file], { encoding: 'utf8' })) as {
+        format: string;
+      };
+    expect(info(join(downloads, 'cernvm-2.6-kvm.qcow2')).format).toBe('qcow2');
+    const ova = join(downloads, 'cernvm-2.6-vmware.ova');
+    const members = execFileSync('tar', ['-tf', ova], { encoding: 'utf8' }).trim().split('\n');
+    expect(members[0]).toMatch(/\.ovf$/);
+    const vmdk = members.find((m) => m.endsWith('.vmdk')) ?? '';
+    execFileSync('tar', ['-xf', ova, '-C', dataDir, vmdk]);
+    expect(info(join(dataDir, vmdk)).format).toBe('vmdk');
+    const index = readFileSync(join(dataDir, 'downloads', 'cernvm', 'index.json'), 'utf8');
+    const sha = createHash('sha256')
+      .update(readFileSync(join(downloads, 'cernvm-2.6-kvm.qcow2')))
+      .digest('hex');
+    expect(index).toContain(sha);
   });
 
   it('lets one terminal switch accounts with /as, and refuses a viewer', async () => {
