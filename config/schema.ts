@@ -1,6 +1,7 @@
 // The schema of vmops configuration files (YAML). `src/config-load.ts` reads a file, substitutes
 // ${ENV} references, and validates it here; any mismatch stops start-up with the file, the key and
 // what is wrong. Durations are written like `90s`, `10m`, `2h`.
+import { CronExpressionParser } from 'cron-parser';
 import ms from 'ms';
 import { z } from 'zod';
 
@@ -105,6 +106,52 @@ const cloudSchema = z
   })
   .strict();
 
+/** Five fields (minute hour day-of-month month day-of-week) or a nickname like @daily, checked by cron-parser. */
+const cron = z.string().superRefine((value, ctx) => {
+  const fields = value.trim().split(/\s+/).filter(Boolean);
+  if (!(fields.length === 5 || (fields.length === 1 && fields[0]?.startsWith('@')))) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${value}" has ${fields.length} field(s): write five (minute hour day-of-month month day-of-week), e.g. "0 3 * * *"`,
+    });
+    return;
+  }
+  try {
+    CronExpressionParser.parse(value);
+  } catch (error) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${value}" is not a cron expression: ${(error as Error).message}`,
+    });
+  }
+});
+
+const timezone = z.string().refine((value) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be an IANA time zone, e.g. Europe/Zurich or UTC');
+
+const scheduleSchema = z
+  .object({
+    /** When to run: a five-field cron expression, in `timezone` (default the bot's local time). */
+    cron,
+    timezone: timezone.optional(),
+    /** What to build: a product from config, a version, and its formats (or [all]). */
+    product: name,
+    version: z.string().regex(/^\d+(\.\d+){1,3}$/, 'must be a version like 2.6 or 2.6.1'),
+    formats: z.array(name).min(1),
+    /** Stages to run, in order: tests run for the formats whose build succeeded. */
+    stages: z
+      .array(z.enum(['build', 'test']))
+      .min(1)
+      .default(['build', 'test']),
+  })
+  .strict();
+
 const personSchema = z
   .object({
     /** Accounts by network: shell login, Slack user id, Matrix user id, XMPP bare JID. */
@@ -150,6 +197,8 @@ export const configSchema = z
     /** SSH build hosts that steps may run on (`steps[].host`). */
     hosts: z.record(name, hostSchema).default({}),
     people: z.record(name, personSchema).default({}),
+    /** Continuous builds: name → when and what to build and test. */
+    schedules: z.record(name, scheduleSchema).default({}),
     policy: z
       .object({
         /** Override who may run a command: `build: admin`. */
@@ -231,6 +280,28 @@ export const configSchema = z
         }
       });
     }
+    for (const [schedule, spec] of Object.entries(config.schedules)) {
+      const product = config.products[spec.product];
+      if (!product) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['schedules', schedule, 'product'],
+          message: `"${spec.product}" is not one of the products (${Object.keys(config.products).join(', ')})`,
+        });
+        continue;
+      }
+      spec.formats.forEach((format, i) => {
+        if (format === 'all' ? spec.formats.length === 1 : product.formats.includes(format)) return;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['schedules', schedule, 'formats', i],
+          message:
+            format === 'all'
+              ? 'all stands alone: write [all] or list the formats'
+              : `"${format}" is not a format of ${spec.product} (${product.formats.join(', ')}, or all)`,
+        });
+      });
+    }
     const owners = new Map<string, string>();
     for (const [person, spec] of Object.entries(config.people)) {
       for (const [network, account] of Object.entries(spec.accounts)) {
@@ -252,3 +323,4 @@ export const configSchema = z
 export type Config = z.output<typeof configSchema>;
 export type StepConfig = z.output<typeof stepSchema>;
 export type HostConfig = z.output<typeof hostSchema>;
+export type ScheduleConfig = z.output<typeof scheduleSchema>;

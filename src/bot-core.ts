@@ -1,5 +1,6 @@
-// The bot's half of vmops, wired: Redis connection, queues and job control, notifier, command registry
-// and the pipeline over a set of adapters. main.ts adds the adapters, the worker and the process life.
+// The bot's half of vmops, wired: Redis connection, queues and job control, notifier, command registry,
+// room subscriptions and their announcer, the schedule runner, and the pipeline over a set of adapters.
+// main.ts adds the adapters, the worker and the process life.
 import type { Logger } from 'pino';
 import { allCommands } from '../commands/index.ts';
 import type { Config } from '../config/schema.ts';
@@ -20,6 +21,9 @@ import { checkPolicy } from './policy-check.ts';
 import { connectRedis } from './redis/connect.ts';
 import { redisKeys } from './redis/keys.ts';
 import type { TestReport } from './reports/test-report.ts';
+import { type ScheduleRunner, startScheduleRunner } from './schedules/schedule-runner.ts';
+import { LifecycleAnnouncer } from './subscriptions/lifecycle-announcer.ts';
+import { SubscriptionStore } from './subscriptions/subscription-store.ts';
 import type { ChatAdapter, IncomingMessage } from './types.ts';
 
 export interface BotCore {
@@ -27,6 +31,8 @@ export interface BotCore {
   notifier: Notifier;
   /** Job control, for what is not typed in chat (schedules, tests). */
   jobs: JobControl;
+  /** The schedule runner (its queue holds the ticks). */
+  schedules: ScheduleRunner;
   close(): Promise<void>;
 }
 
@@ -39,8 +45,10 @@ export async function startBotCore(options: {
   instanceId: string;
   /** How long a status message's writer lease lasts without renewal (ms; default 30 s). */
   statusLeaseMs?: number;
-  /** First wait before the notifier resends a failed send or edit (ms; default 250, doubling). */
+  /** First wait before the notifier or the announcer resends a failed send or edit (ms; default 250, doubling). */
   sendRetryMs?: number;
+  /** How often a schedule tick looks at its builds (ms; default 1 s). */
+  schedulePollMs?: number;
 }): Promise<BotCore> {
   const { config, redisUrl, adapters, log } = options;
   const redis = connectRedis(redisUrl, { name: `vmops-bot-${options.instanceId}`, log });
@@ -84,6 +92,34 @@ export async function startBotCore(options: {
     ...(options.sendRetryMs ? { retryBaseMs: options.sendRetryMs } : {}),
   });
   await notifier.start();
+  const subscriptions = new SubscriptionStore(redis, keys);
+  const announcer = new LifecycleAnnouncer({
+    redis,
+    redisUrl,
+    keys,
+    subscriptions,
+    adapters,
+    instanceId: options.instanceId,
+    log,
+    ...(options.sendRetryMs ? { retryBaseMs: options.sendRetryMs } : {}),
+  });
+  await announcer.start();
+  const schedules = await startScheduleRunner({
+    config,
+    connection: redis,
+    redisUrl,
+    jobs,
+    instanceId: options.instanceId,
+    log,
+    ...(options.schedulePollMs ? { pollMs: options.schedulePollMs } : {}),
+  }).catch(async (error: unknown) => {
+    // A scheduler Redis refused: undo what started, so nothing keeps the process alive.
+    await announcer.stop();
+    await notifier.close();
+    await queues.close();
+    redis.disconnect();
+    throw error;
+  });
   const registry = new CommandRegistry(allCommands);
   checkPolicy(config, registry);
   const deps: PipelineDeps = {
@@ -95,6 +131,7 @@ export async function startBotCore(options: {
     jobs,
     catalog: catalogReader,
     liveWorkers: () => liveAgents(redis, keys),
+    subscriptions,
     reply: async (target, reply) => {
       const adapter = adapters.get(target.network);
       if (!adapter) throw new VmopsError('internal_error', `no adapter for network ${target.network}`);
@@ -107,7 +144,10 @@ export async function startBotCore(options: {
     handle: (message) => handleMessage(message, deps),
     notifier,
     jobs,
+    schedules,
     async close() {
+      await schedules.close();
+      await announcer.stop();
       await notifier.close();
       await queues.close();
       redis.disconnect();

@@ -121,6 +121,16 @@ export interface CatalogReader {
   report(jobId: string): Promise<TestReport | undefined>;
 }
 
+/** Which lifecycle events each room is told about, for `subscribe` and `unsubscribe`. */
+export interface RoomSubscriptions {
+  /** Adds events to the room's subscription; returns what the room is subscribed to now. */
+  subscribe(target: ChatTarget, events: readonly string[]): Promise<string[]>;
+  /** Removes events from the room's subscription; returns what is left. */
+  unsubscribe(target: ChatTarget, events: readonly string[]): Promise<string[]>;
+  /** What the room is subscribed to (in LIFECYCLE_EVENTS order). */
+  list(target: ChatTarget): Promise<string[]>;
+}
+
 /** Everything a handler gets. */
 export interface CommandContext {
   /** The validated configuration. */
@@ -137,6 +147,8 @@ export interface CommandContext {
   catalog: CatalogReader;
   /** Workers whose heartbeat is alive. */
   liveWorkers(): Promise<AgentInfo[]>;
+  /** Room subscriptions to lifecycle events. */
+  subscriptions: RoomSubscriptions;
   /** Every registered command (for help). */
   commands: readonly CommandSpec[];
   /** Whether the asker may run a command (for help, which lists only those). */

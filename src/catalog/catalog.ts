@@ -3,6 +3,7 @@
 // is also appended to the lifecycle stream, which room subscriptions read.
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../redis/keys.ts';
+import type { Stage } from '../types.ts';
 
 /** Where an image stands (DESIGN.md): building → built → testing → passed | failed → published → revoked. */
 export type ImageState = 'building' | 'built' | 'testing' | 'passed' | 'failed' | 'published' | 'revoked';
@@ -57,11 +58,13 @@ export interface VersionRecord {
 
 /** A lifecycle event, as subscribers receive it. */
 export interface LifecycleEvent {
-  event: 'built' | 'tested' | 'passed' | 'failed' | 'published' | 'deployed' | 'updated' | 'revoked';
+  event: 'built' | 'passed' | 'failed' | 'published' | 'deployed' | 'updated' | 'revoked';
   product: string;
   version: string;
   format?: string;
   cloud?: string;
+  /** The stage whose job caused it (tells a failed build from a failed test). */
+  stage?: Stage;
   job: string;
   by: string;
   at: number;

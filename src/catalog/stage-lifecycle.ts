@@ -80,6 +80,7 @@ export class StageLifecycle {
         event: name,
         product: data.product,
         version: data.version,
+        stage: data.stage,
         job: data.jobId,
         by: data.requestedBy.person,
         at: Date.now(),

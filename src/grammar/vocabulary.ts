@@ -5,7 +5,6 @@ import type { Config } from '../../config/schema.ts';
 /** Events of an image's life that a room can subscribe to. */
 export const LIFECYCLE_EVENTS = [
   'built',
-  'tested',
   'passed',
   'failed',
   'published',

@@ -4,8 +4,7 @@ import { basename, posix } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { HostConfig } from '../../config/schema.ts';
-import { parseStepLine } from './progress-protocol.ts';
-import { type RunStepOptions, readLines, type StepOutcome } from './run-step.ts';
+import { handleStdoutLine, type RunStepOptions, readLines, type StepOutcome } from './run-step.ts';
 
 export interface RunStepOverSshOptions extends RunStepOptions {
   /** The build host; `cwd`'s last component becomes the job directory under its `workRoot`. */
@@ -215,14 +214,7 @@ export function runStepOverSsh(options: RunStepOverSshOptions): Promise<StepOutc
           return;
         }
       }
-      const line = cut ? { kind: 'log' as const, text } : parseStepLine(text);
-      if (line.kind === 'log') {
-        options.onLine?.({ stream: 'stdout', text: line.text });
-        return;
-      }
-      if (line.kind === 'artifact') artifacts.push(line.path);
-      if (line.kind === 'report') reports.push(line.path);
-      options.onDirective?.(line);
+      handleStdoutLine(options, { artifacts, reports }, text, cut);
     };
     const start = (channel: ClientChannel) => {
       const maxLineLength = options.maxLineLength ?? 4096;

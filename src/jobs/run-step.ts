@@ -155,16 +155,9 @@ export function runStep(options: RunStepOptions): Promise<StepOutcome> {
     signal?.addEventListener('abort', onAbort, { once: true });
 
     const maxLineLength = options.maxLineLength ?? 4096;
-    readLines(child.stdout, maxLineLength, (text, cut) => {
-      const line = cut ? { kind: 'log' as const, text } : parseStepLine(text);
-      if (line.kind === 'log') {
-        options.onLine?.({ stream: 'stdout', text: line.text });
-        return;
-      }
-      if (line.kind === 'artifact') artifacts.push(line.path);
-      if (line.kind === 'report') reports.push(line.path);
-      options.onDirective?.(line);
-    });
+    readLines(child.stdout, maxLineLength, (text, cut) =>
+      handleStdoutLine(options, { artifacts, reports }, text, cut),
+    );
     readLines(child.stderr, maxLineLength, (text) => options.onLine?.({ stream: 'stderr', text }));
 
     child.once('exit', () => {
@@ -247,4 +240,22 @@ export function readLines(
 
 function withoutCr(line: string): string {
   return line.endsWith('\r') ? line.slice(0, -1) : line;
+}
+
+/** One line a step printed on stdout: a directive goes to onDirective (artifacts and reports are kept),
+ * anything else, and any line that was cut, to onLine. */
+export function handleStdoutLine(
+  options: Pick<RunStepOptions, 'onLine' | 'onDirective'>,
+  found: { artifacts: string[]; reports: string[] },
+  text: string,
+  cut: boolean,
+): void {
+  const line = cut ? { kind: 'log' as const, text } : parseStepLine(text);
+  if (line.kind === 'log') {
+    options.onLine?.({ stream: 'stdout', text: line.text });
+    return;
+  }
+  if (line.kind === 'artifact') found.artifacts.push(line.path);
+  if (line.kind === 'report') found.reports.push(line.path);
+  options.onDirective?.(line);
 }

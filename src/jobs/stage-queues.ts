@@ -1,12 +1,15 @@
 // The BullMQ queues and the only place that knows their names. Stages that work on one format have a
 // queue per format (`build.kvm`), so a worker takes only the formats it can make; stages that work on
-// a whole version have one queue (`deploy`).
+// a whole version have one queue (`deploy`). Besides them, one queue holds the ticks of the schedules.
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobData, JobResult, Stage } from '../types.ts';
 import { STAGES } from '../types.ts';
 
 export type StageQueue = Queue<JobData, JobResult, Stage>;
+
+/** The queue of schedule ticks (src/schedules/schedule-runner.ts); no stage queue can have this name. */
+export const SCHEDULE_QUEUE = 'schedules';
 
 /** Stages that run once per format; the others run once per version. */
 export const FORMAT_STAGES: ReadonlySet<Stage> = new Set(['build', 'test', 'publish']);

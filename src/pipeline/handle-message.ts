@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
 import type { CommandRegistry } from '../command-registry.ts';
-import type { CatalogReader, CommandSpec, JobControl } from '../command-spec.ts';
+import type { CatalogReader, CommandSpec, JobControl, RoomSubscriptions } from '../command-spec.ts';
 import { asVmopsError, VmopsError } from '../errors.ts';
 import { commandText } from '../grammar/addressing.ts';
 import { bindCommand, readCommand } from '../grammar/parse-command.ts';
@@ -26,6 +26,7 @@ export interface PipelineDeps {
   jobs: JobControl;
   catalog: CatalogReader;
   liveWorkers(): Promise<AgentInfo[]>;
+  subscriptions: RoomSubscriptions;
   /** Sends a reply to a room. */
   reply(target: ChatTarget, reply: Reply): Promise<unknown>;
   /** Posts the status message of a job just queued. */
@@ -90,6 +91,7 @@ export async function handleMessage(message: IncomingMessage, deps: PipelineDeps
         jobs: deps.jobs,
         catalog: deps.catalog,
         liveWorkers: deps.liveWorkers,
+        subscriptions: deps.subscriptions,
         commands: deps.registry.all(),
         may: (other: CommandSpec) => mayRun(principal, accessFor(other, deps.config.policy)),
         log: clog,

@@ -36,6 +36,10 @@ export interface RedisKeys {
   agent(name: string): string;
   /** Set: names of workers that have announced themselves. */
   agents: string;
+  /** Hash: room key (`network:room`) → JSON RoomSubscription: the lifecycle events a room wants. */
+  subscriptions: string;
+  /** Hash: room keys a lifecycle stream entry has been announced to (kept a day, for redelivery). */
+  announced(entryId: string): string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -57,5 +61,7 @@ export function redisKeys(prefix: string): RedisKeys {
     report: (jobId) => `${prefix}:report:${jobId}`,
     agent: (name) => `${prefix}:agent:${name}`,
     agents: `${prefix}:agents`,
+    subscriptions: `${prefix}:subscriptions`,
+    announced: (entryId) => `${prefix}:announced:${entryId}`,
   };
 }

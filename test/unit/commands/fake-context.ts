@@ -9,16 +9,17 @@ import type {
   CommandContext,
   CommandOutcome,
   JobControl,
+  RoomSubscriptions,
   StageRequest,
 } from '../../../src/command-spec.ts';
 import { loadConfig } from '../../../src/config-load.ts';
 import { VmopsError } from '../../../src/errors.ts';
 import { parseCommand } from '../../../src/grammar/parse-command.ts';
-import { vocabularyFromConfig } from '../../../src/grammar/vocabulary.ts';
+import { LIFECYCLE_EVENTS, vocabularyFromConfig } from '../../../src/grammar/vocabulary.ts';
 import type { AgentInfo } from '../../../src/jobs/agent-presence.ts';
 import { FINAL_STATES } from '../../../src/jobs/job-view.ts';
 import { accessFor, mayRun } from '../../../src/pipeline/authorize.ts';
-import type { IncomingMessage, JobStatusView, Principal, Role } from '../../../src/types.ts';
+import type { ChatTarget, IncomingMessage, JobStatusView, Principal, Role } from '../../../src/types.ts';
 
 export const config = loadConfig();
 const registry = new CommandRegistry(allCommands);
@@ -136,11 +137,38 @@ export const emptyCatalog: CatalogReader = {
   report: async () => undefined,
 };
 
+/** Room subscriptions in memory, keyed like the real store (`network:room`), events in LIFECYCLE_EVENTS order. */
+export function fakeSubscriptions(): RoomSubscriptions & { rooms: Map<string, string[]> } {
+  const rooms = new Map<string, string[]>();
+  const key = (target: ChatTarget) => `${target.network}:${target.room}`;
+  const change = (target: ChatTarget, edit: (events: Set<string>) => void) => {
+    const events = new Set(rooms.get(key(target)));
+    edit(events);
+    const now = LIFECYCLE_EVENTS.filter((event) => events.has(event));
+    if (now.length > 0) rooms.set(key(target), now);
+    else rooms.delete(key(target));
+    return Promise.resolve(now);
+  };
+  return {
+    rooms,
+    subscribe: (target, events) =>
+      change(target, (set) => {
+        for (const event of events) set.add(event);
+      }),
+    unsubscribe: (target, events) =>
+      change(target, (set) => {
+        for (const event of events) set.delete(event);
+      }),
+    list: async (target) => rooms.get(key(target)) ?? [],
+  };
+}
+
 export interface RunOptions {
   principal?: Principal;
   jobs?: JobControl;
   catalog?: CatalogReader;
   workers?: AgentInfo[];
+  subscriptions?: RoomSubscriptions;
   config?: Config;
   /** The message as it arrived; by default `vmops: <text>` in a room. */
   message?: IncomingMessage;
@@ -160,6 +188,7 @@ export async function run(text: string, options: RunOptions = {}): Promise<Comma
     jobs: options.jobs ?? fakeJobs().control,
     catalog: options.catalog ?? emptyCatalog,
     liveWorkers: async () => options.workers ?? [],
+    subscriptions: options.subscriptions ?? fakeSubscriptions(),
     commands: registry.all(),
     may: (spec) => mayRun(principal, accessFor(spec, cfg.policy)),
     log: pino({ level: 'silent' }),

@@ -8,8 +8,6 @@ describe('commands not available yet', () => {
     ['approve r-7f3k', 'approve'],
     ['deny r-7f3k not now', 'deny'],
     ['pending', 'pending'],
-    ['subscribe published revoked', 'subscribe'],
-    ['unsubscribe', 'unsubscribe'],
     ['oncall', 'oncall'],
   ])('%s parses, then answers not_available', async (text, name) => {
     const jobs = fakeJobs();

@@ -1,7 +1,8 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${ENV} references are the config syntax under test
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultConfigPath, loadConfig, parseConfig } from '../../../src/config-load.ts';
+import { defaultConfigPath, loadConfig, parseConfig, repoRoot } from '../../../src/config-load.ts';
 
 const defaults = readFileSync(defaultConfigPath, 'utf8');
 
@@ -61,6 +62,32 @@ describe('configuration', () => {
     expect(problems('a: [\n')).toMatch(/my\.yaml(:\d+:\d+)?: /);
     expect(() => loadConfig('/nonexistent/vmops.yaml')).toThrow(
       '/nonexistent/vmops.yaml: cannot read the configuration: no such file',
+    );
+  });
+});
+
+describe('example configurations', () => {
+  it.each(readdirSync(join(repoRoot, 'config', 'examples')).filter((f) => f.endsWith('.yaml')))(
+    'config/examples/%s is valid',
+    (file) => {
+      expect(() => loadConfig(join(repoRoot, 'config', 'examples', file), {})).not.toThrow();
+    },
+  );
+
+  it('refuses a step on a host that is not configured, and a malformed host key', () => {
+    const text = defaults
+      .replace(
+        '{ name: build, run: [recipes/cernvm/build.sh], timeout: 10m }',
+        '{ name: build, run: [x], host: nowhere }',
+      )
+      .concat('\nhosts:\n  h1: { host: h, user: u, hostKeys: ["abc"], agent: true, repoRoot: /r }\n');
+    const message = problems(text);
+    expect(message).toContain(
+      'hosts.h1.hostKeys[0]: must be a host key fingerprint as `ssh-keygen -lf` prints it: SHA256:…',
+    );
+    const key = `SHA256:${'A'.repeat(43)}`;
+    expect(problems(text.replace('"abc"', `"${key}"`))).toContain(
+      'products.cernvm.stages.build.steps[0].host: "nowhere" is not one of the hosts (h1)',
     );
   });
 });

@@ -154,7 +154,7 @@ describe.each(['subscribe', 'unsubscribe'])('%s [event…]', (name) => {
     const error = refusal(`${name} biult`);
     expect(error.code).toBe('bad_argument');
     expect(error.message).toBe(
-      "unknown event 'biult': did you mean built? Events: built, tested, passed, failed, published, deployed, revoked, updated",
+      "unknown event 'biult': did you mean built? Events: built, passed, failed, published, deployed, revoked, updated",
     );
   });
 });
