@@ -44,6 +44,7 @@ async function vmopsPipeline(): Promise<number> {
   const config = structuredClone(loadConfig());
   config.redis.prefix = 'bench';
   config.people.alice = { roles: ['operator'], accounts: { bench: 'alice' } };
+  config.jobs.refuseWithoutWorker = false; // nothing runs the jobs here: only dispatch is measured
   const core = await startBotCore({
     config,
     redisUrl: server.url,
@@ -55,7 +56,8 @@ async function vmopsPipeline(): Promise<number> {
     eventId: `bench-${i}`,
     sender: { id: 'alice', displayName: 'alice', isBot: false, isSelf: false },
     target: { network: 'bench', room: 'r', isDirect: true },
-    text: 'build cernvm 2.6 kvm',
+    // A version per command: one image takes one job at a time, so the same build twice would be refused.
+    text: `build cernvm 2.${Math.floor(i / 1000)}.${i % 1000} kvm`,
     mentioned: false,
     sentAt: Date.now(),
   });

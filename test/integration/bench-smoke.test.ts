@@ -1,0 +1,17 @@
+// The benchmarks still run (their numbers are read by people, never asserted): a short run of each.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { repoRoot } from '../../src/config-load.ts';
+
+it('the dispatch benchmark runs and prints its ratio last', () => {
+  const output = execFileSync(
+    process.execPath,
+    [join(repoRoot, 'test', 'bench', 'dispatch.bench.ts'), '20'],
+    {
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
+  expect(output.trim().split('\n').at(-1)).toMatch(/^dispatch ratio \(vmops \/ raw BullMQ add\): \d+\.\d\d$/);
+});
