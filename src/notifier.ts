@@ -119,8 +119,12 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     const reply = renderStatus(view, this.#now());
     try {
       const ref = await this.#withRetries(() => adapter.send(target, reply));
-      await redis.hset(keys.statusMessages, jobId, JSON.stringify(ref));
-      await redis.set(keys.statusWriter(jobId), this.#options.instanceId, 'PX', this.#leaseMs);
+      // The lease and the reference in one step: another instance that sees the reference sees the lease.
+      await redis
+        .multi()
+        .set(keys.statusWriter(jobId), this.#options.instanceId, 'PX', this.#leaseMs)
+        .hset(keys.statusMessages, jobId, JSON.stringify(ref))
+        .exec();
       this.#track(jobId, ref, adapter, { lastText: reply.text, lastSentAt: this.#now(), dirty: false });
       this.touch(jobId);
     } catch (error) {
