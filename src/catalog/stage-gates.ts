@@ -19,7 +19,18 @@ const refuse = (message: string): never => {
   throw new VmopsError('not_ready', message);
 };
 
+/** How an image that has not passed stands, in words. */
+const NOT_PASSED: Partial<Record<ImageRecord['state'], string>> = {
+  building: 'it is being built',
+  built: 'it is built but not tested',
+  testing: 'it is being tested',
+  failed: 'its last build or test failed',
+};
+
 function checkImage(request: StageRequest, image: ImageRecord | undefined, name: string): void {
+  if (request.stage === 'build' && image?.state === 'published') {
+    refuse(`${name} is published, and a published image is not rebuilt: build a new version instead.`);
+  }
   if (request.stage === 'test') {
     if (!image || (image.state === 'failed' && image.artifacts.length === 0)) {
       refuse(`${name} has not been built: build it first (build ${name}).`);
@@ -28,7 +39,7 @@ function checkImage(request: StageRequest, image: ImageRecord | undefined, name:
       refuse(`${name} is being built (job ${image.job}): test it when that job has ended.`);
   }
   if (request.stage === 'publish' && image?.state !== 'passed' && image?.state !== 'published') {
-    const now = image ? ` (it is ${image.state})` : ' (it has not been built)';
+    const now = ` (${image ? (NOT_PASSED[image.state] ?? `it is ${image.state}`) : 'it has not been built'})`;
     refuse(`${name} has not passed its tests${now}: test it first (test ${name}).`);
   }
 }

@@ -207,6 +207,14 @@ export function createJobControl(options: JobControlOptions): JobControl & {
           `job ${id} was cancelled before it started, so there is nothing to retry: run the command again.`,
         );
       }
+      const request: StageRequest = {
+        stage: job.data.stage,
+        product: job.data.product,
+        version: job.data.version,
+      };
+      if (job.data.format !== undefined) request.format = job.data.format;
+      if (job.data.cloud !== undefined) request.cloud = job.data.cloud;
+      await options.gate?.([request]); // what held when it was asked may not hold now
       await redis.del(keys.cancel(id));
       await lock(job.data, id);
       try {

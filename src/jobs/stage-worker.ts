@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { throttle } from 'es-toolkit';
+import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
 import { Catalog } from '../catalog/catalog.ts';
@@ -98,6 +99,28 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
     if (!controller) return;
     void commands.get(keys.cancel(jobId)).then((by) => controller.abort(`cancelled by ${by ?? 'someone'}`));
   });
+
+  /**
+   * At most jobs.concurrency jobs run at once in this process, across all its queues. Workers stop
+   * fetching when it is full; a job fetched in the same instant waits here for a slot, and says so.
+   */
+  const slots = pLimit(config.jobs.concurrency);
+  function inSlot(job: Job<JobData, JobResult>, signal?: AbortSignal): Promise<JobResult> {
+    if (slots.activeCount >= config.jobs.concurrency) {
+      const waiting = {
+        step: 0,
+        steps: 0,
+        stepName: '',
+        percent: 0,
+        startedAt: Date.now(),
+        worker: options.name,
+      };
+      void job
+        .updateProgress({ ...waiting, message: `waiting for a free slot on ${options.name}` })
+        .catch(() => undefined);
+    }
+    return slots(() => processJob(job, signal));
+  }
 
   async function processJob(job: Job<JobData, JobResult>, signal?: AbortSignal): Promise<JobResult> {
     const data = job.data;
@@ -212,7 +235,7 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
   const formats = options.formats ?? configuredFormats(config.products);
   workers = queueRoutes(stages, formats).map(
     ({ name }) =>
-      new Worker<JobData, JobResult, Stage>(name, (job, _token, signal) => processJob(job, signal), {
+      new Worker<JobData, JobResult, Stage>(name, (job, _token, signal) => inSlot(job, signal), {
         connection: redisOptions(options.redisUrl, { blocking: true, name: `vmops-worker-${name}` }),
         prefix: config.redis.prefix,
         concurrency: config.jobs.concurrency,

@@ -1,5 +1,8 @@
 // The engine end to end against a real Redis: a typed command becomes a queued job, a worker runs its
 // recipe steps, and the room sees one status message edited to the final state.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Engine, startEngine, testConfig } from '../helpers/engine.ts';
 import { message, type SentMessage } from '../helpers/fake-chat.ts';
@@ -145,5 +148,34 @@ describe('engine', () => {
     expect(engine.chat.texts().at(-1)).toMatch(new RegExp(`${jobs[0]}.*succeeded`));
     await engine.core.handle(message('status nosuchjob'));
     expect(engine.chat.texts().at(-1)).toBe("no job 'nosuchjob': type jobs to see recent jobs.");
+  });
+
+  it('runs at most jobs.concurrency jobs at once in a worker process, across formats', async () => {
+    const spans = join(mkdtempSync(join(tmpdir(), 'vmops-spans-')), 'spans');
+    const config = testConfig((c) => {
+      c.jobs.concurrency = 1;
+      const build = c.products.cernvm?.stages.build;
+      if (build)
+        build.steps = [
+          { name: 'span', run: ['test/fixtures/steps/record-span.sh'], env: { SPAN_FILE: spans } },
+        ];
+    });
+    engine = await startEngine({ config });
+    const { jobs } = await engine.core.handle(message('build 2.6 kvm xen vmware'));
+    await engine.core.notifier.whenSettled(jobs);
+    expect(engine.chat.texts().map((t) => [...t][0])).toEqual(['✅', '✅', '✅']);
+    let running = 0;
+    let most = 0;
+    const events = readFileSync(spans, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' '))
+      .sort((a, b) => Number(BigInt(a[2] ?? '0') - BigInt(b[2] ?? '0')));
+    for (const [kind] of events) {
+      running += kind === 'start' ? 1 : -1;
+      most = Math.max(most, running);
+    }
+    expect(events).toHaveLength(6);
+    expect(most).toBe(1);
   });
 });

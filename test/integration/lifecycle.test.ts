@@ -67,7 +67,7 @@ describe('image lifecycle', () => {
     );
     await say('build 2.6 kvm');
     expect((await say('publish 2.6 kvm')).reply).toBe(
-      'cernvm 2.6 kvm has not passed its tests (it is built): test it first (test cernvm 2.6 kvm).',
+      'cernvm 2.6 kvm has not passed its tests (it is built but not tested): test it first (test cernvm 2.6 kvm).',
     );
     expect((await say('report nosuchjob')).reply).toBe("no job 'nosuchjob': type jobs to see recent jobs.");
   });
@@ -84,13 +84,15 @@ describe('image lifecycle', () => {
     expect(test.reply).toMatch(
       /^❌ test cernvm 2\.6 kvm · job \w+ · failed after .* · tests: \d+ passed, [1-9]\d* failed, \d+ skipped — failed: [^·]*sha256/,
     );
-    expect((await say('publish 2.6 kvm')).reply).toMatch(/has not passed its tests \(it is failed\)/);
+    expect((await say('publish 2.6 kvm')).reply).toMatch(
+      /has not passed its tests \(its last build or test failed\)/,
+    );
     const report = (await say(`report ${test.jobs[0]}`)).reply;
     expect(report).toMatch(/failed/);
     expect(report.split('\n').length).toBeGreaterThan(2);
   });
 
-  it('runs one job per image at a time and names the job that holds it', async () => {
+  it('runs one job per image at a time, names the job that holds it, and never rebuilds a published image', async () => {
     engine = await startEngine({ config: realConfig() });
     const first = await engine.core.handle(message('build 2.6 kvm'));
     const second = await say('build 2.6 kvm');
@@ -103,6 +105,12 @@ describe('image lifecycle', () => {
     await engine.core.notifier.whenSettled(first.jobs);
     // Once it has ended, the image is free again.
     expect((await say('build 2.6 kvm')).reply).toMatch(/^✅ build/);
+    // A published image is not rebuilt under the same version.
+    await say('test 2.6 kvm');
+    await say('publish 2.6 kvm');
+    expect((await say('build 2.6 kvm')).reply).toBe(
+      'cernvm 2.6 kvm is published, and a published image is not rebuilt: build a new version instead.',
+    );
   });
 
   it('refuses at once a format no live worker can make, and lists the workers', async () => {
