@@ -3,6 +3,7 @@
 // a Redis flag plus a pub/sub nudge, so `cancel` works whichever process runs it. Workers never import
 // adapters: all they know of chat is the job data.
 import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { throttle } from 'es-toolkit';
@@ -200,6 +201,9 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
       report.flush();
       await logChain;
       await recordEnd({ ok: true, artifacts: result.artifacts, reports: result.reports });
+      // What a job needs to keep is in the catalog, the download area or Redis by now; a failed job's
+      // directory stays for whoever looks into the failure.
+      await rm(workdir, { recursive: true, force: true }).catch(() => undefined);
       log.info({ durationMs: result.durationMs }, 'job succeeded');
       return result;
     } catch (error) {

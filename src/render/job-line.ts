@@ -34,6 +34,7 @@ export function jobDetail(view: JobStatusView, now: number = Date.now()): string
   const lines = [jobLine(view), facts.join(' · ')];
   if (view.message) lines.push(`last message: ${printable(view.message, 200)}`);
   if (view.error) lines.push(`error: ${printable(view.error, 300)}`);
+  if (view.tests) lines.push(`${printable(view.tests, 300)} · report ${view.jobId} for the whole report`);
   if (view.state === 'failed') lines.push(`type log ${view.jobId} for its log`);
   return lines.join('\n');
 }

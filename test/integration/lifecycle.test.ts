@@ -52,6 +52,11 @@ describe('image lifecycle', () => {
     expect(report).toMatch(
       new RegExp(`^Test report of ${test.jobs[0]} \\(cernvm 2\\.6 kvm\\):\\n.*11 passed`),
     );
+    expect((await say(`status ${test.jobs[0]}`)).reply).toContain(
+      `tests: 11 passed, 0 failed, 0 skipped · report ${test.jobs[0]} for the whole report`,
+    );
+    // Succeeded jobs leave no working directory behind; what they made is in images/ and downloads/.
+    expect(existsSync(join(engine.dataDir, 'work', test.jobs[0] ?? ''))).toBe(false);
   });
 
   it('refuses stages out of order, saying what to do first', async () => {
