@@ -71,6 +71,8 @@ describe('room subscriptions', () => {
     expect(await heard(engine.chat, 'ops', 1)).toEqual([
       `📦 cernvm 2.6 kvm built · job ${build.jobs[0]} · by alice`,
     ]);
+    // (The announcement comes as the job records its end; the image is free once the job has ended.)
+    await engine.core.notifier.whenSettled(build.jobs);
     // The demo test step leaves no report, so the test fails: only the room subscribed to failed hears it.
     const test = await engine.core.handle(message('test 2.6 kvm'));
     expect(await heard(engine.chat, 'everything', 2)).toEqual([
