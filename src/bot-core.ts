@@ -20,6 +20,7 @@ import { identitiesFromConfig } from './pipeline/identify.ts';
 import { checkPolicy } from './policy-check.ts';
 import { connectRedis } from './redis/connect.ts';
 import { redisKeys } from './redis/keys.ts';
+import { fitReply } from './render/fit-reply.ts';
 import type { TestReport } from './reports/test-report.ts';
 import { type ScheduleRunner, startScheduleRunner } from './schedules/schedule-runner.ts';
 import { LifecycleAnnouncer } from './subscriptions/lifecycle-announcer.ts';
@@ -135,7 +136,7 @@ export async function startBotCore(options: {
     reply: async (target, reply) => {
       const adapter = adapters.get(target.network);
       if (!adapter) throw new VmopsError('internal_error', `no adapter for network ${target.network}`);
-      return adapter.send(target, reply);
+      return adapter.send(target, fitReply(reply, adapter.limits));
     },
     announce: (jobId, target) => notifier.announce(jobId, target),
     log,

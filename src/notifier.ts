@@ -12,6 +12,7 @@ import { FINAL_STATES } from './jobs/job-view.ts';
 import type { StageQueues } from './jobs/stage-queues.ts';
 import { redisOptions } from './redis/connect.ts';
 import type { RedisKeys } from './redis/keys.ts';
+import { fitReply } from './render/fit-reply.ts';
 import { renderStatus } from './render/status-message.ts';
 import type { ChatAdapter, ChatTarget, JobStatusView, MessageRef } from './types.ts';
 
@@ -45,6 +46,8 @@ interface Tracked {
   adapter: ChatAdapter;
   lastSentAt: number;
   lastText: string;
+  /** The state the message last showed; networks that cannot edit get a new message only when it changes. */
+  lastState: JobStatusView['state'] | undefined;
   dirty: boolean;
   busy: boolean;
   timer: NodeJS.Timeout | undefined;
@@ -116,7 +119,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
       await redis.hdel(keys.statusMessages, jobId);
       return;
     }
-    const reply = renderStatus(view, this.#now());
+    const reply = fitReply(renderStatus(view, this.#now()), adapter.limits);
     try {
       const ref = await this.#withRetries(() => adapter.send(target, reply));
       // The lease and the reference in one step: another instance that sees the reference sees the lease.
@@ -125,7 +128,12 @@ export class Notifier extends EventEmitter<NotifierEvents> {
         .set(keys.statusWriter(jobId), this.#options.instanceId, 'PX', this.#leaseMs)
         .hset(keys.statusMessages, jobId, JSON.stringify(ref))
         .exec();
-      this.#track(jobId, ref, adapter, { lastText: reply.text, lastSentAt: this.#now(), dirty: false });
+      this.#track(jobId, ref, adapter, {
+        lastText: reply.text,
+        lastSentAt: this.#now(),
+        dirty: false,
+        lastState: view.state,
+      });
       this.touch(jobId);
     } catch (error) {
       await redis.hdel(keys.statusMessages, jobId);
@@ -190,11 +198,12 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     jobId: string,
     ref: MessageRef,
     adapter: ChatAdapter,
-    state: Pick<Tracked, 'lastText' | 'lastSentAt' | 'dirty'>,
+    state: Pick<Tracked, 'lastText' | 'lastSentAt' | 'dirty'> & Partial<Pick<Tracked, 'lastState'>>,
   ) {
     this.#tracked.set(jobId, {
       ref,
       adapter,
+      lastState: undefined,
       busy: false,
       timer: undefined,
       missing: 0,
@@ -259,10 +268,13 @@ export class Notifier extends EventEmitter<NotifierEvents> {
         return;
       }
       entry.missing = 0;
-      const reply = renderStatus(view, this.#now());
-      if (reply.text !== entry.lastText) {
+      const reply = fitReply(renderStatus(view, this.#now()), entry.adapter.limits);
+      // Where a message cannot be edited, each edit is a new message: send one per change of state only.
+      const worthIt = entry.adapter.limits.canEdit || view.state !== entry.lastState;
+      if (reply.text !== entry.lastText && worthIt) {
         await this.#withRetries(() => entry.adapter.edit(entry.ref, reply));
         entry.lastText = reply.text;
+        entry.lastState = view.state;
         entry.lastSentAt = this.#now();
       }
       entry.failures = 0;

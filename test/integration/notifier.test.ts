@@ -75,4 +75,23 @@ describe('notifier', () => {
     await engine.core.notifier.whenSettled(jobs);
     expect(broken.editAttempts).toBe(attempts);
   });
+
+  it('sends a network that cannot edit one message per change of state, not per progress report', async () => {
+    const plain = new FakeChat('fake', { canEdit: false, minEditIntervalMs: 20 });
+    engine = await startEngine({ config: chattyConfig(), chat: plain });
+    const { jobs } = await engine.core.handle(message('build 2.6 kvm'));
+    await engine.core.notifier.whenSettled(jobs);
+    const shown = plain.sent[0]?.versions.map((v) => v.status?.state) ?? [];
+    expect(shown.at(-1)).toBe('succeeded');
+    expect(new Set(shown).size).toBe(shown.length); // no state twice: 80 progress reports, at most 3 messages
+  });
+
+  it('cuts a reply to what one message of the network may carry, and says so', async () => {
+    const small = new FakeChat('fake', { maxMessageLength: 120 });
+    engine = await startEngine({ chat: small, worker: false });
+    await engine.core.handle(message('help'));
+    const text = small.texts()[0] ?? '';
+    expect(Array.from(text).length).toBeLessThanOrEqual(120);
+    expect(text).toMatch(/^Commands you may run[\s\S]*\n… \(\d+ more characters not shown\)$/);
+  });
 });
