@@ -1,7 +1,8 @@
 // `log <job> [--tail N]`: the last lines a job's steps printed.
 import type { CommandSpec } from '../src/command-spec.ts';
 import { printable } from '../src/grammar/echo.ts';
-import { jobArg, noSuchJob } from './support/job-lookup.ts';
+import { unknownJob } from '../src/jobs/job-control.ts';
+import { jobArg } from './support/job-lookup.ts';
 
 export const DEFAULT_LOG_TAIL = 20;
 const MAX_LINE = 300;
@@ -28,7 +29,7 @@ export const command: CommandSpec = {
     const shownId = printable(id);
     const tail = typeof args.options.tail === 'number' ? args.options.tail : DEFAULT_LOG_TAIL;
     const lines = await ctx.jobs.logs(id, tail);
-    if (lines === undefined) throw noSuchJob(id);
+    if (lines === undefined) throw unknownJob(id);
     if (lines.length === 0) return { reply: { text: `Job ${shownId} has no log lines yet.`, tone: 'info' } };
     const shown = lines.map((line) => printable(line, MAX_LINE));
     const heading = `Log of ${shownId}, last ${lines.length} line${lines.length === 1 ? '' : 's'}:`;

@@ -1,7 +1,7 @@
 // Shared by the job commands: the job id argument, and a job that must exist.
 import type { BoundArgs, CommandContext } from '../../src/command-spec.ts';
 import { VmopsError } from '../../src/errors.ts';
-import { echo } from '../../src/grammar/echo.ts';
+import { unknownJob } from '../../src/jobs/job-control.ts';
 import type { JobStatusView } from '../../src/types.ts';
 
 export function jobArg(args: BoundArgs): string {
@@ -11,13 +11,9 @@ export function jobArg(args: BoundArgs): string {
   return id;
 }
 
-export function noSuchJob(id: string): VmopsError {
-  return new VmopsError('unknown_job', `no job ${echo(id)}: type jobs to see recent jobs.`);
-}
-
 /** The job's current view; `unknown_job` when there is none. */
 export async function findJob(ctx: CommandContext, id: string): Promise<JobStatusView> {
   const view = await ctx.jobs.get(id);
-  if (view === undefined) throw noSuchJob(id);
+  if (view === undefined) throw unknownJob(id);
   return view;
 }

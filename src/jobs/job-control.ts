@@ -4,6 +4,7 @@ import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobControl, StageRequest } from '../command-spec.ts';
 import { VmopsError } from '../errors.ts';
+import { echo } from '../grammar/echo.ts';
 import type { RedisKeys } from '../redis/keys.ts';
 import type { ChatTarget, IncomingMessage, JobData, JobResult, JobStatusView, Principal } from '../types.ts';
 import { LOCK_MS, lockKey, releaseLock } from './image-lock.ts';
@@ -28,6 +29,11 @@ const TOMBSTONE_MS = 7 * 24 * 3600_000;
 function suffixFor(request: StageRequest, requests: readonly StageRequest[]): string | undefined {
   if (requests.length === 1) return undefined;
   return request.format ?? request.cloud ?? String(requests.indexOf(request) + 1);
+}
+
+/** The reply to a job id that names no job. */
+export function unknownJob(id: string): VmopsError {
+  return new VmopsError('unknown_job', `no job ${echo(id)}: type jobs to see recent jobs.`);
 }
 
 export function createJobControl(options: JobControlOptions): JobControl & {
@@ -62,7 +68,7 @@ export function createJobControl(options: JobControlOptions): JobControl & {
 
   async function mustGet(id: string): Promise<JobStatusView> {
     const view = await get(id);
-    if (!view) throw new VmopsError('unknown_job', `no job '${id}': type jobs to see recent jobs.`);
+    if (!view) throw unknownJob(id);
     return view;
   }
 
@@ -143,14 +149,10 @@ export function createJobControl(options: JobControlOptions): JobControl & {
     },
 
     async list(limit) {
+      // Some recent ids may be gone from their queue already: read a few more, all at once.
       const ids = await redis.zrevrange(keys.recentJobs, 0, limit * 2);
-      const views: JobStatusView[] = [];
-      for (const id of ids) {
-        const view = await get(id);
-        if (view) views.push(view);
-        if (views.length >= limit) break;
-      }
-      return views;
+      const views = await Promise.all(ids.map((id) => get(id)));
+      return views.filter((view): view is JobStatusView => view !== undefined).slice(0, limit);
     },
 
     async logs(id, tail) {

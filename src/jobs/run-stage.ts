@@ -105,7 +105,7 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
         : await runStepOverSsh({ ...stepOptions, host, hostName: step.host });
     result.artifacts.push(...outcome.artifacts);
     result.reports.push(...outcome.reports);
-    options.onLog?.(`${label} ended: ${showEnd(outcome)} after ${formatDuration(outcome.durationMs)}`);
+    options.onLog?.(`${label} ended: ${showEnd(outcome)} after ${logDuration(outcome.durationMs)}`);
 
     const detail = {
       step: number,
@@ -120,7 +120,7 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
     };
     if (outcome.cancelled) throw new VmopsError('cancelled', `cancelled during ${label}`, detail);
     if (outcome.timedOut) {
-      const text = `${label} timed out after ${formatDuration(timeoutMs)}`;
+      const text = `${label} timed out after ${logDuration(timeoutMs)}`;
       throw new VmopsError('step_timeout', text, { ...detail, timeoutMs });
     }
     if (outcome.exitCode !== 0) {
@@ -161,7 +161,7 @@ function showArgv(argv: readonly string[]): string {
 }
 
 /** `250ms`, `4.2s`, `5m`, `1m30s`, `2h5m`. */
-export function formatDuration(ms: number): string {
+export function logDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) return `${Number((ms / 1000).toFixed(1))}s`;
   const total = Math.round(ms / 1000);

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
 import { Catalog } from '../catalog/catalog.ts';
 import { type StageEnd, StageLifecycle } from '../catalog/stage-lifecycle.ts';
-import { asVmopsError, VmopsError } from '../errors.ts';
+import { asVmopsError } from '../errors.ts';
 import { connectRedis, redisOptions } from '../redis/connect.ts';
 import type { RedisKeys } from '../redis/keys.ts';
 import type { JobData, JobProgress, JobResult, Stage } from '../types.ts';
@@ -97,33 +97,46 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
   await subscriber.subscribe(keys.cancelChannel);
   subscriber.on('message', (_channel: string, jobId: string) => {
     const controller = running.get(jobId);
-    if (!controller) return;
-    void commands.get(keys.cancel(jobId)).then((by) => controller.abort(`cancelled by ${by ?? 'someone'}`));
+    if (controller) void abortIfCancelled(jobId, controller, true);
   });
+
+  /** Aborts a running job whose cancel flag is set (`nudged`: a cancel was just announced, flag or not). */
+  async function abortIfCancelled(jobId: string, controller: AbortController, nudged = false): Promise<void> {
+    const by = await commands.get(keys.cancel(jobId));
+    if (by !== null || nudged) controller.abort(`cancelled by ${by ?? 'someone'}`);
+  }
 
   /**
    * At most jobs.concurrency jobs run at once in this process, across all its queues. Workers stop
    * fetching when it is full; a job fetched in the same instant waits here for a slot, and says so.
    */
   const slots = pLimit(config.jobs.concurrency);
+  const noStepYet = (steps: number): JobProgress => ({
+    step: 0,
+    steps,
+    stepName: '',
+    percent: 0,
+    startedAt: Date.now(),
+    worker: options.name,
+  });
   function inSlot(job: Job<JobData, JobResult>, signal?: AbortSignal): Promise<JobResult> {
     if (slots.activeCount >= config.jobs.concurrency) {
-      const waiting = {
-        step: 0,
-        steps: 0,
-        stepName: '',
-        percent: 0,
-        startedAt: Date.now(),
-        worker: options.name,
-      };
-      void job
-        .updateProgress({ ...waiting, message: `waiting for a free slot on ${options.name}` })
-        .catch(() => undefined);
+      const waiting = { ...noStepYet(0), message: `waiting for a free slot on ${options.name}` };
+      void job.updateProgress(waiting as unknown as object).catch(() => undefined);
     }
     return slots(() => processJob(job, signal));
   }
 
   async function processJob(job: Job<JobData, JobResult>, signal?: AbortSignal): Promise<JobResult> {
+    try {
+      return await runJob(job, signal);
+    } finally {
+      // Whatever happened, the image is free for the next job.
+      await releaseLock(commands, lockKey(keys, job.data), job.data.jobId).catch(() => undefined);
+    }
+  }
+
+  async function runJob(job: Job<JobData, JobResult>, signal?: AbortSignal): Promise<JobResult> {
     const data = job.data;
     const log = options.log.child({ jobId: data.jobId, stage: data.stage, person: data.requestedBy.person });
     const cancelledBy = await commands.get(keys.cancel(data.jobId));
@@ -144,11 +157,10 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
     });
     running.set(data.jobId, controller);
     if (running.size >= config.jobs.concurrency) for (const w of workers) w.pause(true);
-    const poll = setInterval(() => {
-      void commands.get(keys.cancel(data.jobId)).then((by) => {
-        if (by !== null) controller.abort(`cancelled by ${by}`);
-      });
-    }, CANCEL_POLL_MS);
+    const poll = setInterval(
+      () => void abortIfCancelled(data.jobId, controller).catch(() => undefined),
+      CANCEL_POLL_MS,
+    );
 
     const startedAt = Date.now();
     const workdir = join(options.dataDir, 'work', data.jobId);
@@ -162,14 +174,7 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
       { edges: ['leading', 'trailing'] },
     );
     let logChain: Promise<unknown> = Promise.resolve();
-    let lastProgress: JobProgress = {
-      step: 0,
-      steps: steps.length,
-      stepName: '',
-      percent: 0,
-      startedAt,
-      worker: options.name,
-    };
+    let lastProgress: JobProgress = { ...noStepYet(steps.length), startedAt };
     /** Records the end in the catalog; a test summary goes into the job's last progress. */
     const recordEnd = async (end: StageEnd) => {
       const tests = await lifecycle.end(data, end).catch((error: unknown) => {
@@ -223,7 +228,7 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
       });
       log.info({ code: failure.code, message }, 'job failed');
       // (An UnrecoverableError skips the attempts left: a failing step fails the same way again.)
-      if (failure instanceof VmopsError && failure.code !== 'internal_error') {
+      if (failure.code !== 'internal_error') {
         throw new UnrecoverableError(encodeFailure(failure.code, message));
       }
       throw new Error(encodeFailure(failure.code, message));
@@ -231,7 +236,6 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
       clearInterval(poll);
       running.delete(data.jobId);
       if (running.size < config.jobs.concurrency && !closing) for (const w of workers) w.resume();
-      await releaseLock(commands, lockKey(keys, data), data.jobId).catch(() => undefined);
     }
   }
 

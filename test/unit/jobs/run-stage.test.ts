@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type StepConfig, stepSchema } from '../../../config/schema.ts';
 import { VmopsError } from '../../../src/errors.ts';
 import {
-  formatDuration,
+  logDuration,
   type RunStageOptions,
   runStage,
   type StageProgress,
@@ -201,7 +201,7 @@ describe('runStage', () => {
   });
 });
 
-describe('formatDuration', () => {
+describe('logDuration', () => {
   it.each([
     [250, '250ms'],
     [4210, '4.2s'],
@@ -209,6 +209,6 @@ describe('formatDuration', () => {
     [300_000, '5m'],
     [7_500_000, '2h5m'],
   ])('%d ms is %s', (ms, text) => {
-    expect(formatDuration(ms)).toBe(text);
+    expect(logDuration(ms)).toBe(text);
   });
 });
