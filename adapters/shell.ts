@@ -26,6 +26,8 @@ export interface ShellAdapterOptions {
 }
 
 const ROOM: ChatTarget = { network: 'shell', room: 'tty', isDirect: true };
+/** Room of a direct message to one account (`@bob`), shown on the same terminal. */
+const DIRECT_PREFIX = '@';
 
 interface Printed {
   line: number;
@@ -127,13 +129,19 @@ export class ShellAdapter implements ChatAdapter {
     this.#markEnded();
   }
 
-  async send(_target: ChatTarget, reply: Reply): Promise<MessageRef> {
+  /** The terminal is one screen for every account: a direct message to one is shown with its name. */
+  directTarget(account: string): ChatTarget {
+    return { network: this.network, room: `${DIRECT_PREFIX}${account}`, isDirect: true };
+  }
+
+  async send(target: ChatTarget, reply: Reply): Promise<MessageRef> {
     this.#sequence += 1;
     const id = String(this.#sequence);
-    const text = this.#fit(reply);
+    const to = target.room.startsWith(DIRECT_PREFIX) ? target.room.slice(DIRECT_PREFIX.length) : undefined;
+    const text = this.#fit(to === undefined ? reply : { ...reply, text: `(to ${to}) ${reply.text}` });
     this.#printed.set(id, { line: this.#lines, height: this.#rowsOf(text), text });
     this.#write(text);
-    return { network: this.network, room: ROOM.room, id };
+    return { network: this.network, room: target.room, id };
   }
 
   async edit(ref: MessageRef, reply: Reply): Promise<void> {

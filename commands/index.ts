@@ -2,6 +2,7 @@
 import type { CommandSpec } from '../src/command-spec.ts';
 import { command as agents } from './agents.ts';
 import { command as approve } from './approve.ts';
+import { command as audit } from './audit.ts';
 import { command as build } from './build.ts';
 import { command as cancel } from './cancel.ts';
 import { command as deny } from './deny.ts';
@@ -12,6 +13,7 @@ import { command as jobs } from './jobs.ts';
 import { command as log } from './log.ts';
 import { command as oncall } from './oncall.ts';
 import { command as pending } from './pending.ts';
+import { command as people } from './people.ts';
 import { command as publish } from './publish.ts';
 import { command as report } from './report.ts';
 import { command as retry } from './retry.ts';
@@ -45,5 +47,7 @@ export const allCommands: readonly CommandSpec[] = [
   unsubscribe,
   oncall,
   whoami,
+  people,
+  audit,
   help,
 ];

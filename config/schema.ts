@@ -152,6 +152,59 @@ const scheduleSchema = z
   })
   .strict();
 
+const approvalsSchema = z
+  .object({
+    /** `revoke` always waits for an approval. */
+    revoke: z.boolean().default(true),
+    /** `deploy` to a cloud with one of these tags waits for an approval. */
+    deployTags: z.array(name).default(['production']),
+    /** `publish` of a version older than the newest one of its product waits for an approval. */
+    publishOlder: z.boolean().default(true),
+    /** Further commands that always wait for an approval, e.g. [update]. */
+    always: z.array(name).default([]),
+    /**
+     * Who may approve: `approvers` (anyone with the approver role, and the person on call) or `oncall`
+     * (only the person on call, and those a request was escalated to). Never the requester.
+     */
+    approvedBy: z.enum(['approvers', 'oncall']).default('approvers'),
+    /** An unanswered request is cancelled after this long, and the room told. */
+    expireAfter: duration.default(30 * 60_000),
+    /** An unanswered request is sent on to the next approver after this long. */
+    escalateAfter: duration.default(10 * 60_000),
+  })
+  .strict()
+  .prefault({});
+
+const weekday = z.enum(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']);
+
+const oncallSchema = z
+  .object({
+    /** People on call in turn (person ids from `people`), each for `weeks` weeks. */
+    rota: z.array(name).default([]),
+    /** When one shift hands over to the next. */
+    handover: z
+      .object({
+        day: weekday.default('monday'),
+        time: z
+          .string()
+          .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time like 09:00')
+          .default('09:00'),
+      })
+      .strict()
+      .prefault({}),
+    /** The time zone of the hand-over time. */
+    timezone: timezone.default('UTC'),
+    /** Length of a shift in weeks. */
+    weeks: z.number().int().min(1).max(52).default(1),
+    /** A date (YYYY-MM-DD) in the first shift of the first person of the rota; default 2026-01-05. */
+    start: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2026-01-05')
+      .default('2026-01-05'),
+  })
+  .strict()
+  .prefault({});
+
 const personSchema = z
   .object({
     /** Accounts by network: shell login, Slack user id, Matrix user id, XMPP bare JID. */
@@ -203,6 +256,18 @@ export const configSchema = z
       .object({
         /** Override who may run a command: `build: admin`. */
         commands: z.record(name, access).default({}),
+        /** Which commands wait for an approval, who may give it, and for how long. */
+        approvals: approvalsSchema,
+      })
+      .strict()
+      .prefault({}),
+    /** Who is on call to approve requests: a weekly rota (an admin may override it with `oncall set`). */
+    oncall: oncallSchema,
+    /** The audit trail: every command, decision and state change, chained by hash. */
+    audit: z
+      .object({
+        /** A secret that makes each entry's hash an HMAC, so that only holders of the key can rewrite the chain. */
+        key: z.string().min(16, 'must be at least 16 characters').optional(),
       })
       .strict()
       .prefault({}),
@@ -315,7 +380,47 @@ export const configSchema = z
           });
         }
         owners.set(key, person);
+        if (network === 'xmpp' && !/^[^@/\s]+@[^@/\s]+$/.test(account)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['people', person, 'accounts', network],
+            message: `"${account}" is not a bare JID (user@domain, without /resource): vmops knows XMPP people by their bare JID`,
+          });
+        }
       }
+    }
+    const people = Object.keys(config.people);
+    config.oncall.rota.forEach((person, i) => {
+      const roles = config.people[person]?.roles;
+      if (!roles) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['oncall', 'rota', i],
+          message: `"${person}" is not one of the people (${people.join(', ') || 'none listed'})`,
+        });
+      } else if (!roles.includes('approver') && !roles.includes('admin')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['oncall', 'rota', i],
+          message: `${person} has the roles ${roles.join(', ') || 'none'}: people on call answer approval requests, so they need the approver role`,
+        });
+      }
+    });
+    if (config.policy.approvals.approvedBy === 'oncall' && config.oncall.rota.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['policy', 'approvals', 'approvedBy'],
+        message:
+          'is oncall, but oncall.rota is empty: nobody could ever approve; list the rota or use approvers',
+      });
+    }
+    const { expireAfter, escalateAfter } = config.policy.approvals;
+    if (escalateAfter >= expireAfter && config.oncall.rota.length > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['policy', 'approvals', 'escalateAfter'],
+        message: `must be shorter than expireAfter (${expireAfter / 1000}s), or requests expire before they are escalated`,
+      });
     }
   });
 

@@ -4,6 +4,9 @@
 import type { Logger } from 'pino';
 import { allCommands } from '../commands/index.ts';
 import type { Config } from '../config/schema.ts';
+import { ApprovalDesk } from './approvals/approval-desk.ts';
+import { ApprovalStore } from './approvals/approval-store.ts';
+import { AuditTrail } from './audit/audit-trail.ts';
 import { Catalog } from './catalog/catalog.ts';
 import { checkStageGates } from './catalog/stage-gates.ts';
 import { CommandRegistry } from './command-registry.ts';
@@ -15,7 +18,8 @@ import { createJobControl } from './jobs/job-control.ts';
 import { configuredFormats, openStageQueues } from './jobs/stage-queues.ts';
 import { checkWorkers } from './jobs/worker-gate.ts';
 import { Notifier } from './notifier.ts';
-import { handleMessage, type PipelineDeps } from './pipeline/handle-message.ts';
+import { OnCallDesk } from './oncall/oncall-desk.ts';
+import { executeApproved, handleMessage, type PipelineDeps } from './pipeline/handle-message.ts';
 import { identitiesFromConfig } from './pipeline/identify.ts';
 import { checkPolicy } from './policy-check.ts';
 import { connectRedis } from './redis/connect.ts';
@@ -25,7 +29,7 @@ import type { TestReport } from './reports/test-report.ts';
 import { type ScheduleRunner, startScheduleRunner } from './schedules/schedule-runner.ts';
 import { LifecycleAnnouncer } from './subscriptions/lifecycle-announcer.ts';
 import { SubscriptionStore } from './subscriptions/subscription-store.ts';
-import type { ChatAdapter, IncomingMessage } from './types.ts';
+import type { ChatAdapter, ChatTarget, IncomingMessage, Reply } from './types.ts';
 
 export interface BotCore {
   handle(message: IncomingMessage): ReturnType<typeof handleMessage>;
@@ -34,6 +38,10 @@ export interface BotCore {
   jobs: JobControl;
   /** The schedule runner (its queue holds the ticks). */
   schedules: ScheduleRunner;
+  /** Approval requests. */
+  approvals: ApprovalDesk;
+  /** The audit trail. */
+  audit: AuditTrail;
   close(): Promise<void>;
 }
 
@@ -50,6 +58,10 @@ export async function startBotCore(options: {
   sendRetryMs?: number;
   /** How often a schedule tick looks at its builds (ms; default 1 s). */
   schedulePollMs?: number;
+  /** How often approval requests are checked for expiry and escalation (ms; default 1 s). */
+  approvalSweepMs?: number;
+  /** The clock (tests move it to test rotas and expiry). */
+  now?: () => number;
 }): Promise<BotCore> {
   const { config, redisUrl, adapters, log } = options;
   const redis = connectRedis(redisUrl, { name: `vmops-bot-${options.instanceId}`, log });
@@ -123,6 +135,30 @@ export async function startBotCore(options: {
   });
   const registry = new CommandRegistry(allCommands);
   checkPolicy(config, registry);
+  const now = options.now ?? Date.now;
+  const audit = new AuditTrail(redis, keys, { key: config.audit.key, now });
+  const oncall = new OnCallDesk(redis, keys, config, now);
+  const send = async (target: ChatTarget, reply: Reply) => {
+    const adapter = adapters.get(target.network);
+    if (!adapter) throw new VmopsError('internal_error', `no adapter for network ${target.network}`);
+    return adapter.send(target, fitReply(reply, adapter.limits));
+  };
+  const approvals = new ApprovalDesk({
+    config,
+    store: new ApprovalStore(redis, keys),
+    oncall,
+    audit,
+    send,
+    directTargets: (person) =>
+      Object.entries(config.people[person]?.accounts ?? {}).flatMap(([network, account]) => {
+        const adapter = adapters.get(network);
+        return adapter ? [adapter.directTarget(account)] : [];
+      }),
+    execute: (request) => executeApproved(request, deps),
+    log: log.child({ part: 'approvals' }),
+    now,
+    ...(options.approvalSweepMs ? { sweepMs: options.approvalSweepMs } : {}),
+  });
   const deps: PipelineDeps = {
     config,
     registry,
@@ -133,20 +169,23 @@ export async function startBotCore(options: {
     catalog: catalogReader,
     liveWorkers: () => liveAgents(redis, keys),
     subscriptions,
-    reply: async (target, reply) => {
-      const adapter = adapters.get(target.network);
-      if (!adapter) throw new VmopsError('internal_error', `no adapter for network ${target.network}`);
-      return adapter.send(target, fitReply(reply, adapter.limits));
-    },
+    approvals,
+    oncall,
+    audit,
+    reply: send,
     announce: (jobId, target) => notifier.announce(jobId, target),
     log,
   };
+  approvals.start();
   return {
     handle: (message) => handleMessage(message, deps),
     notifier,
     jobs,
     schedules,
+    approvals,
+    audit,
     async close() {
+      await approvals.stop();
       await schedules.close();
       await announcer.stop();
       await notifier.close();

@@ -2,8 +2,11 @@
 // CommandSpec; the registry (src/command-registry.ts) collects them and rejects clashes.
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
+import type { ApprovalDesk } from './approvals/approval-desk.ts';
+import type { AuditTrail } from './audit/audit-trail.ts';
 import type { VersionRecord } from './catalog/catalog.ts';
 import type { AgentInfo } from './jobs/agent-presence.ts';
+import type { OnCallDesk } from './oncall/oncall-desk.ts';
 import type { TestReport } from './reports/test-report.ts';
 import type { Access, ChatTarget, IncomingMessage, JobStatusView, Principal, Reply, Stage } from './types.ts';
 
@@ -99,6 +102,8 @@ export interface JobControl {
     requests: StageRequest[],
     context: { principal: Principal; message: IncomingMessage; commandText: string },
   ): Promise<string[]>;
+  /** Checks requests against the lifecycle gates and workers without queueing anything. Throws VmopsError. */
+  check(requests: StageRequest[]): Promise<void>;
   /** Current view of a job, or undefined if no such job. */
   get(jobId: string): Promise<JobStatusView | undefined>;
   /** Most recent jobs first. */
@@ -153,6 +158,12 @@ export interface CommandContext {
   commands: readonly CommandSpec[];
   /** Whether the asker may run a command (for help, which lists only those). */
   may(spec: CommandSpec): boolean;
+  /** Approval requests: answer, list. */
+  approvals: Pick<ApprovalDesk, 'answer' | 'pending'>;
+  /** Who is on call, and the admin override. */
+  oncall: Pick<OnCallDesk, 'whoIsOnCall' | 'set' | 'clear' | 'now'>;
+  /** The audit trail. */
+  audit: Pick<AuditTrail, 'append' | 'recent' | 'verify' | 'entries'>;
   /** Logger with person, command and adapter bound. */
   log: Logger;
 }
@@ -161,6 +172,8 @@ export interface CommandContext {
 export interface CommandOutcome {
   reply?: Reply;
   jobs?: string[];
+  /** Jobs the command started whose status messages already went to another room (an approved request's). */
+  startedElsewhere?: string[];
 }
 
 export interface CommandSpec {

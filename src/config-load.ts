@@ -12,6 +12,11 @@ import { VmopsError } from './errors.ts';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const defaultConfigPath = join(repoRoot, 'config', 'default.yaml');
 
+/** The data directory: VMOPS_DATA_DIR, or `bot.dataDir` from config, as an absolute path. */
+export function dataDirOf(config: Pick<Config, 'bot'>, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.VMOPS_DATA_DIR || config.bot.dataDir);
+}
+
 type PathPart = string | number;
 
 /** Shows a key path the way people write it: `products.cernvm.formats[2]`. */

@@ -15,6 +15,12 @@ export const ERROR_CODES = {
   bad_argument: 'an argument of the wrong shape (job id, number, event name)',
   // Who may do what
   forbidden: 'the asker lacks the role the command needs',
+  // Approvals
+  unknown_request: 'no approval request by that id',
+  request_closed: 'the approval request was already approved, denied or has expired',
+  self_approval: 'the requester tried to approve their own request (from any of their accounts)',
+  not_approver: 'the person is neither an approver nor on call for that request',
+  arguments_changed: 'the approved command would now mean something else than what was approved',
   // Jobs
   unknown_job: 'no job by that id',
   job_state: 'the job is not in a state that allows this (cancel a finished job, retry a running one)',

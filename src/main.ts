@@ -12,7 +12,7 @@ import type { Config } from '../config/schema.ts';
 import { type BotCore, startBotCore } from './bot-core.ts';
 import { parseCli, type RunCommand, USAGE } from './cli-args.ts';
 import { CommandRegistry } from './command-registry.ts';
-import { defaultConfigPath, loadConfig, repoRoot } from './config-load.ts';
+import { dataDirOf, defaultConfigPath, loadConfig, repoRoot } from './config-load.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { asVmopsError, VmopsError } from './errors.ts';
 import { configuredFormats } from './jobs/stage-queues.ts';
@@ -22,10 +22,6 @@ import { checkPolicy } from './policy-check.ts';
 import { redisKeys } from './redis/keys.ts';
 import { startRedisServer } from './redis/redis-server-process.ts';
 import type { ChatAdapter } from './types.ts';
-
-function dataDirOf(config: Config): string {
-  return resolve(process.env.VMOPS_DATA_DIR || config.bot.dataDir);
-}
 
 function logLevel(): string {
   return process.env.VMOPS_LOG_LEVEL || 'info';

@@ -93,6 +93,8 @@ export interface ChatAdapter {
   send(target: ChatTarget, reply: Reply): Promise<MessageRef>;
   /** Replaces the content of a message sent before (or sends a new one where editing is impossible). */
   edit(ref: MessageRef, reply: Reply): Promise<void>;
+  /** Where a direct (one-to-one) message to an account of this network goes; `send` to it reaches only that account. */
+  directTarget(account: string): ChatTarget;
 }
 
 /** Roles from config, from least to most power; `admin` may do everything. */

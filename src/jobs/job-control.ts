@@ -117,6 +117,10 @@ export function createJobControl(options: JobControlOptions): JobControl & {
     find,
     get,
 
+    async check(requests) {
+      await options.gate?.(requests);
+    },
+
     async submit(requests, context: { principal: Principal; message: IncomingMessage; commandText: string }) {
       const eventKey = `${context.message.target.network}:${context.message.eventId}`;
       const base = jobBaseId(eventKey);

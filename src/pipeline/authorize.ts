@@ -15,7 +15,7 @@ const GRANTED_BY: Record<Role, readonly Role[]> = {
   admin: ['admin'],
 };
 
-export function accessFor(spec: CommandSpec, policy: Config['policy']): Access {
+export function accessFor(spec: CommandSpec, policy: Pick<Config['policy'], 'commands'>): Access {
   return policy.commands[spec.name] ?? spec.access;
 }
 
@@ -31,7 +31,11 @@ export function mayRun(principal: Principal, access: Access): boolean {
 }
 
 /** Throws `forbidden` with a reply that says which role is needed. */
-export function authorize(principal: Principal, spec: CommandSpec, policy: Config['policy']): void {
+export function authorize(
+  principal: Principal,
+  spec: CommandSpec,
+  policy: Pick<Config['policy'], 'commands'>,
+): void {
   const access = accessFor(spec, policy);
   if (mayRun(principal, access)) return;
   const need = access === 'known' ? 'a person listed in the vmops config' : `the ${access} role`;

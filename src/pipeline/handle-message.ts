@@ -1,18 +1,32 @@
 // The pipeline, top to bottom: address → ingress → read the command word → identify → authorize →
 // bind the arguments → approval gate → run (enqueue) → reply, and announce each job's status message.
 // Arguments are bound only after authorization, so a guest learns nothing of the config from
-// did-you-mean replies. Every refusal is a reply; nothing here throws.
+// did-you-mean replies. A command the policy says needs an approval becomes a request instead of
+// running; `executeApproved` runs it later, exactly as asked, as the requester. Every handled command
+// is written to the audit trail. Every refusal is a reply; nothing here throws.
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
+import { type ApprovalDesk, argsKey } from '../approvals/approval-desk.ts';
+import { approvalReason } from '../approvals/approval-policy.ts';
+import type { ApprovalRequest } from '../approvals/approval-store.ts';
+import type { AuditTrail } from '../audit/audit-trail.ts';
 import type { CommandRegistry } from '../command-registry.ts';
-import type { CatalogReader, CommandSpec, JobControl, RoomSubscriptions } from '../command-spec.ts';
+import type {
+  CatalogReader,
+  CommandContext,
+  CommandOutcome,
+  CommandSpec,
+  JobControl,
+  RoomSubscriptions,
+  StageRequest,
+} from '../command-spec.ts';
 import { asVmopsError, VmopsError } from '../errors.ts';
 import { commandText } from '../grammar/addressing.ts';
 import { bindCommand, readCommand } from '../grammar/parse-command.ts';
 import type { Vocabulary } from '../grammar/vocabulary.ts';
 import type { AgentInfo } from '../jobs/agent-presence.ts';
-import type { ChatTarget, IncomingMessage, Reply } from '../types.ts';
-import { approvalReason } from './approval-gate.ts';
+import type { OnCallDesk } from '../oncall/oncall-desk.ts';
+import type { ChatTarget, IncomingMessage, Principal, Reply } from '../types.ts';
 import { accessFor, authorize, mayRun } from './authorize.ts';
 import type { Identities } from './identify.ts';
 import { admit, type IngressOptions } from './ingress.ts';
@@ -27,6 +41,9 @@ export interface PipelineDeps {
   catalog: CatalogReader;
   liveWorkers(): Promise<AgentInfo[]>;
   subscriptions: RoomSubscriptions;
+  approvals: ApprovalDesk;
+  oncall: OnCallDesk;
+  audit: AuditTrail;
   /** Sends a reply to a room. */
   reply(target: ChatTarget, reply: Reply): Promise<unknown>;
   /** Posts the status message of a job just queued. */
@@ -44,6 +61,31 @@ const IGNORED: HandledMessage = { outcome: 'ignored', jobs: [] };
 
 /** Failures that may pass on redelivery, so the event is not marked done. */
 const TRANSIENT = new Set(['internal_error', 'redis_unavailable']);
+
+function contextFor(
+  deps: PipelineDeps,
+  principal: Principal,
+  message: IncomingMessage,
+  text: string,
+  log: Logger,
+): CommandContext {
+  return {
+    config: deps.config,
+    principal,
+    message,
+    commandText: text,
+    jobs: deps.jobs,
+    catalog: deps.catalog,
+    liveWorkers: deps.liveWorkers,
+    subscriptions: deps.subscriptions,
+    commands: deps.registry.all(),
+    may: (other: CommandSpec) => mayRun(principal, accessFor(other, deps.config.policy)),
+    approvals: deps.approvals,
+    oncall: deps.oncall,
+    audit: deps.audit,
+    log,
+  };
+}
 
 export async function handleMessage(message: IncomingMessage, deps: PipelineDeps): Promise<HandledMessage> {
   const text = commandText(message, deps.config.bot.name);
@@ -67,6 +109,7 @@ export async function handleMessage(message: IncomingMessage, deps: PipelineDeps
   let clog = log.child({ person: principal.id });
 
   let outcome: HandledMessage;
+  let code: string | undefined;
   try {
     const head = readCommand(text, deps.registry, deps.config.bot.maxCommandLength);
     if (!head.ok) throw head.error;
@@ -75,36 +118,42 @@ export async function handleMessage(message: IncomingMessage, deps: PipelineDeps
     const parsed = bindCommand(head.value, deps.vocabulary, deps.registry);
     if (!parsed.ok) throw parsed.error;
     const { spec, args } = parsed.value;
-    const needsApproval = approvalReason(spec, args, deps.config);
+    const needsApproval = await approvalReason(spec, args, deps.config, deps.catalog);
+    let result: CommandOutcome;
     if (needsApproval) {
-      throw new VmopsError(
-        'not_available',
-        `${needsApproval}, and this version of vmops cannot ask for approvals yet: nothing was done.`,
+      // A command the gates would refuse now is refused now, not after someone approved it.
+      const dryRun: JobControl = {
+        ...deps.jobs,
+        async submit(requests: StageRequest[]) {
+          await deps.jobs.check(requests);
+          return [];
+        },
+      };
+      await spec.run(
+        { ...contextFor(deps, principal, message, parsed.value.text, clog), jobs: dryRun },
+        args,
       );
-    }
-    const result = await spec.run(
-      {
-        config: deps.config,
-        principal,
+      const reply = await deps.approvals.request({
+        command: spec.name,
+        text: parsed.value.text,
+        args,
+        reason: needsApproval,
+        requester: principal,
         message,
-        commandText: parsed.value.text,
-        jobs: deps.jobs,
-        catalog: deps.catalog,
-        liveWorkers: deps.liveWorkers,
-        subscriptions: deps.subscriptions,
-        commands: deps.registry.all(),
-        may: (other: CommandSpec) => mayRun(principal, accessFor(other, deps.config.policy)),
-        log: clog,
-      },
-      args,
-    );
+      });
+      result = { reply };
+      code = 'approval_requested';
+    } else {
+      result = await spec.run(contextFor(deps, principal, message, parsed.value.text, clog), args);
+    }
     if (result.reply) await answer(result.reply);
     const jobs = result.jobs ?? [];
     for (const jobId of jobs) await deps.announce(jobId, message.target);
     clog.info({ jobs }, 'command done');
-    outcome = { outcome: 'done', jobs };
+    outcome = { outcome: 'done', jobs: [...jobs, ...(result.startedElsewhere ?? [])] };
   } catch (error) {
     const failure = asVmopsError(error);
+    code = failure.code;
     const transient = TRANSIENT.has(failure.code);
     if (failure.code === 'internal_error') {
       clog.error({ err: error }, 'command failed');
@@ -118,8 +167,52 @@ export async function handleMessage(message: IncomingMessage, deps: PipelineDeps
     }
     outcome = { outcome: transient ? 'failed' : 'refused', jobs: [] };
   }
+  await deps.audit
+    .append({
+      kind: 'command',
+      actor: principal.id,
+      account: `${principal.account.network}:${principal.account.id}`,
+      room: `${message.target.network}:${message.target.room}`,
+      summary: `${principal.id}: ${text.slice(0, 500)}`,
+      detail: {
+        outcome: outcome.outcome,
+        code: code ?? null,
+        jobs: outcome.jobs.join(',') || null,
+        event: message.eventId,
+      },
+    })
+    .catch((error: unknown) => clog.error({ err: error }, 'could not append to the audit trail'));
   await verdict
     .release(outcome.outcome === 'failed' ? 'failed' : 'done')
     .catch((error: unknown) => clog.warn({ err: error }, 'could not release the event claim; it will lapse'));
   return outcome;
+}
+
+/**
+ * Runs an approved request as its requester: the stored text is read again and must bind to exactly
+ * the arguments that were approved; the requester must still be allowed to run it. The jobs' status
+ * messages go to the room that asked.
+ */
+export async function executeApproved(request: ApprovalRequest, deps: PipelineDeps): Promise<CommandOutcome> {
+  const { message } = request;
+  const principal = deps.identities(message.target.network, message.sender);
+  const log = deps.log.child({ request: request.id, person: principal.id, command: request.command });
+  const head = readCommand(request.text, deps.registry, deps.config.bot.maxCommandLength);
+  if (!head.ok) throw head.error;
+  authorize(principal, head.value.spec, deps.config.policy);
+  const parsed = bindCommand(head.value, deps.vocabulary, deps.registry);
+  if (!parsed.ok) throw parsed.error;
+  if (parsed.value.spec.name !== request.command || argsKey(parsed.value.args) !== argsKey(request.args)) {
+    throw new VmopsError(
+      'arguments_changed',
+      `${request.text} would now mean something else than what was approved (the configuration changed): ask again.`,
+    );
+  }
+  const result = await parsed.value.spec.run(
+    contextFor(deps, principal, message, parsed.value.text, log),
+    parsed.value.args,
+  );
+  for (const jobId of result.jobs ?? []) await deps.announce(jobId, message.target);
+  log.info({ jobs: result.jobs ?? [] }, 'approved command done');
+  return result;
 }

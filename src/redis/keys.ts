@@ -40,6 +40,18 @@ export interface RedisKeys {
   subscriptions: string;
   /** Hash: room keys a lifecycle stream entry has been announced to (kept a day, for redelivery). */
   announced(entryId: string): string;
+  /** Stream: the audit trail, each entry chained to the one before by hash. */
+  audit: string;
+  /** String: hash of the audit trail's newest entry (the chain's head). */
+  auditHead: string;
+  /** String: JSON ApprovalRecord of one approval request. */
+  approval(id: string): string;
+  /** Sorted set: ids of open approval requests by when they expire. */
+  approvalsOpen: string;
+  /** Sorted set: ids of open approval requests by when they are escalated (removed once escalated). */
+  approvalsEscalation: string;
+  /** String: JSON on-call override set by an admin (expires with it). */
+  oncallOverride: string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -63,5 +75,11 @@ export function redisKeys(prefix: string): RedisKeys {
     agents: `${prefix}:agents`,
     subscriptions: `${prefix}:subscriptions`,
     announced: (entryId) => `${prefix}:announced:${entryId}`,
+    audit: `${prefix}:audit`,
+    auditHead: `${prefix}:audit-head`,
+    approval: (id) => `${prefix}:approval:${id}`,
+    approvalsOpen: `${prefix}:approvals-open`,
+    approvalsEscalation: `${prefix}:approvals-escalation`,
+    oncallOverride: `${prefix}:oncall-override`,
   };
 }

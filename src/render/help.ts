@@ -38,8 +38,11 @@ export function accessText(access: Access): string {
 const GROUPS: readonly { title: string; names: readonly string[] }[] = [
   { title: 'Images', names: ['build', 'test', 'publish', 'deploy', 'update', 'revoke', 'images'] },
   { title: 'Jobs', names: ['jobs', 'status', 'log', 'report', 'cancel', 'retry'] },
-  { title: 'Approvals', names: ['approve', 'deny', 'pending'] },
-  { title: 'Rooms and people', names: ['agents', 'subscribe', 'unsubscribe', 'oncall', 'whoami', 'help'] },
+  { title: 'Approvals', names: ['approve', 'deny', 'pending', 'oncall'] },
+  {
+    title: 'Rooms and people',
+    names: ['agents', 'subscribe', 'unsubscribe', 'whoami', 'people', 'audit', 'help'],
+  },
 ];
 
 /** The commands the asker may run, grouped, one line each. */

@@ -24,6 +24,7 @@ const silentChat: ChatAdapter = {
   stop: async () => undefined,
   send: async (target) => ({ network: 'bench', room: target.room, id: 'x' }),
   edit: async () => undefined,
+  directTarget: (account) => ({ network: 'bench', room: account, isDirect: true }),
 };
 
 async function rawBullmq(): Promise<number> {

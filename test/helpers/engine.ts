@@ -67,6 +67,10 @@ export interface EngineOptions {
   statusLeaseMs?: number;
   /** Formats the worker makes (default all). */
   workerFormats?: string[];
+  /** More chat networks for the first bot, next to `chat` (e.g. a second network for cross-network approvals). */
+  moreChats?: FakeChat[];
+  /** The bots' clock (approval expiry, on-call rota). */
+  now?: () => number;
 }
 
 export async function startEngine(options: EngineOptions = {}): Promise<Engine> {
@@ -77,23 +81,28 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   const log = pino({ level: 'silent' });
   const dataDir = mkdtempSync(join(tmpdir(), 'vmops-test-data-'));
   const cores: BotCore[] = [];
-  const addBot = async (chat = new FakeChat()) => {
+  const addBot = async (chat = new FakeChat(), more: FakeChat[] = []) => {
+    const chats = [chat, ...more];
     const core = await startBotCore({
       config,
       redisUrl: url,
-      adapters: new Map([[chat.network, chat]]),
+      adapters: new Map(chats.map((c) => [c.network, c])),
       log,
       instanceId: `test-${cores.length}`,
       ...(options.statusLeaseMs ? { statusLeaseMs: options.statusLeaseMs } : {}),
+      ...(options.now ? { now: options.now } : {}),
       sendRetryMs: 5,
+      approvalSweepMs: 20,
     });
     cores.push(core);
-    await chat.start(async (m) => {
-      await core.handle(m);
-    });
+    for (const c of chats) {
+      await c.start(async (m) => {
+        await core.handle(m);
+      });
+    }
     return { chat, core };
   };
-  const first = await addBot(options.chat);
+  const first = await addBot(options.chat, options.moreChats);
   const worker =
     options.worker === false
       ? undefined

@@ -48,6 +48,10 @@ export class FakeChat extends EventEmitter<{ change: [] }> implements ChatAdapte
     this.#onMessage = undefined;
   }
 
+  directTarget(account: string): ChatTarget {
+    return { network: this.network, room: `dm:${account}`, isDirect: true };
+  }
+
   async send(target: ChatTarget, reply: Reply): Promise<MessageRef> {
     this.#next += 1;
     const ref = { network: this.network, room: target.room, id: `m${this.#next}` };

@@ -112,20 +112,18 @@ describe('what guests and dangerous commands get', () => {
     }
   });
 
-  it('refuses revoke and deploy to a production cloud until approvals exist, and queues nothing', async () => {
+  it('refuses a dangerous command the lifecycle gates would refuse at once, without asking anyone to approve it', async () => {
     engine = await startEngine({ worker: false });
     const revoke = await engine.core.handle(message('revoke 2.5 --reason "CVE"'));
     const production = await engine.core.handle(message('deploy 2.6 lxplus-cloud'));
     expect([revoke.outcome, production.outcome]).toEqual(['refused', 'refused']);
     expect(engine.chat.texts()).toEqual([
-      'revoke needs the approval of the on-call approver, and this version of vmops cannot ask for approvals yet: nothing was done.',
-      'deploy to lxplus-cloud (tagged production) needs the approval of the on-call approver, and this version of vmops cannot ask for approvals yet: nothing was done.',
-    ]);
-    // A cloud that needs no approval gets the lifecycle gate instead: nothing is published yet.
-    await engine.core.handle(message('deploy 2.6 local'));
-    expect(engine.chat.texts().at(-1)).toBe(
+      'cernvm 2.5 has no images: there is nothing to revoke.',
       'cernvm 2.6 is not published: publish it first (publish cernvm 2.6).',
-    );
+    ]);
+    expect(engine.chat.sent.filter((m) => m.target.isDirect && m.target.room.startsWith('dm:'))).toEqual([]);
+    await engine.core.handle(message('pending', { account: 'bob' }));
+    expect(engine.chat.texts().at(-1)).toBe('No requests are waiting for approval.');
   });
 
   it('refuses to start with a policy for a command that does not exist', async () => {

@@ -146,6 +146,68 @@ describe('local mode (npm start)', () => {
     expect(output).not.toMatch(/job [a-z2-9]{8}/);
   });
 
+  it('holds revoke for an approver: alice and mallory may not approve, bob does once, an unanswered request expires', async () => {
+    const dataDir = tempDir();
+    const config = configFile(dataDir, (yaml) =>
+      yaml.replace('expireAfter: 30m', 'expireAfter: 4s').replace('escalateAfter: 10m', 'escalateAfter: 2s'),
+    );
+    const child = start(['--config', config], { VMOPS_DATA_DIR: dataDir });
+    const type = async (line: string, expected: string | RegExp) => {
+      const before = child.output().length;
+      child.stdin?.write(`${line}\n`);
+      const seen = () => {
+        const added = child.output().slice(before);
+        return typeof expected === 'string' ? added.includes(expected) : expected.test(added);
+      };
+      await until(seen, 20_000);
+      return child.output().slice(before);
+    };
+    await type('build 2.5 kvm', /✅ build cernvm 2\.5 kvm · job \S+ · succeeded/);
+    const asked = await type('revoke 2.5 --reason obsolete', /Request r-[a-z2-9]{6}\./);
+    const id = /Request (r-[a-z2-9]{6})\./.exec(asked)?.[1] ?? '';
+    expect(asked).toContain('revoke 2.5 --reason obsolete: revoke always waits for an approval.');
+    // The approvers hear of it directly; the terminal shows whom a direct message is for.
+    expect(asked).toMatch(
+      /\(to (bob|dave)\) alice \(shell:alice, in shell:tty\) asks for your approval: revoke 2\.5/,
+    );
+    expect(await type(`approve ${id}`, 'approve needs the approver role')).toContain(
+      'approve needs the approver role: you (alice) have the roles operator',
+    );
+    await type('/as mallory', 'now speaking as mallory');
+    expect(await type(`approve ${id}`, 'guest')).toContain(
+      'approve needs the approver role: your shell account mallory is not listed in the vmops config, so you are a guest.',
+    );
+    await type('/as bob', 'now speaking as bob');
+    const approved = await type(`approve ${id}`, /✅ revoke cernvm 2\.5 · job \S+ · succeeded/);
+    expect(approved).toContain(
+      `✅ bob approved ${id}: revoke 2.5 --reason obsolete (asked by alice) runs as job`,
+    );
+    expect(await type(`approve ${id}`, 'cannot be answered again')).toMatch(
+      new RegExp(
+        `${id} \\(revoke 2\\.5 --reason obsolete\\) was already approved by bob at .*: it cannot be answered again\\.`,
+      ),
+    );
+    expect(await type('images 2.5', 'cernvm 2.5')).toContain('revoked');
+
+    await type('/as alice', 'now speaking as alice');
+    await type('build 2.6 kvm', /✅ build cernvm 2\.6 kvm · job \S+ · succeeded/);
+    const second = await type('revoke 2.6', /Request r-[a-z2-9]{6}\./);
+    const late = /Request (r-[a-z2-9]{6})\./.exec(second)?.[1] ?? '';
+    await until(
+      () =>
+        child
+          .output()
+          .includes(`⌛ ${late} (revoke 2.6, asked by alice) expired after 4 seconds without an answer`),
+      20_000,
+    );
+    await type('/as bob', 'now speaking as bob');
+    expect(await type(`approve ${late}`, 'cannot be answered again')).toContain('expired at');
+    child.stdin?.end('');
+    const { code, output } = await finish(child);
+    expect(code).toBe(0);
+    expect(output.match(/✅ revoke cernvm/g)).toHaveLength(1);
+  });
+
   it('refuses a second instance on the same data directory, and keeps the first one working', async () => {
     const dataDir = tempDir();
     const config = configFile(dataDir);
@@ -174,7 +236,7 @@ describe('local mode (npm start)', () => {
     expect(check.code).toBe(78);
     const good = await finish(start(['config', 'check', join(repoRoot, 'config', 'default.yaml')], {}));
     expect(good.code).toBe(0);
-    expect(good.output).toMatch(/default\.yaml: valid \(1 product\(s\), 6 formats, 2 clouds, 4 people\)/);
+    expect(good.output).toMatch(/default\.yaml: valid \(1 product\(s\), 6 formats, 2 clouds, 5 people\)/);
   });
 });
 

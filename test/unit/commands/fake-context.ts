@@ -74,6 +74,7 @@ export function fakeJobs(jobs: JobStatusView[] = [], logs: Record<string, string
     return found;
   };
   const control: JobControl = {
+    async check() {},
     async submit(requests, context) {
       calls.push({ method: 'submit', requests, context });
       return requests.map((_request, i) => `job${i + 1}abc`);
@@ -172,6 +173,18 @@ export interface RunOptions {
   config?: Config;
   /** The message as it arrived; by default `vmops: <text>` in a room. */
   message?: IncomingMessage;
+  approvals?: CommandContext['approvals'];
+  oncall?: CommandContext['oncall'];
+  audit?: CommandContext['audit'];
+}
+
+/** A service a handler test did not expect to be used: any call fails the test. */
+function unexpected<T extends object>(name: string): T {
+  return new Proxy({} as T, {
+    get: (_target, method) => () => {
+      throw new Error(`${name}.${String(method)} was not expected in this test`);
+    },
+  });
 }
 
 /** Parses `text` with the real grammar and runs the command's handler, with the real policy. */
@@ -191,6 +204,9 @@ export async function run(text: string, options: RunOptions = {}): Promise<Comma
     subscriptions: options.subscriptions ?? fakeSubscriptions(),
     commands: registry.all(),
     may: (spec) => mayRun(principal, accessFor(spec, cfg.policy)),
+    approvals: options.approvals ?? unexpected('approvals'),
+    oncall: options.oncall ?? unexpected('oncall'),
+    audit: options.audit ?? unexpected('audit'),
     log: pino({ level: 'silent' }),
   };
   return parsed.value.spec.run(ctx, parsed.value.args);

@@ -37,8 +37,8 @@ describe('helpList', () => {
       'log',
       'report',
       'pending',
-      'agents',
       'oncall',
+      'agents',
       'whoami',
       'help',
     ]);
@@ -63,7 +63,7 @@ describe('helpList', () => {
   });
 
   it('puts commands it has no group for under Other', () => {
-    const extra: CommandSpec = { ...byName('oncall'), name: 'ping', summary: 'answer pong' };
+    const extra: CommandSpec = { ...byName('whoami'), name: 'ping', summary: 'answer pong' };
     expect(helpList([extra], () => true)).toContain('Other:\n  ping — answer pong');
   });
 

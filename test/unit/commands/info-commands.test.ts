@@ -1,18 +1,50 @@
 // whoami and help: what people learn about themselves and the commands.
 import { describe, expect, it } from 'vitest';
+import type { CommandContext } from '../../../src/command-spec.ts';
 import { parseConfig } from '../../../src/config-load.ts';
 import { config, guest, person, run } from './fake-context.ts';
 
 describe('whoami', () => {
-  it('names the person, roles and account, and says display names never count', async () => {
-    const outcome = await run('whoami', { principal: person('bob', ['operator', 'approver']) });
+  const nobodyOnCall = { whoIsOnCall: async () => ({}), now: () => 0 } as unknown as CommandContext['oncall'];
+  const bobOnCall = {
+    whoIsOnCall: async () => ({
+      current: { person: 'bob', from: 0, until: Date.UTC(2026, 11, 1, 8), source: 'rota' },
+    }),
+  } as unknown as CommandContext['oncall'];
+
+  it('names the person, roles and accounts, and says display names never count', async () => {
+    const outcome = await run('whoami', {
+      principal: person('bob', ['operator', 'approver']),
+      oncall: nobodyOnCall,
+    });
     expect(outcome.reply).toEqual({
       text: [
         'You are bob, with the roles operator, approver, speaking from the account shell:bob.',
         "Only that account id counts; display names (yours here: 'BOB') never do.",
+        'Your accounts: shell:bob; from any of them you are bob.',
       ].join('\n'),
       tone: 'info',
     });
+  });
+
+  it('lists every network account of the person, and says when they are on call', async () => {
+    const config = parseConfig(
+      [
+        'defaultProduct: p',
+        'products: { p: { formats: [kvm] } }',
+        'formats: { kvm: {} }',
+        'people:',
+        '  bob: { roles: [approver], accounts: { shell: bob, xmpp: bob@example.org, matrix: "@bob:example.org" } }',
+        'oncall: { rota: [bob], timezone: Europe/Zurich }',
+      ].join('\n'),
+      'inline.yaml',
+    );
+    const text = (await run('whoami', { config, principal: person('bob', ['approver']), oncall: bobOnCall }))
+      .reply?.text;
+    expect(text?.split('\n').slice(2)).toEqual([
+      'Your accounts: shell:bob, xmpp:bob@example.org, matrix:@bob:example.org; from any of them you are bob.',
+      'You are on call until Tue 1 Dec 09:00 Europe/Zurich.',
+    ]);
   });
 
   it('tells a guest why they are one and how to be listed', async () => {
@@ -27,9 +59,9 @@ describe('whoami', () => {
   });
 
   it('says so when a listed person has no roles', async () => {
-    expect((await run('whoami', { principal: person('dave', []) })).reply?.text).toMatch(
-      /^You are dave, with no roles,/,
-    );
+    expect(
+      (await run('whoami', { principal: person('dave', []), oncall: nobodyOnCall })).reply?.text,
+    ).toMatch(/^You are dave, with no roles,/);
   });
 });
 

@@ -40,6 +40,8 @@ describe('default policy', () => {
       unsubscribe: 'operator',
       oncall: 'anyone',
       whoami: 'anyone',
+      people: 'admin',
+      audit: 'admin',
       help: 'anyone',
     });
   });

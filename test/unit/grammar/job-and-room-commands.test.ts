@@ -159,7 +159,7 @@ describe.each(['subscribe', 'unsubscribe'])('%s [event…]', (name) => {
   });
 });
 
-describe.each(['agents', 'oncall', 'whoami'])('%s', (name) => {
+describe.each(['agents', 'whoami', 'people'])('%s', (name) => {
   it('takes no arguments', () => {
     expect(parsed(name).spec.name).toBe(name);
     expect(refusal(`${name} please`).message).toBe(

@@ -30,8 +30,10 @@ describe('usageLine', () => {
     ['agents', 'agents'],
     ['subscribe', 'subscribe [event…]'],
     ['unsubscribe', 'unsubscribe [event…]'],
-    ['oncall', 'oncall'],
+    ['oncall', 'oncall [change…]'],
     ['whoami', 'whoami'],
+    ['people', 'people'],
+    ['audit', 'audit [what…]'],
     ['help', 'help [command]'],
   ])('%s', (name, line) => {
     expect(usageLine(byName(name))).toBe(line);

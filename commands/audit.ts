@@ -1,0 +1,69 @@
+// `audit [n] | audit verify | audit export`: the audit trail, for admins. Every command, decision,
+// approval and state change is an entry chained to the one before by hash; `verify` walks the chain
+// and names the first entry that breaks it; `export` writes every entry to a JSON-lines file in the
+// data directory and verifies the chain as it goes.
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
+import type { AuditEntry, AuditVerdict } from '../src/audit/audit-trail.ts';
+import type { CommandSpec } from '../src/command-spec.ts';
+import { dataDirOf } from '../src/config-load.ts';
+import { VmopsError } from '../src/errors.ts';
+import { echo } from '../src/grammar/echo.ts';
+
+const DEFAULT_COUNT = 10;
+const MAX_COUNT = 100;
+const USAGE = `Usage: audit [how many, 1 to ${MAX_COUNT}] | audit verify | audit export`;
+
+function line(entry: AuditEntry): string {
+  const where = entry.room ? ` in ${entry.room}` : '';
+  return `${entry.at.replace('T', ' ').slice(0, 19)}Z  ${entry.kind}  ${entry.summary}${where}`;
+}
+
+export function describeVerdict(verdict: AuditVerdict): string {
+  if (verdict.ok)
+    return `The audit chain is intact: ${verdict.checked} entries, each matching its hash and the one before.`;
+  const broken = verdict.broken;
+  return `The audit chain is BROKEN at entry ${broken?.id}: ${broken?.problem}. ${verdict.checked} entries were read up to there.`;
+}
+
+export const command: CommandSpec = {
+  name: 'audit',
+  summary: 'show, verify or export the audit trail',
+  description:
+    'Every command, approval decision and state change, each chained to the one before by its hash. `audit` shows the latest entries, `audit verify` checks the whole chain and names the first entry that was changed or removed, `audit export` writes every entry to a file in the data directory (JSON lines) and verifies it.',
+  examples: ['audit', 'audit 30', 'audit verify', 'audit export'],
+  access: 'admin',
+  args: [{ name: 'what', kind: 'text', optional: true }],
+  async run(ctx, args) {
+    const what = (args.text ?? '').trim().toLowerCase();
+    if (what === 'verify') {
+      const verdict = await ctx.audit.verify();
+      return { reply: { tone: verdict.ok ? 'ok' : 'error', text: describeVerdict(verdict) } };
+    }
+    if (what === 'export') {
+      const dir = join(dataDirOf(ctx.config), 'audit');
+      await mkdir(dir, { recursive: true });
+      const file = join(dir, `audit-${new Date(ctx.oncall.now()).toISOString().replace(/[:.]/g, '-')}.jsonl`);
+      const out = createWriteStream(file, { mode: 0o600 });
+      const verdict = await ctx.audit.verify((entry) => out.write(`${JSON.stringify(entry)}\n`));
+      out.end();
+      await finished(out);
+      return {
+        reply: {
+          tone: verdict.ok ? 'ok' : 'error',
+          text: `Exported ${verdict.checked} entries to ${file}.\n${describeVerdict(verdict)}`,
+        },
+      };
+    }
+    const count = what === '' ? DEFAULT_COUNT : Number(what);
+    if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) {
+      throw new VmopsError('bad_argument', `audit does not understand ${echo(args.text ?? '')}. ${USAGE}`);
+    }
+    const entries = await ctx.audit.recent(count);
+    if (entries.length === 0) return { reply: { tone: 'info', text: 'The audit trail is empty.' } };
+    const text = [`The last ${entries.length} audit entries, newest first:`, ...entries.map(line)].join('\n');
+    return { reply: { tone: 'info', text } };
+  },
+};

@@ -1,0 +1,50 @@
+// Which commands wait for an approval (config `policy.approvals`, DESIGN.md "Identity and approvals"):
+// by default `revoke`, `deploy` to a cloud tagged production, and `publish` of a version older than the
+// newest one of its product; plus any command listed under `always`.
+import type { Config } from '../../config/schema.ts';
+import type { BoundArgs, CatalogReader, CommandSpec } from '../command-spec.ts';
+
+/** Compares two version strings numerically (`2.10` is newer than `2.9`). */
+export function compareVersions(a: string, b: string): number {
+  const left = a.split('.').map(Number);
+  const right = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(left.length, right.length); i++) {
+    const d = (left[i] ?? 0) - (right[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** Why the command needs an approval, or undefined when it needs none. */
+export async function approvalReason(
+  spec: CommandSpec,
+  args: BoundArgs,
+  config: Config,
+  catalog: Pick<CatalogReader, 'versions'>,
+): Promise<string | undefined> {
+  const policy = config.policy.approvals;
+  if (policy.always.includes(spec.name)) return `${spec.name} always waits for an approval`;
+  if (spec.name === 'revoke' && policy.revoke) return 'revoke always waits for an approval';
+  if (spec.name === 'deploy') {
+    const tagged = args.clouds.filter((cloud) =>
+      config.clouds[cloud]?.tags.some((tag) => policy.deployTags.includes(tag)),
+    );
+    if (tagged.length > 0) {
+      const tags = [...new Set(tagged.flatMap((cloud) => config.clouds[cloud]?.tags ?? []))].filter((tag) =>
+        policy.deployTags.includes(tag),
+      );
+      return `deploy to ${tagged.join(', ')} (tagged ${tags.join(', ')}) waits for an approval`;
+    }
+  }
+  if (spec.name === 'publish' && policy.publishOlder && args.version !== undefined) {
+    const versions = await catalog.versions(args.product);
+    const newest = versions.reduce<string | undefined>(
+      (best, v) => (best === undefined || compareVersions(v, best) > 0 ? v : best),
+      undefined,
+    );
+    if (newest !== undefined && compareVersions(args.version, newest) < 0) {
+      return `publish of ${args.product} ${args.version}, older than the newest version ${newest}, waits for an approval`;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,208 @@
+// The audit trail: every command, decision, approval and state change, appended to a Redis stream.
+// Each entry carries the hash of the entry before it and its own hash over that link and its content
+// (an HMAC when `audit.key` is set), so changing, removing or reordering an entry breaks the chain at a
+// place `verify` names. Appends from any number of processes stay in one chain: a Lua script adds an
+// entry only if the chain's head is still the hash it was computed from, and the appender retries.
+import { createHash, createHmac } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '../redis/keys.ts';
+
+/** What happened, in a few words: `command`, `approval.requested`, `job.succeeded`, `oncall.set`… */
+export type AuditKind = string;
+
+/** One fact for the trail. Only plain JSON values, so the hash is reproducible. */
+export interface AuditFact {
+  kind: AuditKind;
+  /** Person id (or guest id, or `system` / a worker name) who did it. */
+  actor: string;
+  /** The account it came through (`xmpp:alice@example.org`), when it came from chat. */
+  account?: string;
+  /** Where it was said (`network:room`), when it came from chat. */
+  room?: string;
+  /** One line a person can read. */
+  summary: string;
+  /** Anything else worth keeping: command text, outcome, request id, job id, reason. */
+  detail?: Record<string, string | number | boolean | null>;
+}
+
+/** A fact as stored: with its time, link and hash. */
+export interface AuditEntry extends AuditFact {
+  /** Stream entry id (`1700000000000-0`). */
+  id: string;
+  /** ISO time the entry was appended. */
+  at: string;
+  /** Hash of the previous entry ('' for the first). */
+  prev: string;
+  /** Hash of this entry. */
+  hash: string;
+}
+
+/** The result of walking the chain. */
+export interface AuditVerdict {
+  ok: boolean;
+  /** Entries checked. */
+  checked: number;
+  /** The first entry that breaks the chain, and how. */
+  broken?: { id: string; problem: string };
+}
+
+const APPEND = `
+local head = redis.call('GET', KEYS[2]) or ''
+if head ~= ARGV[1] then return false end
+local id = redis.call('XADD', KEYS[1], '*', 'entry', ARGV[2], 'prev', ARGV[1], 'hash', ARGV[3])
+redis.call('SET', KEYS[2], ARGV[3])
+return id
+`;
+
+/** The JSON an entry's hash covers: its fields in a fixed order. */
+function canonical(fact: AuditFact, at: string): string {
+  return JSON.stringify({
+    at,
+    kind: fact.kind,
+    actor: fact.actor,
+    account: fact.account ?? null,
+    room: fact.room ?? null,
+    summary: fact.summary,
+    detail: fact.detail
+      ? Object.fromEntries(Object.entries(fact.detail).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : null,
+  });
+}
+
+export class AuditTrail {
+  readonly #redis: Redis;
+  readonly #keys: RedisKeys;
+  readonly #key: string | undefined;
+  readonly #now: () => number;
+  /** Appends of this process go one at a time, so they seldom collide with each other. */
+  #tail: Promise<unknown> = Promise.resolve();
+
+  constructor(redis: Redis, keys: RedisKeys, options: { key?: string | undefined; now?: () => number } = {}) {
+    this.#redis = redis;
+    this.#keys = keys;
+    this.#key = options.key;
+    this.#now = options.now ?? Date.now;
+  }
+
+  #hash(prev: string, body: string): string {
+    const input = `${prev}\n${body}`;
+    return this.#key
+      ? createHmac('sha256', this.#key).update(input).digest('hex')
+      : createHash('sha256').update(input).digest('hex');
+  }
+
+  /** Appends a fact; resolves with its stream id. */
+  append(fact: AuditFact): Promise<string> {
+    const run = this.#tail.then(() => this.#appendNow(fact));
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async #appendNow(fact: AuditFact): Promise<string> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const prev = (await this.#redis.get(this.#keys.auditHead)) ?? '';
+      const body = canonical(fact, new Date(this.#now()).toISOString());
+      const hash = this.#hash(prev, body);
+      const id = (await this.#redis.eval(
+        APPEND,
+        2,
+        this.#keys.audit,
+        this.#keys.auditHead,
+        prev,
+        body,
+        hash,
+      )) as string | null;
+      if (id) return id;
+    }
+    throw new Error('audit trail: the chain head kept moving; the entry was not appended');
+  }
+
+  /** The last `count` entries, newest first. */
+  async recent(count: number): Promise<AuditEntry[]> {
+    const raw = await this.#redis.xrevrange(this.#keys.audit, '+', '-', 'COUNT', count);
+    return raw.map(([id, fields]) => parseEntry(id, fields));
+  }
+
+  /** Every entry, oldest first, in pages (for export and verification). */
+  async *entries(pageSize = 500): AsyncGenerator<AuditEntry> {
+    let start = '-';
+    for (;;) {
+      const page = await this.#redis.xrange(this.#keys.audit, start, '+', 'COUNT', pageSize);
+      for (const [id, fields] of page) yield parseEntry(id, fields);
+      const last = page.at(-1);
+      if (!last || page.length < pageSize) return;
+      start = `(${last[0]}`;
+    }
+  }
+
+  /** Walks the whole chain: each entry's hash matches its content and link, each link the entry before. */
+  async verify(onEntry?: (entry: AuditEntry) => void): Promise<AuditVerdict> {
+    let prev = '';
+    let checked = 0;
+    let lastId = '';
+    for await (const entry of this.entries()) {
+      onEntry?.(entry);
+      checked += 1;
+      if (entry.prev !== prev) {
+        return {
+          ok: false,
+          checked,
+          broken: {
+            id: entry.id,
+            problem: `its link does not match the entry before it${lastId ? ` (${lastId})` : ''}: an entry before it was removed, changed or reordered`,
+          },
+        };
+      }
+      const body = canonical(entry, entry.at);
+      if (this.#hash(entry.prev, body) !== entry.hash) {
+        return {
+          ok: false,
+          checked,
+          broken: { id: entry.id, problem: 'its content does not match its hash: the entry was changed' },
+        };
+      }
+      prev = entry.hash;
+      lastId = entry.id;
+    }
+    const head = (await this.#redis.get(this.#keys.auditHead)) ?? '';
+    if (head !== prev) {
+      return {
+        ok: false,
+        checked,
+        broken: {
+          id: lastId || '(none)',
+          problem: 'the chain ends here, but its head names a later entry: entries after it were removed',
+        },
+      };
+    }
+    return { ok: true, checked };
+  }
+}
+
+function parseEntry(id: string, fields: string[]): AuditEntry {
+  const map = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i] ?? '', fields[i + 1] ?? '');
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(map.get('entry') ?? '{}') as Record<string, unknown>;
+  } catch {
+    // A mangled entry: verification reports it, as its hash cannot match.
+  }
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const entry: AuditEntry = {
+    id,
+    at: text(body.at) ?? '',
+    kind: text(body.kind) ?? '',
+    actor: text(body.actor) ?? '',
+    summary: text(body.summary) ?? '',
+    prev: map.get('prev') ?? '',
+    hash: map.get('hash') ?? '',
+  };
+  const account = text(body.account);
+  if (account !== undefined) entry.account = account;
+  const room = text(body.room);
+  if (room !== undefined) entry.room = room;
+  if (body.detail && typeof body.detail === 'object')
+    entry.detail = body.detail as AuditEntry['detail'] & object;
+  return entry;
+}

@@ -1,0 +1,254 @@
+// Approvals through the real bot core and Redis, on two chat networks at once: the two-person rule
+// across accounts, exact arguments, answered and expired requests, escalation, several bot instances,
+// and the audit trail of it all.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Config } from '../../config/schema.ts';
+import { type Engine, startEngine, testConfig } from '../helpers/engine.ts';
+import { FakeChat, message, type SentMessage } from '../helpers/fake-chat.ts';
+
+let engine: Engine | undefined;
+afterEach(async () => {
+  await engine?.stop();
+  engine = undefined;
+});
+
+/** The default people, also on a second network `other` (alice as `@alice:other`, …), bob on call. */
+function approvalConfig(edit?: (config: Config) => void): Config {
+  return testConfig((config) => {
+    for (const [name, person] of Object.entries(config.people)) person.accounts.other = `@${name}:other`;
+    config.oncall.rota = ['bob', 'dave'];
+    // A shift that always holds bob now: the rota started this week.
+    config.oncall.weeks = 52;
+    config.oncall.start = new Date().toISOString().slice(0, 10);
+    const product = config.products.cernvm;
+    if (product)
+      product.stages.test = { steps: [{ name: 'check', run: ['test/fixtures/steps/passing-report.sh'] }] };
+    edit?.(config);
+  });
+}
+
+async function start(edit?: (config: Config) => void) {
+  const other = new FakeChat('other');
+  engine = await startEngine({ config: approvalConfig(edit), moreChats: [other] });
+  return { fake: engine.chat, other };
+}
+
+/** Says `text` as `account` on a network and returns the replies that came back to that room. */
+async function say(chat: FakeChat, text: string, account: string, room = 'room1') {
+  if (!engine) throw new Error('no engine');
+  const before = chat.sent.length;
+  const handled = await engine.core.handle(
+    message(text, { account, target: { network: chat.network, room, isDirect: false }, mentioned: true }),
+  );
+  const replies = chat.sent
+    .slice(before)
+    .filter((m) => m.target.room === room)
+    .map((m) => m.versions.at(-1)?.text ?? '');
+  return { ...handled, replies, reply: replies.join('\n') };
+}
+
+const requestId = (text: string) => /Request (r-[a-z0-9]+)\./.exec(text)?.[1] ?? '';
+const directTo = (chat: FakeChat, account: string) =>
+  chat.sent.filter((m) => m.target.room === `dm:${account}`);
+const finalText = (m: SentMessage) => m.versions.at(-1)?.text ?? '';
+
+async function builtVersion(chat: FakeChat, version: string) {
+  const built = await say(chat, `build ${version} kvm`, 'alice');
+  await engine?.core.notifier.whenSettled(built.jobs);
+}
+
+describe('approvals', () => {
+  it('holds revoke for the on-call approver, refuses self-approval from any account, runs it once when bob approves from another network', async () => {
+    const { fake, other } = await start();
+    await builtVersion(fake, '2.5');
+
+    const asked = await say(fake, 'revoke 2.5 --reason "CVE-1"', 'alice');
+    expect(asked.jobs).toEqual([]);
+    const id = requestId(asked.reply);
+    expect(id).toMatch(/^r-[a-z2-9]{6}$/);
+    expect(asked.reply).toContain(`revoke 2.5 --reason "CVE-1": revoke always waits for an approval.`);
+    expect(asked.reply).toContain('It waits for bob, who has been told directly');
+    // bob hears of it directly on every network he is on; dave (next on call) not yet.
+    expect(directTo(fake, 'bob').map(finalText)).toEqual([expect.stringContaining(`approve ${id}`)]);
+    expect(directTo(other, '@bob:other').map(finalText)).toEqual([expect.stringContaining(`approve ${id}`)]);
+    expect(directTo(fake, 'dave')).toEqual([]);
+
+    // alice may not approve, not even from her other account, nor may a viewer or a stranger.
+    for (const [chat, account] of [
+      [fake, 'alice'],
+      [other, '@alice:other'],
+    ] as const) {
+      // alice is no approver, so the role check answers first; give her the role and the two-person rule does.
+      expect((await say(chat, `approve ${id}`, account)).reply).toMatch(/^approve needs the approver role/);
+    }
+    expect((await say(fake, `approve ${id}`, 'carol')).reply).toMatch(/^approve needs the approver role/);
+    expect((await say(fake, `approve ${id}`, 'mallory')).reply).toMatch(/you are a guest/);
+    expect((await say(fake, `approve ${id}`, 'Bob')).reply).toMatch(/you are a guest/);
+
+    const approved = await say(other, `approve ${id}`, '@bob:other', 'ops');
+    expect(approved.reply).toMatch(
+      new RegExp(
+        `^✅ bob approved ${id}: revoke 2\\.5 --reason "CVE-1" \\(asked by alice\\) runs as job \\w+\\.`,
+      ),
+    );
+    const jobId = /runs as job (\w+)/.exec(approved.reply)?.[1] ?? '';
+    // The room that asked hears it, and gets the job's status message.
+    await fake.waitFor((m) => m.target.room === 'room1' && finalText(m).includes(`bob approved ${id}`));
+    await engine?.core.notifier.whenSettled([jobId]);
+    const status = await fake.waitFor((m) =>
+      finalText(m).startsWith(`✅ revoke cernvm 2.5 · job ${jobId} · succeeded`),
+    );
+    expect(status.target.room).toBe('room1');
+    expect((await say(fake, 'images 2.5', 'alice')).reply).toContain('revoked');
+
+    // Answered once: a second approve, from anyone, anywhere, is refused and runs nothing.
+    const again = await say(fake, `approve ${id}`, 'dave');
+    expect(again.reply).toMatch(
+      new RegExp(
+        `^${id} \\(revoke 2\\.5 --reason "CVE-1"\\) was already approved by bob at .*: it cannot be answered again\\.$`,
+      ),
+    );
+    expect(again.jobs).toEqual([]);
+    expect((await say(fake, `deny ${id}`, 'bob')).reply).toMatch(/was already approved by bob/);
+    expect((await say(fake, 'jobs', 'alice')).reply.match(/revoke/g)).toHaveLength(1);
+  });
+
+  it('never lets the requester approve, whichever account: an approver who asks needs another approver', async () => {
+    const { fake, other } = await start();
+    await builtVersion(fake, '2.5');
+    const asked = await say(fake, 'revoke 2.5', 'bob');
+    const id = requestId(asked.reply);
+    // bob is on call but asked himself, so dave is asked.
+    expect(asked.reply).toContain('It waits for dave');
+    for (const [chat, account] of [
+      [fake, 'bob'],
+      [other, '@bob:other'],
+    ] as const) {
+      const refused = await say(chat, `approve ${id}`, account);
+      expect(refused.reply).toBe(
+        `you asked for ${id} yourself (as bob, from fake:bob), so you cannot approve it, from this account or any other: someone else must (two-person rule). You may withdraw it with \`deny ${id}\`.`,
+      );
+      expect(refused.jobs).toEqual([]);
+    }
+    expect((await say(fake, 'pending', 'carol')).reply).toMatch(
+      new RegExp(
+        `^1 request waiting.*\\n${id}  revoke 2\\.5 — asked by bob .* in fake:room1; sent to dave; expires in 30 minutes$`,
+      ),
+    );
+    const withdrawn = await say(other, `deny ${id} wrong version`, '@bob:other', 'ops');
+    expect(withdrawn.reply).toBe(
+      `🚫 bob withdrew ${id} (revoke 2.5, asked by bob): wrong version. Nothing was done.`,
+    );
+    expect((await say(fake, 'pending', 'carol')).reply).toBe('No requests are waiting for approval.');
+  });
+
+  it('denies with a reason told to the room that asked, and nothing runs', async () => {
+    const { fake, other } = await start();
+    await builtVersion(fake, '2.6');
+    await say(fake, 'test 2.6 kvm', 'alice').then((r) => engine?.core.notifier.whenSettled(r.jobs));
+    await say(fake, 'publish 2.6 kvm', 'alice').then((r) => engine?.core.notifier.whenSettled(r.jobs));
+    const asked = await say(fake, 'deploy 2.6 local lxplus-cloud', 'alice');
+    expect(asked.reply).toContain('deploy to lxplus-cloud (tagged production) waits for an approval');
+    expect(asked.jobs).toEqual([]);
+    const id = requestId(asked.reply);
+    const denied = await say(other, `deny ${id} not during the conference`, '@dave:other', 'ops');
+    expect(denied.reply).toBe(
+      `🚫 dave denied ${id} (deploy 2.6 local lxplus-cloud, asked by alice): not during the conference. Nothing was done.`,
+    );
+    await fake.waitFor((m) => m.target.room === 'room1' && finalText(m) === denied.reply);
+    expect((await say(fake, `approve ${id}`, 'bob')).reply).toMatch(/was already denied by dave/);
+    expect((await say(fake, 'jobs', 'alice')).reply).not.toContain('deploy');
+  });
+
+  it('asks for publish of a version older than the newest, not for the newest', async () => {
+    const { fake } = await start();
+    await builtVersion(fake, '2.5');
+    await builtVersion(fake, '2.10');
+    for (const v of ['2.5', '2.10']) {
+      await say(fake, `test ${v} kvm`, 'alice').then((r) => engine?.core.notifier.whenSettled(r.jobs));
+    }
+    const older = await say(fake, 'publish 2.5 kvm', 'alice');
+    expect(older.reply).toContain(
+      'publish of cernvm 2.5, older than the newest version 2.10, waits for an approval',
+    );
+    expect(older.jobs).toEqual([]);
+    const newest = await say(fake, 'publish 2.10 kvm', 'alice');
+    expect(newest.reply).not.toContain('approval');
+    expect(newest.jobs).toHaveLength(1);
+  });
+
+  it('expires an unanswered request, tells the room, and refuses a late approve', async () => {
+    const { fake } = await start((config) => {
+      config.policy.approvals.expireAfter = 300;
+      config.policy.approvals.escalateAfter = 100;
+    });
+    await builtVersion(fake, '2.5');
+    const id = requestId((await say(fake, 'revoke 2.5', 'alice')).reply);
+    const told = await fake.waitFor((m) => m.target.room === 'room1' && finalText(m).startsWith(`⌛ ${id}`));
+    expect(finalText(told)).toMatch(
+      new RegExp(
+        `^⌛ ${id} \\(revoke 2\\.5, asked by alice\\) expired after 300 ms without an answer, so it was cancelled: nothing was done\\.`,
+      ),
+    );
+    // Before expiring it went on to dave, the next on call.
+    expect(fake.texts()).toContain(
+      `${id} (revoke 2.5) had no answer from bob within 100 ms: it was sent on to dave.`,
+    );
+    expect(directTo(fake, 'dave').map(finalText)).toEqual([
+      expect.stringContaining(`did not answer: revoke 2.5`),
+    ]);
+    const late = await say(fake, `approve ${id}`, 'bob');
+    expect(late.reply).toMatch(
+      new RegExp(
+        `^${id} \\(revoke 2\\.5\\) expired at .* without an answer: it cannot be answered again\\. To try again, alice can ask anew\\.$`,
+      ),
+    );
+    expect(late.jobs).toEqual([]);
+    expect(fake.texts().filter((t) => t.startsWith(`⌛ ${id}`))).toHaveLength(1);
+  });
+
+  it('answers one approve once when two bot instances and two approvers race', async () => {
+    const { fake } = await start();
+    await builtVersion(fake, '2.5');
+    const id = requestId((await say(fake, 'revoke 2.5', 'alice')).reply);
+    const second = await engine?.addBot(new FakeChat('fake'));
+    if (!engine || !second) throw new Error('no engine');
+    const results = await Promise.all([
+      engine.core.handle(message(`approve ${id}`, { account: 'bob' })),
+      second.core.handle(message(`approve ${id}`, { account: 'dave' })),
+    ]);
+    expect(results.flatMap((r) => r.jobs)).toHaveLength(1);
+    const texts = [...fake.texts(), ...second.chat.texts()];
+    expect(texts.filter((t) => /^✅ \w+ approved/.test(t))).toHaveLength(1);
+    expect(texts.filter((t) => /was already approved by/.test(t))).toHaveLength(1);
+  });
+
+  it('writes every command and decision to an intact audit chain', async () => {
+    const { fake } = await start();
+    await builtVersion(fake, '2.5');
+    const id = requestId((await say(fake, 'revoke 2.5', 'alice')).reply);
+    await say(fake, `approve ${id}`, 'alice');
+    await say(fake, `approve ${id}`, 'bob');
+    const audit = await say(fake, 'audit 20', 'root');
+    const kinds = audit.reply
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split('  ')[1]);
+    // Newest first: bob's approve (the decision, then the command), alice's refused approve, the revoke
+    // (the request, then the command), the build.
+    expect(kinds.slice(0, 6)).toEqual([
+      'command',
+      'approval.approved',
+      'command',
+      'command',
+      'approval.requested',
+      'command',
+    ]);
+    expect(audit.reply).toContain(`bob approved ${id}: revoke 2.5`);
+    expect(audit.reply).toContain(`alice: approve ${id}`);
+    expect((await say(fake, 'audit verify', 'root')).reply).toMatch(
+      /^The audit chain is intact: \d+ entries/,
+    );
+    expect((await say(fake, 'audit', 'alice')).reply).toMatch(/^audit needs the admin role/);
+  });
+});
