@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   self_approval: 'the requester tried to approve their own request (from any of their accounts)',
   not_approver: 'the person is neither an approver nor on call for that request',
   arguments_changed: 'the approved command would now mean something else than what was approved',
+  approval_required: 'retrying a job whose command needed an approval needs a new approval',
   // Jobs
   unknown_job: 'no job by that id',
   job_state: 'the job is not in a state that allows this (cancel a finished job, retry a running one)',

@@ -10,6 +10,7 @@ import { throttle } from 'es-toolkit';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
+import { AuditTrail } from '../audit/audit-trail.ts';
 import { Catalog } from '../catalog/catalog.ts';
 import { type StageEnd, StageLifecycle } from '../catalog/stage-lifecycle.ts';
 import { asVmopsError } from '../errors.ts';
@@ -93,6 +94,20 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
   let workers: Worker<JobData, JobResult, Stage>[] = [];
   let closing = false;
   const lifecycle = new StageLifecycle(new Catalog(commands, keys), commands, keys);
+  const audit = new AuditTrail(commands, keys, { key: config.audit.key });
+  /** Puts a job's start or end in the audit trail; a failure to do so is logged, never fatal to the job. */
+  const auditJob = (data: JobData, what: string, extra: Record<string, string> = {}) =>
+    audit
+      .append({
+        kind: `job.${what}`,
+        actor: options.name,
+        room: `${data.origin.network}:${data.origin.room}`,
+        summary: `job ${data.jobId} (${[data.stage, data.product, data.version, data.format ?? data.cloud].filter(Boolean).join(' ')}, asked by ${data.requestedBy.person}) ${what} on ${options.name}`,
+        detail: { job: data.jobId, stage: data.stage, requester: data.requestedBy.person, ...extra },
+      })
+      .catch((error: unknown) =>
+        options.log.error({ err: error, jobId: data.jobId }, 'could not append to the audit trail'),
+      );
 
   await subscriber.subscribe(keys.cancelChannel);
   subscriber.on('message', (_channel: string, jobId: string) => {
@@ -182,11 +197,14 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
         return undefined;
       });
       if (tests !== undefined) await job.updateProgress({ ...lastProgress, tests } as unknown as object);
+      const how = end.ok ? 'succeeded' : controller.signal.aborted ? 'cancelled' : 'failed';
+      await auditJob(data, how, end.error ? { error: end.error.slice(0, 300) } : {});
     };
     log.info({ worker: options.name, steps: steps.length }, 'job started');
     try {
       mkdirSync(workdir, { recursive: true });
       await lifecycle.begin(data);
+      await auditJob(data, 'started');
       const result = await runStage({
         steps,
         params: jobEnvironment(data, workdir, options.dataDir, config.clouds),

@@ -1,6 +1,8 @@
 // jobs, status, log, cancel and retry: what they ask the job services and what the room sees.
+
 import { describe, expect, it } from 'vitest';
 import type { VmopsError } from '../../../src/errors.ts';
+import type { JobStatusView } from '../../../src/types.ts';
 import { fakeJobs, person, run, view } from './fake-context.ts';
 
 const running = view({
@@ -187,12 +189,18 @@ describe('cancel', () => {
   });
 });
 
+/** A version-wide or per-cloud job has no format. */
+function withoutFormat(job: JobStatusView): JobStatusView {
+  const { format: _format, ...rest } = job;
+  return rest;
+}
+
 describe('retry', () => {
   it('queues the job again from this room and follows it with a status message', async () => {
     const alice = person('alice', ['operator']);
     const jobs = fakeJobs([failed]);
     const outcome = await run('retry h7m2p4cd-vmware', { jobs: jobs.control, principal: alice });
-    expect(jobs.calls).toEqual([
+    expect(jobs.calls.filter((c) => c.method !== 'get')).toEqual([
       {
         method: 'retry',
         jobId: 'h7m2p4cd-vmware',
@@ -207,6 +215,27 @@ describe('retry', () => {
     const error = await refusal(run('retry k3x9q2ab-kvm', { jobs: fakeJobs([running]).control }));
     expect(error.code).toBe('job_state');
   });
+
+  it.each([
+    [
+      withoutFormat(view({ jobId: 'r5v2k8mn', stage: 'revoke', version: '2.5', state: 'failed' })),
+      'r5v2k8mn is a revoke job, and revoke always waits for an approval: retrying it needs a new approval. Ask again with `revoke cernvm 2.5`.',
+    ],
+    [
+      withoutFormat(
+        view({ jobId: 'd5v2k8mn-lxplus-cloud', stage: 'deploy', state: 'failed', cloud: 'lxplus-cloud' }),
+      ),
+      'd5v2k8mn-lxplus-cloud is a deploy job, and deploy to lxplus-cloud (tagged production) waits for an approval: retrying it needs a new approval. Ask again with `deploy cernvm 2.6 lxplus-cloud`.',
+    ],
+  ])('does not retry a job that needed an approval without a new one', async (job, text) => {
+    const jobs = fakeJobs([job]);
+    const error = await refusal(
+      run(`retry ${job.jobId}`, { jobs: jobs.control, principal: person('bob', ['operator', 'approver']) }),
+    );
+    expect(error.code).toBe('approval_required');
+    expect(error.message).toBe(text);
+    expect(jobs.calls.map((c) => c.method)).toEqual(['get']);
+  });
 });
 
 describe.each(['cancel', 'retry'])('%s of a job that does not exist', (name) => {
@@ -215,6 +244,7 @@ describe.each(['cancel', 'retry'])('%s of a job that does not exist', (name) => 
     const error = await refusal(run(`${name} abcd2345`, { jobs: jobs.control }));
     expect(error.code).toBe('unknown_job');
     expect(error.message).toBe("no job 'abcd2345': type jobs to see recent jobs.");
-    expect(jobs.calls.map((call) => call.method)).toEqual([name]);
+    // retry looks the job up first (does it need a new approval?) and answers from that.
+    expect(jobs.calls.map((call) => call.method)).toEqual([name === 'retry' ? 'get' : name]);
   });
 });
