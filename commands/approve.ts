@@ -3,7 +3,6 @@ import type { CommandSpec } from '../src/command-spec.ts';
 
 export const command: CommandSpec = {
   name: 'approve',
-  aliases: ['ok'],
   summary: 'approve a waiting request',
   description:
     'Lets a command that waits for approval run, exactly as it was asked, as the person who asked. Only an approver (or, with policy.approvals.approvedBy: oncall, only the approver on call), from any network, and never the person who asked, whichever of their accounts they use. An answered or expired request cannot be answered again.',
