@@ -24,6 +24,8 @@ const programs = [
   // SSH executor tests run a real OpenSSH server on loopback.
   { bin: 'sshd', pkg: 'openssh-server', for: ['test'] },
   { bin: 'ssh-keygen', pkg: 'openssh-client', for: ['test'] },
+  // XMPP adapter tests run a real Prosody on loopback.
+  { bin: 'prosody', pkg: 'prosody', for: ['test'] },
 ];
 
 function run(cmd, args, opts = {}) {

@@ -16,6 +16,12 @@ export const REDACT_PATHS = [
   'headers.authorization',
   '*.headers.authorization',
   'config.redis.url',
+  'config.networks.*.password',
+  'config.networks.*.accessToken',
+  'config.networks.*.token',
+  'config.networks.*.appToken',
+  'config.networks.*.signingSecret',
+  'config.audit.key',
 ];
 
 export interface LoggerOptions {

@@ -18,6 +18,7 @@ import { asVmopsError, VmopsError } from './errors.ts';
 import { configuredFormats } from './jobs/stage-queues.ts';
 import { type StageWorkers, startStageWorkers } from './jobs/stage-worker.ts';
 import { createLogger, redactUrl } from './logger.ts';
+import { networkAdapters } from './network-adapters.ts';
 import { checkPolicy } from './policy-check.ts';
 import { redisKeys } from './redis/keys.ts';
 import { startRedisServer } from './redis/redis-server-process.ts';
@@ -104,12 +105,23 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
       interactive,
       as: config.networks.shell?.as ?? userInfo().username,
     });
-    const adapters = new Map<string, ChatAdapter>([[shell.network, shell]]);
+    const networks = networkAdapters(config, log);
+    const adapters = new Map<string, ChatAdapter>([
+      [shell.network, shell],
+      ...networks.map((a) => [a.network, a] as const),
+    ]);
     const instanceId = `${hostname()}-${process.pid}`;
     const core = await startBotCore({ config, redisUrl, adapters, log, instanceId });
     undo.push(() => core.close());
+    // Networks stop after the final states below have been handed to them (they send what waits first).
+    for (const network of networks) undo.push(() => network.stop());
     // Runs after the worker has finished its jobs: their final states reach the room before the notifier stops.
     undo.push(() => settleWithin(core, jobs, 10_000));
+    for (const network of networks) {
+      await network.start(async (message) => {
+        jobs.push(...(await core.handle(message)).jobs);
+      });
+    }
     if (cli.mode === 'local') {
       const keys = redisKeys(config.redis.prefix);
       worker = await startStageWorkers({
@@ -144,6 +156,14 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
     const how = await Promise.race([shell.ended.then(() => 'end' as const), signals.requested]);
     if (how === 'end' && !interactive && cli.wait) {
       await Promise.race([core.notifier.whenSettled(jobs), signals.requested]);
+    }
+    if (how === 'end' && cli.mode === 'bot' && networks.length > 0) {
+      // Under a service manager stdin is /dev/null: the bot serves its networks until it is told to stop.
+      log.info(
+        { networks: networks.map((n) => n.network) },
+        'terminal input ended; serving the networks until SIGTERM',
+      );
+      await signals.requested;
     }
     signals.stopping();
     if (worker && worker.running() > 0) {

@@ -5,15 +5,20 @@ import type { NetworkName, Principal, Role, Sender } from '../types.ts';
 
 export type Identities = (network: NetworkName, sender: Sender) => Principal;
 
+/** XMPP JIDs compare without case (nodeprep and nameprep); other networks' ids are exact. */
+function normalise(network: NetworkName, account: string): string {
+  return network === 'xmpp' ? account.toLowerCase() : account;
+}
+
 export function identitiesFromConfig(people: Config['people']): Identities {
   const byAccount = new Map<string, { person: string; roles: readonly Role[] }>();
   for (const [person, spec] of Object.entries(people)) {
     for (const [network, account] of Object.entries(spec.accounts)) {
-      byAccount.set(`${network}\u0000${account}`, { person, roles: spec.roles });
+      byAccount.set(`${network}\u0000${normalise(network, account)}`, { person, roles: spec.roles });
     }
   }
   return (network, sender) => {
-    const found = byAccount.get(`${network}\u0000${sender.id}`);
+    const found = byAccount.get(`${network}\u0000${normalise(network, sender.id)}`);
     const account = { network, id: sender.id };
     if (found)
       return { id: found.person, known: true, roles: found.roles, account, displayName: sender.displayName };

@@ -23,12 +23,26 @@ describe('logger', () => {
         slack: { token: 'xoxb-123', appToken: 'xapp-456', signingSecret: 'shh' },
         matrix: { accessToken: 'syt_789', password: 'hunter2' },
         request: { headers: { authorization: 'Bearer abc' } },
-        config: { redis: { url: 'redis://:pw@redis.example:6379' } },
+        config: {
+          redis: { url: 'redis://:pw@redis.example:6379' },
+          networks: { xmpp: { jid: 'vmops@example.org', password: 'xmpp-pw-1' } },
+          audit: { key: 'audit-key-0123456789' },
+        },
       },
       'starting',
     );
     const text = lines.join('');
-    for (const secret of ['xoxb-123', 'xapp-456', 'shh', 'syt_789', 'hunter2', 'Bearer abc', ':pw@']) {
+    for (const secret of [
+      'xoxb-123',
+      'xapp-456',
+      'shh',
+      'syt_789',
+      'hunter2',
+      'Bearer abc',
+      ':pw@',
+      'xmpp-pw-1',
+      'audit-key-0123456789',
+    ]) {
       expect(text).not.toContain(secret);
     }
     expect(text).toContain('[redacted]');

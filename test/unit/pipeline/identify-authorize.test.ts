@@ -22,6 +22,15 @@ describe('identify', () => {
     expect(p).toMatchObject({ id: 'bob', known: true, roles: ['operator', 'approver'] });
   });
 
+  it('compares XMPP JIDs without case, other networks exactly, and never matches an occupant JID', () => {
+    const people = identitiesFromConfig({
+      alice: { roles: ['operator'], accounts: { xmpp: 'Alice@Example.org', shell: 'alice' } },
+    });
+    expect(people('xmpp', sender('alice@example.org')).id).toBe('alice');
+    expect(people('xmpp', sender('ops@conference.example.org/alice')).known).toBe(false);
+    expect(people('shell', sender('Alice')).known).toBe(false);
+  });
+
   it('never uses the display name: an unknown account named like an operator is a guest', () => {
     const p = identify('shell', sender('mallory', 'alice'));
     expect(p.known).toBe(false);

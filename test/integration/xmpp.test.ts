@@ -1,0 +1,264 @@
+// The XMPP adapter against a real Prosody on loopback, driven through second real XMPP connections
+// (alice, mallory): commands in rooms and direct messages, identity from real JIDs only, no history
+// replays, deduplication of a resent stanza, the anonymous-room notice, and a server restart mid-job.
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Element, xml } from '@xmpp/client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Prosody, startProsody } from '../helpers/prosody.ts';
+import { body, fromBot, NS_DELAY, newRoom, PASSWORD, Person, replaces, startBot } from '../helpers/xmpp.ts';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe('xmpp adapter against Prosody', () => {
+  let prosody: Prosody;
+  beforeAll(async () => {
+    prosody = await startProsody();
+    for (const name of ['vmops', 'alice', 'bob', 'mallory']) prosody.register(name, PASSWORD);
+  });
+  afterAll(async () => {
+    await prosody?.stop();
+  });
+
+  const person = async (name: string) => {
+    const p = await Person.online(prosody, name);
+    cleanups.push(() => p.stop());
+    return p;
+  };
+  const bot = async (options: Parameters<typeof startBot>[1]) => {
+    const b = await startBot(prosody, options);
+    cleanups.push(() => b.stop());
+    return b;
+  };
+
+  it("runs an operator's command said in a room and corrects its status message to the final state", async () => {
+    const room = newRoom(prosody.muc);
+    const alice = await person('alice');
+    await alice.join(room, 'Alice');
+    const vmops = await bot({ rooms: [room] });
+    await alice.say(room, 'vmops: build 2.6 kvm');
+    const first = await alice.waitFor(
+      (s) =>
+        fromBot(room)(s.attrs.from ?? '') && /build cernvm 2\.6 kvm · job /.test(body(s)) && !replaces(s),
+      'the status message',
+    );
+    const final = await alice.waitFor(
+      (s) =>
+        fromBot(room)(s.attrs.from ?? '') &&
+        replaces(s) === first.attrs.id &&
+        /^✅ .*succeeded/.test(body(s)),
+      'the final correction',
+    );
+    expect(body(final)).toMatch(/^✅ build cernvm 2\.6 kvm · job \w+ · succeeded in \d+:\d\d/);
+    // Every correction names the first message, and nothing else came from the bot.
+    const fromVmops = alice.messagesFrom(fromBot(room));
+    expect(fromVmops[0]).toBe(first);
+    for (const correction of fromVmops.slice(1)) expect(replaces(correction)).toBe(first.attrs.id);
+    const [run] = vmops.handled;
+    expect(run?.message.sender).toMatchObject({ id: 'alice@localhost', displayName: 'Alice', isSelf: false });
+    expect(run?.result.jobs).toHaveLength(1);
+  });
+
+  it('refuses mallory speaking under the nick alice, and runs nothing', async () => {
+    const room = newRoom(prosody.muc);
+    const mallory = await person('mallory');
+    await mallory.join(room, 'alice');
+    const vmops = await bot({ rooms: [room] });
+    await mallory.say(room, 'vmops: build 2.6 kvm');
+    const refusal = await mallory.waitFor(
+      (s) => fromBot(room)(s.attrs.from ?? '') && /guest/.test(body(s)),
+      'the refusal',
+    );
+    expect(body(refusal)).toContain('xmpp account mallory@localhost is not listed');
+    const handled = await vmops.handledWhere((m) => m.text === 'build 2.6 kvm', 'the command');
+    expect(handled.message.sender.id).toBe('mallory@localhost');
+    expect(handled.result).toEqual({ outcome: 'refused', jobs: [] });
+  });
+
+  it('does not run a command said in the room before it joined (history)', async () => {
+    const room = newRoom(prosody.muc);
+    const alice = await person('alice');
+    await alice.join(room, 'Alice');
+    await alice.say(room, 'vmops: build 2.6 kvm');
+    await alice.waitFor((s) => body(s) === 'vmops: build 2.6 kvm', 'the echo of the old command');
+    const vmops = await bot({ rooms: [room] });
+    await alice.say(room, 'vmops: jobs');
+    await vmops.handledWhere((m) => m.text === 'jobs', 'the live command');
+    expect(vmops.handled.map((h) => h.message.text)).toEqual(['jobs']);
+    expect(vmops.handled.flatMap((h) => h.result.jobs)).toEqual([]);
+  });
+
+  it('answers a direct message, with corrections in the chat', async () => {
+    const alice = await person('alice');
+    const vmops = await bot({ rooms: [] });
+    await alice.chat('vmops@localhost', 'build 2.6 kvm');
+    const first = await alice.waitFor(
+      (s) =>
+        s.attrs.from?.startsWith('vmops@localhost/') === true && /build cernvm 2\.6 kvm · job /.test(body(s)),
+      'the status message in the chat',
+    );
+    expect(first.attrs.type).toBe('chat');
+    const final = await alice.waitFor(
+      (s) => replaces(s) === first.attrs.id && /^✅/.test(body(s)),
+      'the final correction in the chat',
+    );
+    expect(final.attrs.type).toBe('chat');
+    const [run] = vmops.handled;
+    expect(run?.message.target).toEqual({ network: 'xmpp', room: 'alice@localhost', isDirect: true });
+    expect(run?.message.sender.id).toBe('alice@localhost');
+  });
+
+  it('ignores delayed messages, in a room and in a direct chat', async () => {
+    const room = newRoom(prosody.muc);
+    const alice = await person('alice');
+    await alice.join(room, 'Alice');
+    const vmops = await bot({ rooms: [room] });
+    const delay = () => xml('delay', { xmlns: NS_DELAY, stamp: new Date().toISOString() });
+    await alice.say(room, 'vmops: build 2.6 kvm', {}, delay());
+    await alice.chat('vmops@localhost', 'build 2.6 kvm', {}, delay());
+    await alice.say(room, 'vmops: jobs');
+    await alice.chat('vmops@localhost', 'jobs');
+    await vmops.handledWhere((m) => m.text === 'jobs' && m.target.isDirect, 'the direct command after');
+    await vmops.handledWhere((m) => m.text === 'jobs' && !m.target.isDirect, 'the room command after');
+    expect(vmops.handled.map((h) => h.message.text)).toEqual(['jobs', 'jobs']);
+  });
+
+  it('runs a stanza sent twice with the same id once', async () => {
+    const room = newRoom(prosody.muc);
+    const alice = await person('alice');
+    await alice.join(room, 'Alice');
+    const vmops = await bot({ rooms: [room] });
+    const id = `dup-${Date.now()}`;
+    await alice.say(room, 'vmops: build 2.6 kvm', { id });
+    await alice.say(room, 'vmops: build 2.6 kvm', { id });
+    await alice.say(room, 'vmops: jobs');
+    await vmops.handledWhere((m) => m.text === 'jobs', 'the command after');
+    const builds = vmops.handled.filter((h) => h.message.text === 'build 2.6 kvm');
+    // Both copies reached the bot (with different archive ids) and carry one event id.
+    expect(builds).toHaveLength(2);
+    expect(builds[0]?.message.eventId).toBe(builds[1]?.message.eventId);
+    expect(builds.map((h) => h.result.outcome).sort()).toEqual(['done', 'ignored']);
+    const echoes = alice.stanzas.filter((s) => s.attrs.id === id && s.name === 'message');
+    const archiveIds = echoes.map((s) => s.getChild('stanza-id', 'urn:xmpp:sid:0')?.attrs.id);
+    expect(new Set(archiveIds).size).toBe(2);
+    await vmops.core.notifier.whenSettled(builds.flatMap((h) => h.result.jobs));
+    const statusMessages = alice
+      .messagesFrom(fromBot(room))
+      .filter((s) => !replaces(s) && /build cernvm 2\.6 kvm · job /.test(body(s)));
+    expect(statusMessages).toHaveLength(1);
+  });
+
+  it('tells an anonymous room once why it refuses commands there, and refuses them', async () => {
+    const room = newRoom(prosody.anonMuc);
+    const alice = await person('alice');
+    // alice creates the room (owner, so moderator); the bot joins as a participant and sees no real JIDs.
+    await alice.join(room, 'alice');
+    const vmops = await bot({ rooms: [room] });
+    await alice.say(room, 'vmops: build 2.6 kvm');
+    await alice.say(room, 'vmops: build 2.6 vmware');
+    await vmops.handledWhere((m) => m.text === 'build 2.6 vmware', 'the second command');
+    const fromVmops = () => alice.messagesFrom(fromBot(room)).map(body);
+    await alice.waitFor(
+      (s) =>
+        fromBot(room)(s.attrs.from ?? '') &&
+        /guest/.test(body(s)) &&
+        fromVmops().filter((t) => /guest/.test(t)).length === 2,
+      'two refusals',
+    );
+    const notices = fromVmops().filter((t) => t.includes('cannot see the real JIDs'));
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toContain('non-anonymous');
+    // The notice comes before the first refusal.
+    expect(fromVmops()[0]).toBe(notices[0]);
+    // The bot's own messages come back from the room too: marked as its own, and ignored.
+    for (const h of vmops.handled) {
+      if (h.message.sender.isSelf) {
+        expect(h.result).toEqual({ outcome: 'ignored', jobs: [] });
+        continue;
+      }
+      expect(h.message.sender.id).toBe(`${room}/alice`);
+      expect(h.result).toEqual({ outcome: 'refused', jobs: [] });
+    }
+    expect(vmops.handled.filter((h) => !h.message.sender.isSelf)).toHaveLength(2);
+  });
+});
+
+describe('xmpp adapter across a Prosody restart', () => {
+  let prosody: Prosody;
+  let gateDir: string;
+  beforeAll(async () => {
+    prosody = await startProsody();
+    for (const name of ['vmops', 'alice']) prosody.register(name, PASSWORD);
+    gateDir = mkdtempSync(join(tmpdir(), 'vmops-xmpp-gate-'));
+  });
+  afterAll(async () => {
+    await prosody?.stop();
+    rmSync(gateDir, { recursive: true, force: true });
+  });
+
+  it('comes back after the server restarts mid-job, rejoins, and delivers the final state once', async () => {
+    const gate = join(gateDir, 'open');
+    const room = newRoom(prosody.muc);
+    const alice = await Person.online(prosody, 'alice');
+    cleanups.push(() => alice.stop());
+    await alice.join(room, 'Alice');
+    const vmops = await startBot(prosody, {
+      rooms: [room],
+      buildSteps: [
+        {
+          name: 'gate',
+          run: ['/bin/sh', '-c', 'while [ ! -e "$GATE" ]; do sleep 0.05; done'],
+          env: { GATE: gate },
+        },
+      ],
+    });
+    cleanups.push(() => vmops.stop());
+    await alice.say(room, 'vmops: build 2.6 kvm');
+    const first = await alice.waitFor(
+      (s) =>
+        fromBot(room)(s.attrs.from ?? '') && /build cernvm 2\.6 kvm · job /.test(body(s)) && !replaces(s),
+      'the status message',
+    );
+    await alice.waitFor((s) => replaces(s) === first.attrs.id && /gate/.test(body(s)), 'the running state');
+    const { result } = await vmops.handledWhere((m) => m.text === 'build 2.6 kvm', 'the command');
+    expect(result.jobs).toHaveLength(1);
+
+    const offline = once(vmops.adapter, 'offline');
+    await prosody.kill();
+    await offline;
+    await alice.stop();
+    // The job ends while the server is down: its final state waits in the bot's outbox.
+    writeFileSync(gate, '');
+    await vmops.core.notifier.whenSettled(result.jobs);
+    expect(vmops.adapter.pending).toBeGreaterThan(0);
+
+    const rejoined = once(vmops.adapter, 'joined');
+    await prosody.start();
+    await rejoined;
+    expect(vmops.adapter.joinedRooms()).toEqual([room]);
+
+    // alice comes back too, and reads the room's history as well as what comes live.
+    const again = await Person.online(prosody, 'alice');
+    cleanups.push(() => again.stop());
+    await again.join(room, 'Alice', 'all');
+    await again.waitFor(
+      (s) => fromBot(room)(s.attrs.from ?? '') && replaces(s) === first.attrs.id && /^✅/.test(body(s)),
+      'the final state after the restart',
+    );
+    // A command after it: everything the bot sent before its answer has arrived by then.
+    await again.say(room, 'vmops: status nosuchjob');
+    await again.waitFor(
+      (s) => fromBot(room)(s.attrs.from ?? '') && /nosuchjob/.test(body(s)),
+      'the answer to status',
+    );
+    const finals = again.messagesFrom(fromBot(room)).filter((s) => /^✅/.test(body(s)));
+    expect(finals).toHaveLength(1);
+    expect(replaces(finals[0] as Element)).toBe(first.attrs.id);
+    expect(vmops.adapter.pending).toBe(0);
+  });
+});

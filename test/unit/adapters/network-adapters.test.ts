@@ -1,0 +1,40 @@
+import { join } from 'node:path';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { XmppAdapter } from '../../../adapters/xmpp/adapter.ts';
+import { loadConfig, repoRoot } from '../../../src/config-load.ts';
+import { networkAdapters } from '../../../src/network-adapters.ts';
+
+const log = pino({ level: 'silent' });
+
+describe('network adapters from config', () => {
+  it('makes none for the default config', () => {
+    expect(networkAdapters(loadConfig(), log)).toEqual([]);
+  });
+
+  it('makes the xmpp adapter from networks.xmpp, with its limits and direct targets', () => {
+    const config = loadConfig(join(repoRoot, 'config', 'examples', 'xmpp.yaml'), {
+      VMOPS_XMPP_PASSWORD: 'pw',
+    });
+    expect(config.networks.xmpp).toMatchObject({
+      password: 'pw',
+      minEditInterval: 2000,
+      selfPingInterval: 120_000,
+    });
+    const [adapter] = networkAdapters(config, log);
+    expect(adapter).toBeInstanceOf(XmppAdapter);
+    expect(adapter?.network).toBe('xmpp');
+    expect(adapter?.limits).toEqual({ canEdit: true, minEditIntervalMs: 2000, maxMessageLength: 10_000 });
+    expect(adapter?.directTarget('Alice@Example.org')).toEqual({
+      network: 'xmpp',
+      room: 'alice@example.org',
+      isDirect: true,
+    });
+  });
+
+  it('turns corrections off into canEdit=false, so the notifier sends a new message per state', () => {
+    const config = loadConfig(join(repoRoot, 'config', 'examples', 'xmpp.yaml'), {});
+    if (config.networks.xmpp) config.networks.xmpp.corrections = false;
+    expect(networkAdapters(config, log)[0]?.limits.canEdit).toBe(false);
+  });
+});
