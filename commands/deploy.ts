@@ -6,7 +6,7 @@ export const command: CommandSpec = {
   name: 'deploy',
   summary: 'deploy a published version to clouds',
   description:
-    'Deploys the published images of the version to each cloud named. Clouds tagged production need the on-call approver; until approvals are available, vmops refuses those.',
+    'Deploys the published images of the version to each cloud named. A deploy to a cloud tagged production (policy.approvals.deployTags) waits for an approval: vmops answers with a request id, and it runs when an approver other than you approves it.',
   examples: ['deploy 2.6 local', 'deploy cernvm 2.6.1 local'],
   access: 'operator',
   args: [...PRODUCT_AND_VERSION, { name: 'cloud', kind: 'clouds' }],

@@ -6,7 +6,7 @@ export const command: CommandSpec = {
   name: 'revoke',
   summary: 'revoke a version everywhere',
   description:
-    'Unpublishes every format of the version, adds it to the published revocation list, undeploys it from every cloud and tells subscribed rooms. It needs the on-call approver; until approvals are available, vmops refuses it.',
+    'Unpublishes every format of the version, adds it to the published revocation list, undeploys it from every cloud and tells subscribed rooms. It waits for an approval (policy.approvals.revoke): vmops answers with a request id, and the revoke runs when an approver other than you approves it.',
   examples: [
     'revoke 2.5',
     'revoke 2.5 --reason "CVE-2024-1234 in the kernel"',
