@@ -24,6 +24,7 @@ import { command as test } from './test.ts';
 import { command as unsubscribe } from './unsubscribe.ts';
 import { command as update } from './update.ts';
 import { command as whoami } from './whoami.ts';
+import { command as withdraw } from './withdraw.ts';
 
 export const allCommands: readonly CommandSpec[] = [
   build,
@@ -41,6 +42,7 @@ export const allCommands: readonly CommandSpec[] = [
   retry,
   approve,
   deny,
+  withdraw,
   pending,
   agents,
   subscribe,

@@ -201,7 +201,8 @@ export class ApprovalDesk {
     id: string;
     by: Principal;
     where: ChatTarget;
-    decision: 'approve' | 'deny';
+    /** `withdraw` is the requester's own `deny`. */
+    decision: 'approve' | 'deny' | 'withdraw';
     reason?: string;
   }): Promise<CommandOutcome> {
     const { id, by, where, decision } = input;
@@ -215,11 +216,17 @@ export class ApprovalDesk {
     const { request } = record;
     if (record.state !== 'pending') throw this.#closed(record);
     const own = by.known && by.id === request.requester.id;
+    if (decision === 'withdraw' && !own) {
+      throw new VmopsError(
+        'forbidden',
+        `only ${request.requester.id}, who asked for ${id}, can withdraw it; an approver refuses it with \`deny ${id} [reason]\`.`,
+      );
+    }
     if (decision === 'approve' && own) {
       await this.#auditRefusal(by, where, request, 'self_approval');
       throw new VmopsError(
         'self_approval',
-        `you asked for ${id} yourself (as ${request.requester.id}, from ${accountOf(request.requester)}), so you cannot approve it, from this account or any other: someone else must (two-person rule). You may withdraw it with \`deny ${id}\`.`,
+        `you asked for ${id} yourself (as ${request.requester.id}, from ${accountOf(request.requester)}), so you cannot approve it, from this account or any other: someone else must (two-person rule). You may withdraw it with \`withdraw ${id}\`.`,
       );
     }
     if (!own) {
@@ -250,7 +257,7 @@ export class ApprovalDesk {
       const now = await this.#o.store.get(id);
       throw now ? this.#closed(now) : new VmopsError('unknown_request', `no approval request ${id}.`);
     }
-    if (decision === 'deny') return this.#denied(request, answer, by, where, own);
+    if (decision !== 'approve') return this.#denied(request, answer, by, where, own);
     return this.#approved(request, answer, by, where);
   }
 

@@ -38,7 +38,7 @@ export function accessText(access: Access): string {
 const GROUPS: readonly { title: string; names: readonly string[] }[] = [
   { title: 'Images', names: ['build', 'test', 'publish', 'deploy', 'update', 'revoke', 'images'] },
   { title: 'Jobs', names: ['jobs', 'status', 'log', 'report', 'cancel', 'retry'] },
-  { title: 'Approvals', names: ['approve', 'deny', 'pending', 'oncall'] },
+  { title: 'Approvals', names: ['approve', 'deny', 'withdraw', 'pending', 'oncall'] },
   {
     title: 'Rooms and people',
     names: ['agents', 'subscribe', 'unsubscribe', 'whoami', 'people', 'audit', 'help'],

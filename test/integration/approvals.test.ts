@@ -126,7 +126,7 @@ describe('approvals', () => {
     ] as const) {
       const refused = await say(chat, `approve ${id}`, account);
       expect(refused.reply).toBe(
-        `you asked for ${id} yourself (as bob, from fake:bob), so you cannot approve it, from this account or any other: someone else must (two-person rule). You may withdraw it with \`deny ${id}\`.`,
+        `you asked for ${id} yourself (as bob, from fake:bob), so you cannot approve it, from this account or any other: someone else must (two-person rule). You may withdraw it with \`withdraw ${id}\`.`,
       );
       expect(refused.jobs).toEqual([]);
     }
@@ -135,7 +135,11 @@ describe('approvals', () => {
         `^1 request waiting.*\\n${id}  revoke 2\\.5 — asked by bob .* in fake:room1; sent to dave; expires in 30 minutes$`,
       ),
     );
-    const withdrawn = await say(other, `deny ${id} wrong version`, '@bob:other', 'ops');
+    // Only bob may withdraw it; dave, who may deny it, may not withdraw it.
+    expect((await say(fake, `withdraw ${id}`, 'root')).reply).toBe(
+      `only bob, who asked for ${id}, can withdraw it; an approver refuses it with \`deny ${id} [reason]\`.`,
+    );
+    const withdrawn = await say(other, `withdraw ${id} wrong version`, '@bob:other', 'ops');
     expect(withdrawn.reply).toBe(
       `🚫 bob withdrew ${id} (revoke 2.5, asked by bob): wrong version. Nothing was done.`,
     );

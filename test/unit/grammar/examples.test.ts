@@ -34,6 +34,7 @@ describe('default policy', () => {
       retry: 'operator',
       approve: 'approver',
       deny: 'approver',
+      withdraw: 'operator',
       pending: 'known',
       agents: 'known',
       subscribe: 'operator',
