@@ -46,12 +46,13 @@ export interface AuditVerdict {
   broken?: { id: string; problem: string };
 }
 
+/** Appends if the head is still ARGV[1]: {1, id}; else {0, the head now}, to compute the entry again. */
 const APPEND = `
 local head = redis.call('GET', KEYS[2]) or ''
-if head ~= ARGV[1] then return false end
+if head ~= ARGV[1] then return {0, head} end
 local id = redis.call('XADD', KEYS[1], '*', 'entry', ARGV[2], 'prev', ARGV[1], 'hash', ARGV[3])
 redis.call('SET', KEYS[2], ARGV[3])
-return id
+return {1, id}
 `;
 
 /** The JSON an entry's hash covers: its fields in a fixed order. */
@@ -76,6 +77,8 @@ export class AuditTrail {
   readonly #now: () => number;
   /** Appends of this process go one at a time, so they seldom collide with each other. */
   #tail: Promise<unknown> = Promise.resolve();
+  /** The chain's head as this process last saw it: one round trip per append while nobody else appends. */
+  #head: string | undefined;
 
   constructor(redis: Redis, keys: RedisKeys, options: { key?: string | undefined; now?: () => number } = {}) {
     this.#redis = redis;
@@ -100,10 +103,10 @@ export class AuditTrail {
 
   async #appendNow(fact: AuditFact): Promise<string> {
     for (let attempt = 0; attempt < 50; attempt++) {
-      const prev = (await this.#redis.get(this.#keys.auditHead)) ?? '';
+      const prev = this.#head ?? (await this.#redis.get(this.#keys.auditHead)) ?? '';
       const body = canonical(fact, new Date(this.#now()).toISOString());
       const hash = this.#hash(prev, body);
-      const id = (await this.#redis.eval(
+      const [done, value] = (await this.#redis.eval(
         APPEND,
         2,
         this.#keys.audit,
@@ -111,8 +114,12 @@ export class AuditTrail {
         prev,
         body,
         hash,
-      )) as string | null;
-      if (id) return id;
+      )) as [number, string];
+      if (done === 1) {
+        this.#head = hash;
+        return value;
+      }
+      this.#head = value; // another process appended meanwhile: chain onto its entry
     }
     throw new Error('audit trail: the chain head kept moving; the entry was not appended');
   }
