@@ -105,7 +105,7 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
       interactive,
       as: config.networks.shell?.as ?? userInfo().username,
     });
-    const networks = networkAdapters(config, log);
+    const networks = networkAdapters(config, log, redisUrl);
     const adapters = new Map<string, ChatAdapter>([
       [shell.network, shell],
       ...networks.map((a) => [a.network, a] as const),

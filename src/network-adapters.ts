@@ -1,12 +1,14 @@
 // Builds the chat adapters of the networks configured under `networks` (besides the terminal, which
-// main.ts makes itself): `networks.xmpp` → the XMPP adapter. Each still has to be started with the
+// main.ts makes itself): `networks.xmpp` → the XMPP adapter, `networks.matrix` → the Matrix adapter
+// (which keeps its sync position in Redis, hence the URL). Each still has to be started with the
 // pipeline's handler and stopped on the way out.
 import type { Logger } from 'pino';
+import { MatrixAdapter } from '../adapters/matrix/adapter.ts';
 import { XmppAdapter } from '../adapters/xmpp/adapter.ts';
 import type { Config } from '../config/schema.ts';
 import type { ChatAdapter } from './types.ts';
 
-export function networkAdapters(config: Config, log: Logger): ChatAdapter[] {
+export function networkAdapters(config: Config, log: Logger, redisUrl: string): ChatAdapter[] {
   const adapters: ChatAdapter[] = [];
   const xmpp = config.networks.xmpp;
   if (xmpp) {
@@ -26,6 +28,30 @@ export function networkAdapters(config: Config, log: Logger): ChatAdapter[] {
         maxMessageLength: xmpp.maxMessageLength,
         selfPingIntervalMs: xmpp.selfPingInterval,
         log: log.child({ adapter: 'xmpp' }),
+      }),
+    );
+  }
+  const matrix = config.networks.matrix;
+  if (matrix) {
+    adapters.push(
+      new MatrixAdapter({
+        homeserverUrl: matrix.homeserver,
+        userId: matrix.userId,
+        ...(matrix.accessToken ? { accessToken: matrix.accessToken } : {}),
+        ...(matrix.password ? { password: matrix.password } : {}),
+        ...(matrix.deviceId ? { deviceId: matrix.deviceId } : {}),
+        botName: config.bot.name,
+        rooms: matrix.rooms,
+        // Invites are accepted from people in the config, and into the rooms on the allow-list.
+        inviters: Object.values(config.people).flatMap((p) => (p.accounts.matrix ? [p.accounts.matrix] : [])),
+        inviteRooms: matrix.inviteRooms,
+        minEditIntervalMs: matrix.minEditInterval,
+        maxMessageLength: matrix.maxMessageLength,
+        rateLimit: matrix.rateLimit,
+        maxMessageAgeMs: config.bot.maxMessageAge,
+        redisUrl,
+        prefix: config.redis.prefix,
+        log: log.child({ adapter: 'matrix' }),
       }),
     );
   }

@@ -1,15 +1,19 @@
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { MatrixAdapter } from '../../../adapters/matrix/adapter.ts';
 import { XmppAdapter } from '../../../adapters/xmpp/adapter.ts';
 import { loadConfig, repoRoot } from '../../../src/config-load.ts';
 import { networkAdapters } from '../../../src/network-adapters.ts';
+
+/** Never connected to: building an adapter does not connect. */
+const REDIS = 'redis://127.0.0.1:1';
 
 const log = pino({ level: 'silent' });
 
 describe('network adapters from config', () => {
   it('makes none for the default config', () => {
-    expect(networkAdapters(loadConfig(), log)).toEqual([]);
+    expect(networkAdapters(loadConfig(), log, REDIS)).toEqual([]);
   });
 
   it('makes the xmpp adapter from networks.xmpp, with its limits and direct targets', () => {
@@ -21,7 +25,7 @@ describe('network adapters from config', () => {
       minEditInterval: 2000,
       selfPingInterval: 120_000,
     });
-    const [adapter] = networkAdapters(config, log);
+    const [adapter] = networkAdapters(config, log, REDIS);
     expect(adapter).toBeInstanceOf(XmppAdapter);
     expect(adapter?.network).toBe('xmpp');
     expect(adapter?.limits).toEqual({ canEdit: true, minEditIntervalMs: 2000, maxMessageLength: 10_000 });
@@ -32,9 +36,19 @@ describe('network adapters from config', () => {
     });
   });
 
+  it('makes the matrix adapter from networks.matrix, without connecting anywhere yet', () => {
+    const config = loadConfig(join(repoRoot, 'config', 'examples', 'matrix.yaml'), {
+      VMOPS_MATRIX_TOKEN: 'syt_token',
+    });
+    const [adapter] = networkAdapters(config, log, REDIS);
+    expect(adapter).toBeInstanceOf(MatrixAdapter);
+    expect(adapter?.network).toBe('matrix');
+    expect(adapter?.limits.canEdit).toBe(true);
+  });
+
   it('turns corrections off into canEdit=false, so the notifier sends a new message per state', () => {
     const config = loadConfig(join(repoRoot, 'config', 'examples', 'xmpp.yaml'), {});
     if (config.networks.xmpp) config.networks.xmpp.corrections = false;
-    expect(networkAdapters(config, log)[0]?.limits.canEdit).toBe(false);
+    expect(networkAdapters(config, log, REDIS)[0]?.limits.canEdit).toBe(false);
   });
 });

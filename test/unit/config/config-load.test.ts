@@ -58,6 +58,26 @@ describe('configuration', () => {
     expect(problems(text)).toContain('people.bob.accounts.shell: shell account "alice" is already alice\'s');
   });
 
+  it('wants XMPP accounts as bare JIDs and Matrix accounts as user ids, never nicknames', () => {
+    const xmpp = defaults.replace(
+      'accounts: { shell: bob }',
+      'accounts: { shell: bob, xmpp: "ops@conference.example.org/bob" }',
+    );
+    expect(problems(xmpp)).toContain(
+      'people.bob.accounts.xmpp: "ops@conference.example.org/bob" is not a bare JID (user@domain, without /resource): vmops knows XMPP people by their bare JID',
+    );
+    const matrix = defaults.replace('accounts: { shell: bob }', 'accounts: { shell: bob, matrix: Bob }');
+    expect(problems(matrix)).toContain(
+      'people.bob.accounts.matrix: "Bob" is not a Matrix user id (@user:server): vmops knows Matrix people by their user id, never their display name',
+    );
+  });
+
+  it('wants the people on call to be approvers', () => {
+    expect(problems(defaults.replace('rota: [bob, dave]', 'rota: [bob, carol]'))).toContain(
+      'oncall.rota[1]: carol has the roles viewer: people on call answer approval requests, so they need the approver role',
+    );
+  });
+
   it('reports YAML syntax errors with a position, and a missing file plainly', () => {
     expect(problems('a: [\n')).toMatch(/my\.yaml(:\d+:\d+)?: /);
     expect(() => loadConfig('/nonexistent/vmops.yaml')).toThrow(
