@@ -25,11 +25,34 @@ import { checkPolicy } from './policy-check.ts';
 import { connectRedis } from './redis/connect.ts';
 import { redisKeys } from './redis/keys.ts';
 import { fitReply } from './render/fit-reply.ts';
+import { reportDetail } from './render/test-report.ts';
 import type { TestReport } from './reports/test-report.ts';
 import { type ScheduleRunner, startScheduleRunner } from './schedules/schedule-runner.ts';
 import { LifecycleAnnouncer } from './subscriptions/lifecycle-announcer.ts';
 import { SubscriptionStore } from './subscriptions/subscription-store.ts';
-import type { ChatAdapter, ChatTarget, IncomingMessage, Reply } from './types.ts';
+import type { ChatAdapter, ChatTarget, IncomingMessage, JobStatusView, Reply } from './types.ts';
+
+/** Lines of a failed job's log that go in its thread. */
+const DETAIL_LOG_LINES = 15;
+
+/** What goes in a finished job's thread: a test job's report, or the end of a failed job's log. */
+async function jobDetails(
+  view: JobStatusView,
+  jobs: JobControl,
+  catalog: CatalogReader,
+): Promise<string | undefined> {
+  if (view.stage === 'test') {
+    const report = await catalog.report(view.jobId);
+    if (report) return `Test report of ${view.jobId}:\n${reportDetail(report)}`;
+  }
+  if (view.state !== 'failed') return undefined;
+  const lines = await jobs.logs(view.jobId, DETAIL_LOG_LINES);
+  if (!lines || lines.length === 0) return undefined;
+  return [
+    `The last ${lines.length} lines of the log of ${view.jobId} (log ${view.jobId} --tail 500 for more):`,
+    ...lines,
+  ].join('\n');
+}
 
 export interface BotCore {
   handle(message: IncomingMessage): ReturnType<typeof handleMessage>;
@@ -103,6 +126,7 @@ export async function startBotCore(options: {
     log,
     ...(options.statusLeaseMs ? { leaseMs: options.statusLeaseMs } : {}),
     ...(options.sendRetryMs ? { retryBaseMs: options.sendRetryMs } : {}),
+    details: (view) => jobDetails(view, jobs, catalogReader),
   });
   await notifier.start();
   const subscriptions = new SubscriptionStore(redis, keys);

@@ -32,6 +32,8 @@ export interface NotifierOptions {
   leaseMs?: number;
   /** First wait before resending a failed send or edit (ms); doubles each time. */
   retryBaseMs?: number;
+  /** What goes in a finished job's thread (a failure's log tail, a test report), on networks with threads. */
+  details?(view: JobStatusView): Promise<string | undefined>;
 }
 
 interface NotifierEvents {
@@ -61,6 +63,8 @@ const SEND_ATTEMPTS = 5;
 const MAX_FAILED_EDITS = 3;
 const MAX_MISSING = 5;
 const PENDING_STALE_MS = 60_000;
+/** How long the "details posted" marker lives: longer than any redelivery of a final state. */
+const DETAILS_MARK_MS = 7 * 24 * 3600_000;
 const QUEUE_EVENTS = ['active', 'progress', 'completed', 'failed', 'removed', 'waiting', 'stalled'] as const;
 
 /** Takes or renews the writer lease: 1 when this instance holds it afterwards. */
@@ -279,6 +283,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
       }
       entry.failures = 0;
       if (FINAL_STATES.has(view.state) && current()) {
+        await this.#postDetails(jobId, view, entry);
         this.#forget(jobId, true);
         this.#settled.add(jobId);
         this.emit('settled', jobId, view.state);
@@ -296,6 +301,31 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     } finally {
       entry.busy = false;
       if (entry.dirty && current()) this.#schedule(jobId, entry);
+    }
+  }
+
+  /**
+   * Puts a finished job's details in its status message's thread, once (a marker in Redis), on networks
+   * with threads. A failure here is logged: `log` and `report` still have everything.
+   */
+  async #postDetails(jobId: string, view: JobStatusView, entry: Tracked): Promise<void> {
+    const { details, redis, keys, log } = this.#options;
+    if (!details || !entry.adapter.limits.threads) return;
+    try {
+      const text = await details(view);
+      if (!text) return;
+      if ((await redis.set(keys.detailsPosted(jobId), '1', 'PX', DETAILS_MARK_MS, 'NX')) !== 'OK') return;
+      const thread = {
+        network: entry.ref.network,
+        room: entry.ref.room,
+        thread: entry.ref.id,
+        isDirect: false,
+      };
+      await this.#withRetries(() =>
+        entry.adapter.send(thread, fitReply({ text, tone: 'info' }, entry.adapter.limits)),
+      );
+    } catch (error) {
+      log.warn({ err: error, jobId }, "could not post the job's details in its thread");
     }
   }
 

@@ -55,6 +55,18 @@ export interface Reply {
   tone: ReplyTone;
   /** Structured job status when the reply is a job's status message. */
   status?: JobStatusView;
+  /** Buttons rich adapters may draw under the text (the text must still say how to do it by typing). */
+  actions?: readonly ReplyAction[];
+}
+
+/** A button: a click is handled exactly as if the clicking account had typed `command` where the button is. */
+export interface ReplyAction {
+  /** What the button says. */
+  label: string;
+  /** The command a click stands for, e.g. `approve r-7f3k2a`. */
+  command: string;
+  /** How the button looks where the network can show it. */
+  style?: 'primary' | 'danger';
 }
 
 /** A message the bot sent, kept so it can be edited later (possibly by another process). */
@@ -77,6 +89,8 @@ export interface AdapterLimits {
   minEditIntervalMs: number;
   /** Longest text one message may carry (characters). */
   maxMessageLength: number;
+  /** Messages have threads: a job's details (log tail, test report) go in its status message's thread. */
+  threads?: boolean;
 }
 
 /** The contract every network implements: receive, send, edit, stop. Adapters hold no policy. */

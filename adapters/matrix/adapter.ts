@@ -145,6 +145,7 @@ export class MatrixAdapter implements ChatAdapter {
       canEdit: true,
       minEditIntervalMs: options.minEditIntervalMs,
       maxMessageLength: options.maxMessageLength,
+      threads: true,
     };
   }
 

@@ -14,7 +14,7 @@ import { jobBaseId } from '../jobs/job-id.ts';
 import type { OnCallDesk } from '../oncall/oncall-desk.ts';
 import { showTime } from '../oncall/rota.ts';
 import { hasRole } from '../pipeline/authorize.ts';
-import type { ChatTarget, IncomingMessage, Principal, Reply } from '../types.ts';
+import type { ChatTarget, IncomingMessage, Principal, Reply, ReplyAction } from '../types.ts';
 import type { ApprovalAnswer, ApprovalRecord, ApprovalRequest, ApprovalStore } from './approval-store.ts';
 
 export interface ApprovalDeskOptions {
@@ -50,6 +50,12 @@ export interface ApprovalView {
 const roomOf = (target: ChatTarget) => `${target.network}:${target.room}`;
 const accountOf = (principal: Principal) => `${principal.account.network}:${principal.account.id}`;
 const sameRoom = (a: ChatTarget, b: ChatTarget) => a.network === b.network && a.room === b.room;
+
+/** Approve and Deny buttons for rich adapters: a click is the clicking person typing the command. */
+const answerActions = (id: string): ReplyAction[] => [
+  { label: 'Approve', command: `approve ${id}`, style: 'primary' },
+  { label: 'Deny', command: `deny ${id}`, style: 'danger' },
+];
 
 /** The arguments as one comparable string (for the exact-arguments check). */
 export function argsKey(args: BoundArgs): string {
@@ -142,6 +148,7 @@ export class ApprovalDesk {
       this.#policy.approvedBy === 'oncall' ? 'the person on call' : 'an approver or the person on call';
     return {
       tone: 'info',
+      actions: answerActions(request.id),
       text: [
         `⏳ ${request.text}: ${request.reason}. Nothing runs until ${rule}, other than you, approves.`,
         `Request ${request.id}. ${who}.`,
@@ -159,7 +166,7 @@ export class ApprovalDesk {
     for (const person of people) {
       for (const target of this.#o.directTargets(person)) {
         await this.#o
-          .send(target, { tone: 'info', text })
+          .send(target, { tone: 'info', text, actions: answerActions(request.id) })
           .catch((error: unknown) =>
             this.#o.log.warn(
               { err: error, person, network: target.network },

@@ -52,6 +52,8 @@ export interface RedisKeys {
   approvalsEscalation: string;
   /** String: JSON on-call override set by an admin (expires with it). */
   oncallOverride: string;
+  /** String: set once a job's details went into its status message's thread (so they go once). */
+  detailsPosted(jobId: string): string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -81,5 +83,6 @@ export function redisKeys(prefix: string): RedisKeys {
     approvalsOpen: `${prefix}:approvals-open`,
     approvalsEscalation: `${prefix}:approvals-escalation`,
     oncallOverride: `${prefix}:oncall-override`,
+    detailsPosted: (jobId) => `${prefix}:details-posted:${jobId}`,
   };
 }

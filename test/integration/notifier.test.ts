@@ -86,6 +86,60 @@ describe('notifier', () => {
     expect(new Set(shown).size).toBe(shown.length); // no state twice: 80 progress reports, at most 3 messages
   });
 
+  it('puts a failed job’s log tail and a test job’s report in the status message’s thread, where the network has threads', async () => {
+    const threaded = new FakeChat('fake', { threads: true });
+    const config = testConfig((c) => {
+      const stages = c.products.cernvm?.stages;
+      if (!stages) return;
+      stages.build = { steps: [{ name: 'assemble', run: ['test/fixtures/steps/fails-for-xen.sh'] }] };
+      stages.test = { steps: [{ name: 'check', run: ['test/fixtures/steps/passing-report.sh'] }] };
+    });
+    engine = await startEngine({ config, chat: threaded });
+    const run = async (text: string) => {
+      if (!engine) throw new Error('no engine');
+      const { jobs } = await engine.core.handle(message(text));
+      await engine.core.notifier.whenSettled(jobs);
+      return jobs[0] ?? '';
+    };
+    const statusOf = (jobId: string) => threaded.sent.find((m) => m.versions[0]?.status?.jobId === jobId);
+    const thread = (jobId: string) =>
+      threaded.sent
+        .filter((m) => m.target.thread !== undefined && m.target.thread === statusOf(jobId)?.ref.id)
+        .map((m) => m.versions.at(-1)?.text);
+    const built = await run('build 2.6 kvm');
+    const tested = await run('test 2.6 kvm');
+    const failed = await run('build 2.6 xen');
+    expect(statusOf(failed)?.versions.at(-1)?.text).toMatch(/^❌ build cernvm 2\.6 xen/);
+    // A build that succeeded leaves no thread; a test job's has its report; a failure's has its log tail.
+    expect(thread(built)).toEqual([]);
+    expect(thread(tested)).toEqual([
+      `Test report of ${tested}:\nTAP report: 1 test, 1 passed, 0 failed, 0 skipped`,
+    ]);
+    const [tail] = thread(failed);
+    expect(tail).toMatch(
+      new RegExp(`^The last \\d+ lines of the log of ${failed} \\(log ${failed} --tail 500 for more\\):\n`),
+    );
+    expect(tail).toContain('assembling xen');
+    expect(tail).toContain('the disk is full');
+    // Networks without threads get none of this: `log` and `report` have it.
+  });
+
+  it('leaves networks without threads alone: no details after the status message', async () => {
+    const plain = new FakeChat('fake');
+    engine = await startEngine({
+      chat: plain,
+      config: testConfig((c) => {
+        const stages = c.products.cernvm?.stages;
+        if (stages)
+          stages.build = { steps: [{ name: 'assemble', run: ['test/fixtures/steps/fails-for-xen.sh'] }] };
+      }),
+    });
+    const { jobs } = await engine.core.handle(message('build 2.6 xen'));
+    await engine.core.notifier.whenSettled(jobs);
+    expect(plain.sent).toHaveLength(1);
+    expect(plain.sent[0]?.versions.at(-1)?.text).toMatch(/^❌ build cernvm 2\.6 xen/);
+  });
+
   it('cuts a reply to what one message of the network may carry, and says so', async () => {
     const small = new FakeChat('fake', { maxMessageLength: 120 });
     engine = await startEngine({ chat: small, worker: false });
