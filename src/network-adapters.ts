@@ -1,9 +1,10 @@
 // Builds the chat adapters of the networks configured under `networks` (besides the terminal, which
 // main.ts makes itself): `networks.xmpp` → the XMPP adapter, `networks.matrix` → the Matrix adapter
-// (which keeps its sync position in Redis, hence the URL). Each still has to be started with the
-// pipeline's handler and stopped on the way out.
+// (which keeps its sync position in Redis, hence the URL), `networks.slack` → the Slack adapter. Each
+// still has to be started with the pipeline's handler and stopped on the way out.
 import type { Logger } from 'pino';
 import { MatrixAdapter } from '../adapters/matrix/adapter.ts';
+import { SlackAdapter } from '../adapters/slack/adapter.ts';
 import { XmppAdapter } from '../adapters/xmpp/adapter.ts';
 import type { Config } from '../config/schema.ts';
 import type { ChatAdapter } from './types.ts';
@@ -52,6 +53,27 @@ export function networkAdapters(config: Config, log: Logger, redisUrl: string): 
         redisUrl,
         prefix: config.redis.prefix,
         log: log.child({ adapter: 'matrix' }),
+      }),
+    );
+  }
+  const slack = config.networks.slack;
+  if (slack) {
+    adapters.push(
+      new SlackAdapter({
+        token: slack.token,
+        mode: slack.mode,
+        ...(slack.appToken ? { appToken: slack.appToken } : {}),
+        ...(slack.signingSecret ? { signingSecret: slack.signingSecret } : {}),
+        http: slack.http,
+        command: slack.command,
+        ...(slack.apiUrl ? { apiUrl: slack.apiUrl } : {}),
+        minEditIntervalMs: slack.minEditInterval,
+        maxMessageLength: slack.maxMessageLength,
+        postPace: slack.postRate,
+        updatePace: slack.updateRate,
+        threadDetails: slack.threadDetails,
+        uploadOver: slack.uploadOver,
+        log: log.child({ adapter: 'slack' }),
       }),
     );
   }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { MatrixAdapter } from '../../../adapters/matrix/adapter.ts';
+import { SlackAdapter } from '../../../adapters/slack/adapter.ts';
 import { XmppAdapter } from '../../../adapters/xmpp/adapter.ts';
 import { loadConfig, repoRoot } from '../../../src/config-load.ts';
 import { networkAdapters } from '../../../src/network-adapters.ts';
@@ -44,6 +45,14 @@ describe('network adapters from config', () => {
     expect(adapter).toBeInstanceOf(MatrixAdapter);
     expect(adapter?.network).toBe('matrix');
     expect(adapter?.limits.canEdit).toBe(true);
+  });
+
+  it('makes the slack adapter from networks.slack, without connecting anywhere yet', () => {
+    const config = loadConfig(join(repoRoot, 'config', 'examples', 'slack.yaml'), {});
+    const [adapter] = networkAdapters(config, log, REDIS);
+    expect(adapter).toBeInstanceOf(SlackAdapter);
+    expect(adapter?.network).toBe('slack');
+    expect(adapter?.limits).toMatchObject({ canEdit: true, threads: true });
   });
 
   it('turns corrections off into canEdit=false, so the notifier sends a new message per state', () => {

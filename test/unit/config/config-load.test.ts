@@ -66,6 +66,10 @@ describe('configuration', () => {
     expect(problems(xmpp)).toContain(
       'people.bob.accounts.xmpp: "ops@conference.example.org/bob" is not a bare JID (user@domain, without /resource): vmops knows XMPP people by their bare JID',
     );
+    const slack = defaults.replace('accounts: { shell: bob }', 'accounts: { shell: bob, slack: "@bob" }');
+    expect(problems(slack)).toContain(
+      'people.bob.accounts.slack: "@bob" is not a Slack user id (U0123ABCD, or T0TEAM:U0123ABCD for another workspace): vmops knows Slack people by their user id, never their name',
+    );
     const matrix = defaults.replace('accounts: { shell: bob }', 'accounts: { shell: bob, matrix: Bob }');
     expect(problems(matrix)).toContain(
       'people.bob.accounts.matrix: "Bob" is not a Matrix user id (@user:server): vmops knows Matrix people by their user id, never their display name',

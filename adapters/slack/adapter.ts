@@ -1,0 +1,448 @@
+// Slack as a chat network, through Bolt: Socket Mode by default (an outbound WebSocket, no public URL),
+// or the Events API over HTTP with every request's signature checked. It reacts to mentions
+// (`app_mention`), direct messages (`message` in an `im`), the slash command (`/vmops`) and clicks on
+// its own buttons; it acknowledges each within Slack's 3 seconds (events before any work, commands and
+// clicks first thing) and hands the message to the pipeline afterwards, one at a time per channel.
+// Deduplication of redeliveries, and of the same event seen by several bot instances, is the
+// pipeline's ingress (IncomingMessage.eventId = the Events API event_id; a slash command's or click's
+// trigger_id). Identity is the Slack user id (see events.ts). Replies go through a per-channel queue
+// paced by Slack's limits (send-queue.ts); a job's status message is a Block Kit card updated with
+// chat.update (the notifier puts a finished job's details in the card's thread: `limits.threads`); a
+// reply too long for a message is posted short, with the whole text as a file in its thread. Holds no
+// policy.
+import {
+  App,
+  type Logger as BoltLogger,
+  HTTPReceiver,
+  LogLevel,
+  SocketModeReceiver,
+  webApi,
+} from '@slack/bolt';
+import type { Logger } from 'pino';
+import { VmopsError } from '../../src/errors.ts';
+import type {
+  AdapterLimits,
+  ChatAdapter,
+  ChatTarget,
+  IncomingMessage,
+  MessageRef,
+  Reply,
+} from '../../src/types.ts';
+import { escapeText, replyBlocks } from './blocks.ts';
+import {
+  ACTION_PREFIX,
+  type BlockActions,
+  NETWORK,
+  type Normalized,
+  normalizeClick,
+  normalizeCommand,
+  normalizeEvent,
+  type SlackContext,
+  type SlackEvent,
+  type SlashCommand,
+  userOfAccount,
+} from './events.ts';
+import { isTransient, type Pace, SendQueue } from './send-queue.ts';
+
+export interface SlackAdapterOptions {
+  /** Bot token (xoxb-…). */
+  token: string;
+  /** `socket`: Socket Mode (needs appToken); `http`: the Events API on an HTTP endpoint (needs signingSecret). */
+  mode: 'socket' | 'http';
+  /** App-level token (xapp-…) with connections:write, for Socket Mode. */
+  appToken?: string;
+  /** The app's signing secret, for HTTP mode. */
+  signingSecret?: string;
+  /** HTTP mode: where the endpoint listens, and its path (events, commands and interactivity alike). */
+  http?: { port: number; host: string; path: string };
+  /** The slash command, e.g. `/vmops`. */
+  command: string;
+  /** Web API base URL (default https://slack.com/api/). */
+  apiUrl?: string;
+  minEditIntervalMs: number;
+  maxMessageLength: number;
+  /** chat.postMessage per channel. */
+  postPace: Pace;
+  /** chat.update for the whole workspace. */
+  updatePace: Pace;
+  /** Say the network has threads, so the notifier posts a finished job's details in its card's thread. */
+  threadDetails: boolean;
+  /** Replies longer than this (characters) are posted short with the whole text as a file; 0: never. */
+  uploadOver: number;
+  log: Logger;
+  /** Socket Mode: how long a pong may take, and the wait before a reconnect (ms; default 5000). */
+  clientPingTimeoutMs?: number;
+  /** Socket Mode: how long without a ping from Slack before reconnecting (ms; default 30000). */
+  serverPingTimeoutMs?: number;
+  /** One Web API request's timeout (ms; default 15000). */
+  requestTimeoutMs?: number;
+  /** First wait before retrying a call that failed for another reason than a rate limit (ms; default 500). */
+  retryBaseMs?: number;
+  now?: () => number;
+}
+
+interface AdapterEvents {
+  /** The Socket Mode connection is up (after `hello`). */
+  connected: [];
+  /** The Socket Mode connection is down; it reconnects on its own. */
+  disconnected: [];
+}
+
+/** How long stop() lets the outbox drain (ms). */
+const STOP_DRAIN_MS = 3000;
+
+/** Bolt's logger interface over pino. Bolt's debug output goes to debug; nothing of it carries tokens. */
+function boltLogger(log: Logger): BoltLogger {
+  const text = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : String(m))).join(' ');
+  return {
+    debug: (...msg) => log.debug(text(msg)),
+    info: (...msg) => log.debug(text(msg)),
+    warn: (...msg) => log.warn(text(msg)),
+    error: (...msg) => log.error(text(msg)),
+    setLevel: () => undefined,
+    getLevel: () => (log.isLevelEnabled('debug') ? LogLevel.DEBUG : LogLevel.INFO),
+    setName: () => undefined,
+  };
+}
+
+export class SlackAdapter implements ChatAdapter {
+  readonly network = NETWORK;
+  readonly limits: AdapterLimits;
+  readonly #o: SlackAdapterOptions;
+  readonly #queue: SendQueue;
+  readonly #client: InstanceType<typeof webApi.WebClient>;
+  readonly #listeners = new Map<keyof AdapterEvents, Set<() => void>>();
+  #app: App | undefined;
+  #socket: SocketModeReceiver | undefined;
+  #http: HTTPReceiver | undefined;
+  #ctx: Omit<SlackContext, 'now'> | undefined;
+  #onMessage: ((message: IncomingMessage) => Promise<void>) | undefined;
+  #stopped = false;
+  readonly #inbox = new Map<string, Promise<void>>();
+  /** Direct-message channels by user id. */
+  readonly #dms = new Map<string, string>();
+
+  constructor(options: SlackAdapterOptions) {
+    if (options.mode === 'socket' && !options.appToken) {
+      throw new VmopsError(
+        'config_invalid',
+        'networks.slack: Socket Mode needs appToken (an xapp-… token with connections:write)',
+      );
+    }
+    if (options.mode === 'http' && !options.signingSecret) {
+      throw new VmopsError('config_invalid', 'networks.slack: HTTP mode needs signingSecret');
+    }
+    this.#o = options;
+    this.limits = {
+      canEdit: true,
+      minEditIntervalMs: options.minEditIntervalMs,
+      maxMessageLength: options.maxMessageLength,
+      // The notifier puts a finished job's details (log tail, test report) in its card's thread.
+      threads: options.threadDetails,
+    };
+    this.#client = new webApi.WebClient(options.token, this.#clientOptions());
+    this.#queue = new SendQueue({
+      call: (method, args) => this.#call(method, args),
+      postPace: options.postPace,
+      updatePace: options.updatePace,
+      ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
+      onRateLimited: (method, channel, retryAfterMs) =>
+        options.log.warn({ method, channel, retryAfterMs }, 'slack rate limit; waiting as told'),
+      ...(options.now ? { now: options.now } : {}),
+    });
+  }
+
+  /** Web API calls never retry or wait inside the SDK: the send queue does that (see send-queue.ts). */
+  #clientOptions(): webApi.WebClientOptions {
+    return {
+      ...(this.#o.apiUrl ? { slackApiUrl: this.#o.apiUrl } : {}),
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      timeout: this.#o.requestTimeoutMs ?? 15_000,
+      logger: boltLogger(this.#o.log.child({ part: 'web-api' })),
+    };
+  }
+
+  on(event: keyof AdapterEvents, listener: () => void): void {
+    const set = this.#listeners.get(event) ?? new Set();
+    set.add(listener);
+    this.#listeners.set(event, set);
+  }
+
+  off(event: keyof AdapterEvents, listener: () => void): void {
+    this.#listeners.get(event)?.delete(listener);
+  }
+
+  #emit(event: keyof AdapterEvents): void {
+    for (const listener of this.#listeners.get(event) ?? []) listener();
+  }
+
+  /** The bot's user id and workspace, once started. */
+  get identity(): { botUserId: string; homeTeam: string } | undefined {
+    return this.#ctx ? { botUserId: this.#ctx.botUserId, homeTeam: this.#ctx.homeTeam } : undefined;
+  }
+
+  /** Calls waiting in the outbox. */
+  get pending(): number {
+    return this.#queue.pending;
+  }
+
+  async start(onMessage: (message: IncomingMessage) => Promise<void>): Promise<void> {
+    if (this.#app) throw new Error('the slack adapter is already started');
+    const log = this.#o.log;
+    const auth = await this.#authTest();
+    this.#ctx = {
+      botUserId: auth.user_id,
+      botId: auth.bot_id,
+      homeTeam: auth.team_id,
+    };
+    this.#onMessage = onMessage;
+    const logger = boltLogger(log.child({ part: 'bolt' }));
+    let receiver: SocketModeReceiver | HTTPReceiver;
+    if (this.#o.mode === 'socket') {
+      // apps.connections.open goes through its own client: it may retry (bounded, with backoff) while
+      // Slack is unreachable, and after stop() it is answered at once so no retry outlives the adapter.
+      const socket = new SocketModeReceiver({
+        appToken: this.#o.appToken ?? '',
+        logger,
+        clientPingTimeout: this.#o.clientPingTimeoutMs ?? 5000,
+        serverPingTimeout: this.#o.serverPingTimeoutMs ?? 30_000,
+        installerOptions: {
+          clientOptions: {
+            ...(this.#o.apiUrl ? { slackApiUrl: this.#o.apiUrl } : {}),
+            retryConfig: { retries: 20, factor: 1.5, minTimeout: 500, maxTimeout: 15_000, randomize: true },
+            timeout: this.#o.requestTimeoutMs ?? 15_000,
+            fetch: (url: string | URL | Request, init?: RequestInit) =>
+              this.#stopped
+                ? Promise.resolve(Response.json({ ok: false, error: 'vmops_stopped' }))
+                : fetch(url, init),
+          },
+        },
+      });
+      socket.client.on('connected', () => {
+        log.info('slack socket mode connected');
+        this.#emit('connected');
+      });
+      socket.client.on('close', () => {
+        if (this.#stopped) return;
+        log.info('slack socket mode connection closed; reconnecting');
+        this.#emit('disconnected');
+      });
+      this.#socket = socket;
+      receiver = socket;
+    } else {
+      const http = this.#o.http ?? { port: 3000, host: '0.0.0.0', path: '/slack/events' };
+      receiver = new HTTPReceiver({
+        signingSecret: this.#o.signingSecret ?? '',
+        endpoints: [http.path],
+        logger,
+      });
+      this.#http = receiver;
+    }
+    const app = new App({
+      token: this.#o.token,
+      botId: auth.bot_id,
+      botUserId: auth.user_id,
+      tokenVerificationEnabled: false,
+      receiver,
+      logger,
+      clientOptions: this.#clientOptions(),
+    });
+    this.#app = app;
+    app.error(async (error) => {
+      log.warn(
+        { err: { name: error.name, message: error.message, code: error.code } },
+        'slack listener error',
+      );
+    });
+    app.event('app_mention', async ({ event, body }) => {
+      this.#accept(normalizeEvent(event as SlackEvent, body, this.#context()), event.type);
+    });
+    app.event('message', async ({ event, body }) => {
+      this.#accept(normalizeEvent(event as SlackEvent, body, this.#context()), event.type);
+    });
+    app.command(this.#o.command, async ({ ack, command }) => {
+      await ack();
+      this.#accept(normalizeCommand(command as SlashCommand, this.#context()), 'command');
+    });
+    app.action(new RegExp(`^${ACTION_PREFIX}`), async ({ ack, body }) => {
+      await ack();
+      this.#accept(normalizeClick(body as BlockActions, this.#context()), 'click');
+    });
+    if (this.#http && this.#o.http) {
+      await app.start({ port: this.#o.http.port, host: this.#o.http.host });
+      log.info({ port: this.#o.http.port, path: this.#o.http.path }, 'slack events endpoint listening');
+    } else {
+      await app.start();
+    }
+  }
+
+  /** auth.test: who the bot is. A token Slack refuses stops start-up with a config error. */
+  async #authTest(): Promise<{ user_id: string; bot_id: string | undefined; team_id: string }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const auth = await this.#client.auth.test();
+        if (!auth.user_id || !auth.team_id) throw new Error('auth.test answered without user_id or team_id');
+        return { user_id: auth.user_id, bot_id: auth.bot_id, team_id: auth.team_id };
+      } catch (error) {
+        const code = (error as { data?: { error?: string } }).data?.error;
+        if (code && !isTransient(error)) {
+          throw new VmopsError(
+            'config_invalid',
+            `Slack refused the bot token (${code}): check networks.slack.token (an xoxb-… bot token)`,
+          );
+        }
+        if (attempt >= 4 || this.#stopped) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
+      }
+    }
+  }
+
+  #context(): SlackContext {
+    if (!this.#ctx) throw new Error('the slack adapter is not started');
+    return { ...this.#ctx, now: (this.#o.now ?? Date.now)() };
+  }
+
+  #accept(normalized: Normalized, kind: string): void {
+    if ('drop' in normalized) {
+      this.#o.log.debug({ kind, reason: normalized.drop }, 'slack event dropped');
+      return;
+    }
+    this.#deliver(normalized.message);
+  }
+
+  /** Handed over in order per channel, after the acknowledgement. */
+  #deliver(message: IncomingMessage): void {
+    if (this.#stopped) return;
+    const key = message.target.room;
+    const next = (this.#inbox.get(key) ?? Promise.resolve()).then(async () => {
+      const onMessage = this.#onMessage;
+      if (!onMessage || this.#stopped) return;
+      try {
+        await onMessage(message);
+      } catch (error) {
+        this.#o.log.error({ err: error, eventId: message.eventId }, 'slack message handling failed');
+      }
+    });
+    this.#inbox.set(key, next);
+    void next.then(() => {
+      if (this.#inbox.get(key) === next) this.#inbox.delete(key);
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#onMessage = undefined;
+    const app = this.#app;
+    // Stop taking events first, then let what was already taken finish, then let the outbox drain.
+    if (this.#socket) {
+      const socket = this.#socket;
+      await within(socket.client.disconnect(), 5000);
+    } else if (this.#http && app) {
+      await within(
+        app.stop().catch(() => undefined),
+        5000,
+      );
+    }
+    await within(Promise.all(this.#inbox.values()), 10_000);
+    await this.#queue.stop(STOP_DRAIN_MS);
+  }
+
+  directTarget(account: string): ChatTarget {
+    return { network: this.network, room: userOfAccount(account), isDirect: true };
+  }
+
+  async send(target: ChatTarget, reply: Reply): Promise<MessageRef> {
+    const channel = await this.#channelFor(target);
+    const now = (this.#o.now ?? Date.now)();
+    const uploadOver = this.#o.uploadOver;
+    if (!reply.status && uploadOver > 0 && reply.text.length > uploadOver) {
+      return this.#sendLong(channel, target.thread, reply);
+    }
+    const blocks = replyBlocks(reply, now);
+    const result = await this.#queue.enqueue(channel, 'chat.postMessage', {
+      channel,
+      text: escapeText(reply.text),
+      ...(blocks ? { blocks } : {}),
+      ...(target.thread ? { thread_ts: target.thread } : {}),
+      unfurl_links: false,
+      unfurl_media: false,
+    });
+    return {
+      network: this.network,
+      room: channel,
+      id: String(result.ts),
+      ...(target.thread ? { thread: target.thread } : {}),
+    };
+  }
+
+  async edit(ref: MessageRef, reply: Reply): Promise<void> {
+    const now = (this.#o.now ?? Date.now)();
+    const blocks = replyBlocks(reply, now);
+    await this.#queue.enqueue(
+      ref.room,
+      'chat.update',
+      { channel: ref.room, ts: ref.id, text: escapeText(reply.text), ...(blocks ? { blocks } : {}) },
+      `update:${ref.room}:${ref.id}`,
+    );
+  }
+
+  /** A long reply: its start as a message, the whole text as a file in that message's thread. */
+  async #sendLong(channel: string, thread: string | undefined, reply: Reply): Promise<MessageRef> {
+    const lines = reply.text.split('\n');
+    const head = lines.slice(0, 15).join('\n').slice(0, 1500);
+    const text = `${escapeText(head)}\n… (${reply.text.length} characters in all: the whole text is attached in the thread)`;
+    const posted = await this.#queue.enqueue(channel, 'chat.postMessage', {
+      channel,
+      text,
+      ...(thread ? { thread_ts: thread } : {}),
+      unfurl_links: false,
+      unfurl_media: false,
+    });
+    const ts = String(posted.ts);
+    await this.#queue
+      .enqueue(channel, 'files.uploadV2', {
+        channel_id: channel,
+        thread_ts: thread ?? ts,
+        content: reply.text,
+        filename: 'vmops-reply.txt',
+        title: (lines[0] ?? 'vmops').slice(0, 200),
+      })
+      .catch((error: unknown) => this.#o.log.warn({ err: error }, 'could not upload the whole reply'));
+    return { network: this.network, room: channel, id: ts, ...(thread ? { thread } : {}) };
+  }
+
+  /** A channel id for a target: a direct target names a user, whose DM channel is opened once. */
+  async #channelFor(target: ChatTarget): Promise<string> {
+    const room = target.room;
+    if (!(target.isDirect && /^[UW][A-Z0-9]+$/.test(room))) return room;
+    const known = this.#dms.get(room);
+    if (known) return known;
+    const opened = await this.#queue.enqueue(`open:${room}`, 'conversations.open', { users: room });
+    const channel = (opened.channel as { id?: string } | undefined)?.id;
+    if (!channel) throw new Error(`conversations.open gave no channel for ${room}`);
+    this.#dms.set(room, channel);
+    return channel;
+  }
+
+  async #call(method: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (method === 'files.uploadV2') {
+      return (await this.#client.files.uploadV2(args as never)) as unknown as Record<string, unknown>;
+    }
+    return (await this.#client.apiCall(method, args)) as unknown as Record<string, unknown>;
+  }
+}
+
+function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
