@@ -377,6 +377,14 @@ export class XmppAdapter extends EventEmitter<AdapterEvents> implements ChatAdap
     } catch {
       return; // lost again at once; the next session starts over
     }
+    // A round trip to the server: once it answers, it has handled the presence too (one stream is
+    // handled in order), so a direct message sent from now on reaches this session live instead of
+    // going to offline storage and coming back later marked delayed (and so ignored).
+    const server = xmpp.jid?.domain ?? this.#ownJid.split('@')[1] ?? '';
+    await xmpp.iqCaller
+      .request(xml('iq', { type: 'get', to: server }, xml('ping', { xmlns: NS.ping })), 10_000)
+      .catch(() => undefined); // a server without ping still got the presence first
+    if (this.#stopped || this.#client !== xmpp) return;
     this.#options.log.info({ jid: xmpp.jid?.toString() }, 'xmpp online');
     this.emit('online');
     // A new session: every room must be joined again.
