@@ -5,6 +5,7 @@
 // entry only if the chain's head is still the hash it was computed from, and the appender retries.
 import { createHash, createHmac } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import pRetry from 'p-retry';
 import type { RedisKeys } from '../redis/keys.ts';
 
 /** What happened, in a few words: `command`, `approval.requested`, `job.succeeded`, `oncall.set`… */
@@ -55,6 +56,11 @@ redis.call('SET', KEYS[2], ARGV[3])
 return {1, id}
 `;
 
+/** The chain's head moved between reading it and appending: compute the entry again on the new head. */
+class HeadMoved extends Error {
+  override readonly name = 'HeadMoved';
+}
+
 /** The JSON an entry's hash covers: its fields in a fixed order. */
 function canonical(fact: AuditFact, at: string): string {
   return JSON.stringify({
@@ -102,26 +108,39 @@ export class AuditTrail {
   }
 
   async #appendNow(fact: AuditFact): Promise<string> {
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const prev = this.#head ?? (await this.#redis.get(this.#keys.auditHead)) ?? '';
-      const body = canonical(fact, new Date(this.#now()).toISOString());
-      const hash = this.#hash(prev, body);
-      const [done, value] = (await this.#redis.eval(
-        APPEND,
-        2,
-        this.#keys.audit,
-        this.#keys.auditHead,
-        prev,
-        body,
-        hash,
-      )) as [number, string];
-      if (done === 1) {
-        this.#head = hash;
-        return value;
-      }
-      this.#head = value; // another process appended meanwhile: chain onto its entry
-    }
-    throw new Error('audit trail: the chain head kept moving; the entry was not appended');
+    // Optimistic: compute the entry on the head last seen, append if it is still the head. Each refusal
+    // means another process appended, so the chain always progresses; a jittered backoff keeps a busy
+    // process from losing the race many times in a row.
+    return pRetry(
+      async () => {
+        const prev = this.#head ?? (await this.#redis.get(this.#keys.auditHead)) ?? '';
+        const body = canonical(fact, new Date(this.#now()).toISOString());
+        const hash = this.#hash(prev, body);
+        const [done, value] = (await this.#redis.eval(
+          APPEND,
+          2,
+          this.#keys.audit,
+          this.#keys.auditHead,
+          prev,
+          body,
+          hash,
+        )) as [number, string];
+        if (done === 1) {
+          this.#head = hash;
+          return value;
+        }
+        this.#head = value; // another process appended meanwhile: chain onto its entry
+        throw new HeadMoved();
+      },
+      {
+        retries: 200,
+        minTimeout: 1,
+        maxTimeout: 50,
+        factor: 1.5,
+        randomize: true,
+        shouldRetry: ({ error }) => error instanceof HeadMoved,
+      },
+    );
   }
 
   /** The last `count` entries, newest first. */
