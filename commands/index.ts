@@ -11,6 +11,7 @@ import { command as help } from './help.ts';
 import { command as images } from './images.ts';
 import { command as jobs } from './jobs.ts';
 import { command as log } from './log.ts';
+import { command as login } from './login.ts';
 import { command as oncall } from './oncall.ts';
 import { command as pending } from './pending.ts';
 import { command as people } from './people.ts';
@@ -49,6 +50,7 @@ export const allCommands: readonly CommandSpec[] = [
   unsubscribe,
   oncall,
   whoami,
+  login,
   people,
   audit,
   help,

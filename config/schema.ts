@@ -19,6 +19,86 @@ const duration = z.union([z.number().int().positive(), z.string()]).transform((v
   return parsed;
 });
 
+/** A Redis node: `host:port` (`[::1]:6379` for IPv6) or `{ host, port }`. */
+const redisNode = z.union(
+  [
+    z
+      .string()
+      .regex(/^(\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'must be host:port, like redis-1.example.org:26379')
+      .transform((value) => {
+        const at = value.lastIndexOf(':');
+        return { host: value.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(value.slice(at + 1)) };
+      }),
+    z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict(),
+  ],
+  { error: 'must be host:port, like redis-1.example.org:26379, or { host, port }' },
+);
+
+/** A prefix whose keys share one Cluster slot: it has a non-empty hash tag, `{vmops}`. */
+const HASH_TAGGED = /^[^{]*\{[^}]+\}/;
+
+const redisSchema = z
+  .object({
+    /** redis:// URL. Empty: local mode starts a private redis-server. VMOPS_REDIS_URL overrides. */
+    url: z.string().optional(),
+    /** A primary with replicas, watched by Redis Sentinel: vmops follows failovers. */
+    sentinel: z
+      .object({
+        /** The primary's name in the sentinels' configuration (`sentinel monitor <name> …`). */
+        name: z.string().min(1),
+        /** Some or all of the sentinels. */
+        sentinels: z.array(redisNode).min(1),
+        username: z.string().min(1).optional(),
+        /** Password of the primary and replicas (`requirepass` / `masterauth`). */
+        password: z.string().optional(),
+        /** Password of the sentinels (`requirepass` in sentinel.conf), if they have one. */
+        sentinelPassword: z.string().optional(),
+        db: z.number().int().min(0).optional(),
+        /** TLS to the sentinels and the Redis nodes. */
+        tls: z.boolean().default(false),
+      })
+      .strict()
+      .optional(),
+    /** A Redis Cluster: some of its nodes (the rest are found from them). */
+    cluster: z
+      .object({
+        nodes: z.array(redisNode).min(1),
+        username: z.string().min(1).optional(),
+        password: z.string().optional(),
+        tls: z.boolean().default(false),
+      })
+      .strict()
+      .optional(),
+    /** Prefix of every key vmops writes (BullMQ's too); default vmops, or {vmops} on a Cluster. */
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_{}.-]+$/)
+      .optional(),
+  })
+  .strict()
+  .superRefine((redis, ctx) => {
+    const given = (['url', 'sentinel', 'cluster'] as const).filter((key) => redis[key] !== undefined);
+    if (given.length > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [given[1] ?? 'url'],
+        message: `give one of redis.url, redis.sentinel and redis.cluster, not ${given.join(' and ')}`,
+      });
+    }
+    if (redis.cluster && redis.prefix !== undefined && !HASH_TAGGED.test(redis.prefix)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['prefix'],
+        message: `"${redis.prefix}" has no hash tag: on a Cluster every key of a queue must be in one slot, so write it like {${redis.prefix.replace(/[{}]/g, '')}}`,
+      });
+    }
+  })
+  .transform(({ prefix, ...redis }) => ({
+    ...redis,
+    prefix: prefix ?? (redis.cluster ? '{vmops}' : 'vmops'),
+  }))
+  .prefault({});
+
 const role = z.enum(['viewer', 'operator', 'approver', 'admin']);
 const access = z.enum(['viewer', 'operator', 'approver', 'admin', 'known', 'anyone']);
 
@@ -225,21 +305,18 @@ export const configSchema = z
         maxMessageAge: duration.default(120_000),
         /** Longest command accepted, in characters. */
         maxCommandLength: z.number().int().min(16).max(100_000).default(2000),
+        /** How many commands one person (or guest account) may give per window; more are dropped with one reply. */
+        throttle: z
+          .object({
+            commands: z.number().int().min(1).default(30),
+            per: duration.default(60_000),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
-    redis: z
-      .object({
-        /** redis:// URL. Empty: local mode starts a private redis-server. VMOPS_REDIS_URL overrides. */
-        url: z.string().optional(),
-        /** Prefix of every key vmops writes (BullMQ's too). */
-        prefix: z
-          .string()
-          .regex(/^[A-Za-z0-9_{}.-]+$/)
-          .default('vmops'),
-      })
-      .strict()
-      .prefault({}),
+    redis: redisSchema,
     /** Product used when a command names none. */
     defaultProduct: name,
     products: z
@@ -271,6 +348,30 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** The web console (src/web/): jobs live, the catalog, approvals, workers, the audit trail, the download area. */
+    web: z
+      .object({
+        /** Serve the console from the bot process (local and bot mode). */
+        enabled: z.boolean().default(true),
+        /** Address to listen on; put a TLS proxy in front before listening beyond loopback. */
+        host: z.string().min(1).default('127.0.0.1'),
+        /** Port to listen on; 0 picks any free port. In local mode a busy port falls back to a free one. */
+        port: z.number().int().min(0).max(65535).default(8080),
+        /** The console's address as people reach it (https://vmops.example.org); login links and status messages use it. */
+        publicUrl: z
+          .string()
+          .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'must be a URL like https://vmops.example.org')
+          .transform((url) => url.replace(/\/+$/, ''))
+          .optional(),
+        /** How long a signed-in session lasts. */
+        sessionTtl: duration.default(12 * 3600_000),
+        /** How long a login link from `login` stays valid (it works once). */
+        loginTtl: duration.default(10 * 60_000),
+        /** Who may fetch the download area (<dataDir>/downloads): anyone, or signed-in people only. */
+        downloads: z.enum(['public', 'signed-in']).default('public'),
+      })
+      .strict()
+      .prefault({}),
     jobs: z
       .object({
         /** Timeout of a step that sets none. */
@@ -283,6 +384,8 @@ export const configSchema = z
         concurrency: z.number().int().min(1).max(64).default(2),
         /** Refuse a stage at once when no live worker can take it (instead of queueing it for later). */
         refuseWithoutWorker: z.boolean().default(true),
+        /** A worker silent this long (killed, hung, cut off from Redis) loses its running jobs: they run again while attempts allow, else fail. */
+        workerTimeout: duration.default(30_000),
       })
       .strict()
       .prefault({}),

@@ -26,6 +26,8 @@ const programs = [
   { bin: 'ssh-keygen', pkg: 'openssh-client', for: ['test'] },
   // XMPP adapter tests run a real Prosody on loopback.
   { bin: 'prosody', pkg: 'prosody', for: ['test'] },
+  // The web console's end-to-end tests drive Debian's Chromium.
+  { bin: 'chromium', pkg: 'chromium', for: ['test'] },
 ];
 
 function run(cmd, args, opts = {}) {

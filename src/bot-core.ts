@@ -13,7 +13,7 @@ import { CommandRegistry } from './command-registry.ts';
 import type { CatalogReader, JobControl } from './command-spec.ts';
 import { VmopsError } from './errors.ts';
 import { vocabularyFromConfig } from './grammar/vocabulary.ts';
-import { liveAgents } from './jobs/agent-presence.ts';
+import { type AgentInfo, liveAgents } from './jobs/agent-presence.ts';
 import { createJobControl } from './jobs/job-control.ts';
 import { configuredFormats, openStageQueues } from './jobs/stage-queues.ts';
 import { checkWorkers } from './jobs/worker-gate.ts';
@@ -21,9 +21,11 @@ import { Notifier } from './notifier.ts';
 import { OnCallDesk } from './oncall/oncall-desk.ts';
 import { executeApproved, handleMessage, type PipelineDeps } from './pipeline/handle-message.ts';
 import { identitiesFromConfig } from './pipeline/identify.ts';
+import { redisThrottle } from './pipeline/throttle.ts';
 import { checkPolicy } from './policy-check.ts';
-import { connectRedis } from './redis/connect.ts';
+import { connectRedis, type RedisTarget } from './redis/connect.ts';
 import { redisKeys } from './redis/keys.ts';
+import { checkProductionRedis } from './redis/production-check.ts';
 import { fitReply } from './render/fit-reply.ts';
 import { reportDetail } from './render/test-report.ts';
 import type { TestReport } from './reports/test-report.ts';
@@ -31,6 +33,7 @@ import { type ScheduleRunner, startScheduleRunner } from './schedules/schedule-r
 import { LifecycleAnnouncer } from './subscriptions/lifecycle-announcer.ts';
 import { SubscriptionStore } from './subscriptions/subscription-store.ts';
 import type { ChatAdapter, ChatTarget, IncomingMessage, JobStatusView, Reply } from './types.ts';
+import { WebSessions } from './web/sessions.ts';
 
 /** Lines of a failed job's log that go in its thread. */
 const DETAIL_LOG_LINES = 15;
@@ -65,13 +68,22 @@ export interface BotCore {
   approvals: ApprovalDesk;
   /** The audit trail. */
   audit: AuditTrail;
+  /** What is wrong with the Redis for production (eviction, persistence), checked at start; also logged. */
+  redisWarnings: string[];
+  /** The image catalog and test reports (for the web console). */
+  catalog: CatalogReader;
+  /** Workers whose heartbeat is alive (for the web console). */
+  liveWorkers(): Promise<AgentInfo[]>;
+  /** Web console login links and sessions. */
+  sessions: WebSessions;
   close(): Promise<void>;
 }
 
 /** The bot's half: pipeline, job control and notifier over the given adapters. */
 export async function startBotCore(options: {
   config: Config;
-  redisUrl: string;
+  /** A redis:// URL, or a Sentinel or Cluster topology. */
+  redisUrl: RedisTarget;
   adapters: ReadonlyMap<string, ChatAdapter>;
   log: Logger;
   instanceId: string;
@@ -89,6 +101,7 @@ export async function startBotCore(options: {
   const { config, redisUrl, adapters, log } = options;
   const redis = connectRedis(redisUrl, { name: `vmops-bot-${options.instanceId}`, log });
   const keys = redisKeys(config.redis.prefix);
+  const redisWarnings = await checkProductionRedis(redis, log);
   const queues = openStageQueues({
     connection: redis,
     prefix: config.redis.prefix,
@@ -127,6 +140,7 @@ export async function startBotCore(options: {
     ...(options.statusLeaseMs ? { leaseMs: options.statusLeaseMs } : {}),
     ...(options.sendRetryMs ? { retryBaseMs: options.sendRetryMs } : {}),
     details: (view) => jobDetails(view, jobs, catalogReader),
+    ...(config.web.publicUrl ? { jobUrl: (jobId: string) => `${config.web.publicUrl}/jobs/${jobId}` } : {}),
   });
   await notifier.start();
   const subscriptions = new SubscriptionStore(redis, keys);
@@ -183,11 +197,21 @@ export async function startBotCore(options: {
     now,
     ...(options.approvalSweepMs ? { sweepMs: options.approvalSweepMs } : {}),
   });
+  const sessions = new WebSessions(redis, keys, {
+    loginTtlMs: config.web.loginTtl,
+    sessionTtlMs: config.web.sessionTtl,
+    publicUrl: config.web.publicUrl,
+    now,
+  });
   const deps: PipelineDeps = {
     config,
     registry,
     vocabulary: vocabularyFromConfig(config),
     identities: identitiesFromConfig(config.people),
+    throttle: redisThrottle(redis, config.redis.prefix, {
+      commands: config.bot.throttle.commands,
+      perMs: config.bot.throttle.per,
+    }),
     ingress: { redis, keys, maxAgeMs: config.bot.maxMessageAge, instanceId: options.instanceId },
     jobs,
     catalog: catalogReader,
@@ -198,6 +222,7 @@ export async function startBotCore(options: {
     audit,
     reply: send,
     announce: (jobId, target) => notifier.announce(jobId, target),
+    logins: sessions,
     log,
   };
   approvals.start();
@@ -208,6 +233,10 @@ export async function startBotCore(options: {
     schedules,
     approvals,
     audit,
+    redisWarnings,
+    catalog: catalogReader,
+    liveWorkers: () => liveAgents(redis, keys),
+    sessions,
     async close() {
       await approvals.stop();
       await schedules.close();

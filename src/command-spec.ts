@@ -164,6 +164,8 @@ export interface CommandContext {
   oncall: Pick<OnCallDesk, 'whoIsOnCall' | 'set' | 'clear' | 'now'>;
   /** The audit trail. */
   audit: Pick<AuditTrail, 'append' | 'recent' | 'verify' | 'entries'>;
+  /** One-time sign-in links to the web console (`login`); absent when the bot serves none. */
+  logins?: { loginLink(person: string): Promise<{ url: string; expiresAt: number }> };
   /** Logger with person, command and adapter bound. */
   log: Logger;
 }

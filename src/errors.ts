@@ -34,6 +34,9 @@ export const ERROR_CODES = {
   step_failed: 'a recipe step exited with a non-zero status',
   step_timeout: 'a recipe step ran longer than its timeout',
   cancelled: 'the job was cancelled',
+  worker_lost:
+    'the worker running the job stopped answering (killed, hung, cut off from Redis) and jobs.attempts allows no further run',
+  throttled: 'the person gave more commands than bot.throttle allows; the rest of the window is dropped',
   // Start-up and infrastructure
   config_invalid: 'the configuration file is missing, unreadable or does not match the schema',
   redis_unavailable: 'Redis could not be reached or started',

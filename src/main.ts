@@ -17,12 +17,15 @@ import { lockDataDir } from './data-dir-lock.ts';
 import { asVmopsError, VmopsError } from './errors.ts';
 import { configuredFormats } from './jobs/stage-queues.ts';
 import { type StageWorkers, startStageWorkers } from './jobs/stage-worker.ts';
-import { createLogger, redactUrl } from './logger.ts';
+import { createLogger } from './logger.ts';
 import { networkAdapters } from './network-adapters.ts';
 import { checkPolicy } from './policy-check.ts';
+import { describeTarget, redisTargetOf } from './redis/connect.ts';
 import { redisKeys } from './redis/keys.ts';
 import { startRedisServer } from './redis/redis-server-process.ts';
 import type { ChatAdapter } from './types.ts';
+import { startWebConsoleFromConfig } from './web/start-from-config.ts';
+import { WebAdapter } from './web/web-adapter.ts';
 
 function logLevel(): string {
   return process.env.VMOPS_LOG_LEVEL || 'info';
@@ -66,11 +69,11 @@ async function settleWithin(core: BotCore, jobs: readonly string[], ms: number):
 }
 
 async function runLocal(cli: RunCommand, config: Config): Promise<void> {
-  const configuredUrl = process.env.VMOPS_REDIS_URL || config.redis.url;
+  const configuredUrl = redisTargetOf(config.redis);
   if (cli.mode === 'bot' && !configuredUrl) {
     throw new VmopsError(
       'config_invalid',
-      'bot mode needs the Redis its workers use: set redis.url in the config or VMOPS_REDIS_URL; for everything in one process, use local mode (npm start)',
+      'bot mode needs the Redis its workers use: set redis.url (or redis.sentinel, redis.cluster) in the config or VMOPS_REDIS_URL; for everything in one process, use local mode (npm start)',
     );
   }
   const dataDir = dataDirOf(config);
@@ -95,7 +98,7 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
     if (privateRedis) undo.push(() => privateRedis.stop());
     const redisUrl = configuredUrl || (privateRedis?.url ?? '');
     log.info(
-      { redis: redactUrl(redisUrl), dataDir, private: Boolean(privateRedis) },
+      { redis: describeTarget(redisUrl), dataDir, private: Boolean(privateRedis) },
       `starting ${cli.mode} mode`,
     );
 
@@ -106,13 +109,25 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
       as: config.networks.shell?.as ?? userInfo().username,
     });
     const networks = networkAdapters(config, log, redisUrl);
+    const web = new WebAdapter();
     const adapters = new Map<string, ChatAdapter>([
       [shell.network, shell],
+      [web.network, web],
       ...networks.map((a) => [a.network, a] as const),
     ]);
     const instanceId = `${hostname()}-${process.pid}`;
     const core = await startBotCore({ config, redisUrl, adapters, log, instanceId });
+    for (const warning of core.redisWarnings) process.stderr.write(`vmops: warning: ${warning}\n`);
     undo.push(() => core.close());
+    const webConsole = await startWebConsoleFromConfig({
+      config,
+      core,
+      adapter: web,
+      dataDir,
+      log,
+      fallbackPort: cli.mode === 'local',
+    });
+    if (webConsole) undo.push(() => webConsole.close());
     // Networks stop after the final states below have been handed to them (they send what waits first).
     for (const network of networks) undo.push(() => network.stop());
     // Runs after the worker has finished its jobs: their final states reach the room before the notifier stops.
@@ -142,7 +157,8 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
     if (interactive) {
       shell.notice(
         `vmops ${cli.mode} mode: you are ${shell.speaker}. Type help, /as <name> to switch, Ctrl-D to quit.\n` +
-          `Logs go to ${join(dataDir, 'vmops.log')}.`,
+          `Logs go to ${join(dataDir, 'vmops.log')}.` +
+          (webConsole ? `\nWeb console: ${webConsole.url} (type login for a sign-in link).` : ''),
       );
     }
     await shell.start(async (message) => {
@@ -176,11 +192,11 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
 }
 
 async function runWorker(cli: RunCommand, config: Config): Promise<void> {
-  const redisUrl = process.env.VMOPS_REDIS_URL || config.redis.url;
+  const redisUrl = redisTargetOf(config.redis);
   if (!redisUrl) {
     throw new VmopsError(
       'config_invalid',
-      'a worker needs the Redis the bot uses: set redis.url in the config or VMOPS_REDIS_URL (e.g. redis://buildhost:6379)',
+      'a worker needs the Redis the bot uses: set redis.url (or redis.sentinel, redis.cluster) in the config or VMOPS_REDIS_URL (e.g. redis://buildhost:6379)',
     );
   }
   const log = createLogger({ level: logLevel() });
@@ -199,8 +215,9 @@ async function runWorker(cli: RunCommand, config: Config): Promise<void> {
     ...(cli.stages ? { stages: cli.stages } : {}),
     ...(cli.formats ? { formats: checkFormats(cli.formats, config) } : {}),
     host: hostname(),
+    checkRedis: true,
   });
-  log.info({ redis: redactUrl(redisUrl), name, stages: cli.stages ?? 'all' }, 'worker ready');
+  log.info({ redis: describeTarget(redisUrl), name, stages: cli.stages ?? 'all' }, 'worker ready');
   const signal = await signals.requested;
   const running = worker.running();
   const closed = worker.close();

@@ -7,9 +7,10 @@ import { MatrixAdapter } from '../adapters/matrix/adapter.ts';
 import { SlackAdapter } from '../adapters/slack/adapter.ts';
 import { XmppAdapter } from '../adapters/xmpp/adapter.ts';
 import type { Config } from '../config/schema.ts';
+import type { RedisTarget } from './redis/connect.ts';
 import type { ChatAdapter } from './types.ts';
 
-export function networkAdapters(config: Config, log: Logger, redisUrl: string): ChatAdapter[] {
+export function networkAdapters(config: Config, log: Logger, redisUrl: RedisTarget): ChatAdapter[] {
   const adapters: ChatAdapter[] = [];
   const xmpp = config.networks.xmpp;
   if (xmpp) {

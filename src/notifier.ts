@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { FINAL_STATES } from './jobs/job-view.ts';
 import type { StageQueues } from './jobs/stage-queues.ts';
-import { redisOptions } from './redis/connect.ts';
+import { type BullConnection, bullConnection, type RedisTarget } from './redis/connect.ts';
 import type { RedisKeys } from './redis/keys.ts';
 import { fitReply } from './render/fit-reply.ts';
 import { renderStatus } from './render/status-message.ts';
@@ -18,7 +18,7 @@ import type { ChatAdapter, ChatTarget, JobStatusView, MessageRef } from './types
 
 export interface NotifierOptions {
   redis: Redis;
-  redisUrl: string;
+  redisUrl: RedisTarget;
   keys: RedisKeys;
   queues: StageQueues;
   adapters: ReadonlyMap<string, ChatAdapter>;
@@ -34,6 +34,8 @@ export interface NotifierOptions {
   retryBaseMs?: number;
   /** What goes in a finished job's thread (a failure's log tail, a test report), on networks with threads. */
   details?(view: JobStatusView): Promise<string | undefined>;
+  /** The web console's page of a job, linked from its status message (web.publicUrl). */
+  jobUrl?(jobId: string): string;
 }
 
 interface NotifierEvents {
@@ -41,6 +43,8 @@ interface NotifierEvents {
   settled: [jobId: string, state: JobStatusView['state'] | 'unknown'];
   /** A status message could not be edited any more (deleted, bot removed from the room); it is left as it is. */
   abandoned: [jobId: string];
+  /** A queue event about a job, from any worker (live views such as the web console follow these). */
+  job: [jobId: string];
 }
 
 interface Tracked {
@@ -79,6 +83,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
   readonly #tracked = new Map<string, Tracked>();
   readonly #settled = new Set<string>();
   #events: QueueEvents[] = [];
+  #connection: BullConnection | undefined;
   #renewal: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -91,15 +96,16 @@ export class Notifier extends EventEmitter<NotifierEvents> {
   /** Subscribes to every stage queue's events and resumes editing messages of unfinished jobs. */
   async start(): Promise<void> {
     const { queues, redisUrl } = this.#options;
+    const connection = bullConnection(redisUrl, { name: 'vmops-notifier' });
+    this.#connection = connection;
     this.#events = queues.routes.map(
-      ({ name }) =>
-        new QueueEvents(name, {
-          connection: redisOptions(redisUrl, { blocking: true, name: 'vmops-notifier' }),
-          prefix: queues.prefix,
-        }),
+      ({ name }) => new QueueEvents(name, { connection: connection.connection, prefix: queues.prefix }),
     );
     for (const events of this.#events) {
-      const touch = ({ jobId }: { jobId: string }) => this.touch(jobId);
+      const touch = ({ jobId }: { jobId: string }) => {
+        this.emit('job', jobId);
+        this.touch(jobId);
+      };
       for (const name of QUEUE_EVENTS) events.on(name, touch as never);
       events.on('error', (error) => this.#options.log.warn({ err: error }, 'queue events error'));
     }
@@ -123,7 +129,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
       await redis.hdel(keys.statusMessages, jobId);
       return;
     }
-    const reply = fitReply(renderStatus(view, this.#now()), adapter.limits);
+    const reply = fitReply(renderStatus(view, this.#now(), this.#options.jobUrl?.(jobId)), adapter.limits);
     try {
       const ref = await this.#withRetries(() => adapter.send(target, reply));
       // The lease and the reference in one step: another instance that sees the reference sees the lease.
@@ -184,6 +190,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     clearInterval(this.#renewal);
     for (const entry of this.#tracked.values()) clearTimeout(entry.timer);
     await Promise.all(this.#events.map((e) => e.close()));
+    this.#connection?.close();
   }
 
   /** Reserves the right to post a job's status message; a reservation whose holder died goes stale. */
@@ -272,7 +279,10 @@ export class Notifier extends EventEmitter<NotifierEvents> {
         return;
       }
       entry.missing = 0;
-      const reply = fitReply(renderStatus(view, this.#now()), entry.adapter.limits);
+      const reply = fitReply(
+        renderStatus(view, this.#now(), this.#options.jobUrl?.(jobId)),
+        entry.adapter.limits,
+      );
       // Where a message cannot be edited, each edit is a new message: send one per change of state only.
       const worthIt = entry.adapter.limits.canEdit || view.state !== entry.lastState;
       if (reply.text !== entry.lastText && worthIt) {

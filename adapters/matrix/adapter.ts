@@ -28,7 +28,7 @@ import {
 import type { Logger } from 'pino';
 import { VmopsError } from '../../src/errors.ts';
 import { commandText } from '../../src/grammar/addressing.ts';
-import { connectRedis } from '../../src/redis/connect.ts';
+import { connectRedis, type RedisTarget } from '../../src/redis/connect.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
 import type {
   AdapterLimits,
@@ -76,7 +76,7 @@ export interface MatrixAdapterOptions {
   /** Commands older than this are not run (config bot.maxMessageAge, ms). */
   maxMessageAgeMs: number;
   /** Redis for the sync position, the session and notices, under `prefix`. */
-  redisUrl: string;
+  redisUrl: RedisTarget;
   prefix: string;
   log: Logger;
   /** How long the homeserver may hold a /sync open (ms; default 30 s). */

@@ -51,7 +51,9 @@ export function jobView(job: Job<JobData, JobResult>, bullState: string): JobSta
   ) {
     view.finishedAt = job.finishedOn;
   }
-  if (state === 'failed' || state === 'cancelled') view.error = decodeFailure(job.failedReason).message;
+  if (state === 'failed' || state === 'cancelled') {
+    view.error = decodeFailure(job.failedReason, progress?.worker).message;
+  }
   if (progress?.tests !== undefined) view.tests = progress.tests;
   return view;
 }

@@ -74,6 +74,9 @@ export function openStageQueues(options: StageQueueOptions): StageQueues {
       }),
     );
   }
+  // The queues share the caller's connection, which reports an outage once (src/redis/connect.ts);
+  // without a listener BullMQ prints every failed reconnect of every queue to the console.
+  for (const queue of queues.values()) queue.on('error', () => undefined);
   const byName = (name: string) => queues.get(name);
   return {
     prefix: options.prefix,

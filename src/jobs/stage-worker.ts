@@ -14,8 +14,9 @@ import { AuditTrail } from '../audit/audit-trail.ts';
 import { Catalog } from '../catalog/catalog.ts';
 import { type StageEnd, StageLifecycle } from '../catalog/stage-lifecycle.ts';
 import { asVmopsError } from '../errors.ts';
-import { connectRedis, redisOptions } from '../redis/connect.ts';
+import { bullConnection, connectRedis, type RedisTarget } from '../redis/connect.ts';
 import type { RedisKeys } from '../redis/keys.ts';
+import { checkProductionRedis } from '../redis/production-check.ts';
 import type { JobData, JobProgress, JobResult, Stage } from '../types.ts';
 import { STAGES } from '../types.ts';
 import { announceAgent } from './agent-presence.ts';
@@ -26,7 +27,8 @@ import { configuredFormats, queueRoutes } from './stage-queues.ts';
 
 export interface StageWorkerOptions {
   config: Config;
-  redisUrl: string;
+  /** A redis:// URL, or a Sentinel or Cluster topology. */
+  redisUrl: RedisTarget;
   keys: RedisKeys;
   log: Logger;
   /** Where relative step programs are found. */
@@ -41,6 +43,8 @@ export interface StageWorkerOptions {
   formats?: readonly string[];
   /** Host name shown by `agents`. */
   host?: string;
+  /** Check the Redis settings for production and log warnings (the worker process; the bot does it itself). */
+  checkRedis?: boolean;
 }
 
 export interface StageWorkers {
@@ -259,19 +263,27 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
 
   const stages = options.stages ?? STAGES;
   const formats = options.formats ?? configuredFormats(config.products);
-  workers = queueRoutes(stages, formats).map(
-    ({ name }) =>
-      new Worker<JobData, JobResult, Stage>(name, (job, _token, signal) => inSlot(job, signal), {
-        connection: redisOptions(options.redisUrl, { blocking: true, name: `vmops-worker-${name}` }),
-        prefix: config.redis.prefix,
-        concurrency: config.jobs.concurrency,
-        name: options.name,
-      }),
-  );
+  const connections: (() => void)[] = [];
+  workers = queueRoutes(stages, formats).map(({ name }) => {
+    const { connection, close } = bullConnection(options.redisUrl, { name: `vmops-worker-${name}` });
+    connections.push(close);
+    return new Worker<JobData, JobResult, Stage>(name, (job, _token, signal) => inSlot(job, signal), {
+      connection,
+      prefix: config.redis.prefix,
+      concurrency: config.jobs.concurrency,
+      name: options.name,
+      // A job whose worker vanished (killed, cut off) is noticed when its lock lapses; it runs again
+      // only while jobs.attempts allows, else it fails with a reason the room sees (job-view.ts).
+      maxStalledCount: config.jobs.attempts - 1,
+      lockDuration: config.jobs.workerTimeout,
+      stalledInterval: Math.max(500, Math.floor(config.jobs.workerTimeout / 2)),
+    });
+  });
   for (const worker of workers) {
     worker.on('error', (error) => options.log.warn({ err: error }, 'worker connection error'));
   }
   await Promise.all(workers.map((w) => w.waitUntilReady()));
+  if (options.checkRedis) await checkProductionRedis(commands, options.log);
   const presence = await announceAgent(
     commands,
     keys,
@@ -297,6 +309,7 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
       const stopped = Promise.all(workers.map((w) => w.close()));
       await presence.stop().catch(() => undefined);
       await stopped;
+      for (const close of connections) close();
       subscriber.disconnect();
       commands.disconnect();
     },

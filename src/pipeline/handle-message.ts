@@ -30,6 +30,7 @@ import type { ChatTarget, IncomingMessage, Principal, Reply } from '../types.ts'
 import { accessFor, authorize, mayRun } from './authorize.ts';
 import type { Identities } from './identify.ts';
 import { admit, type IngressOptions } from './ingress.ts';
+import type { Throttle } from './throttle.ts';
 
 export interface PipelineDeps {
   config: Config;
@@ -48,6 +49,10 @@ export interface PipelineDeps {
   reply(target: ChatTarget, reply: Reply): Promise<unknown>;
   /** Posts the status message of a job just queued. */
   announce(jobId: string, target: ChatTarget): Promise<void>;
+  /** Web console sign-in links, for `login`. */
+  logins?: CommandContext['logins'];
+  /** Commands per person per window (a flood gets one reply, then silence). */
+  throttle?: Throttle;
   log: Logger;
 }
 
@@ -83,6 +88,7 @@ function contextFor(
     approvals: deps.approvals,
     oncall: deps.oncall,
     audit: deps.audit,
+    ...(deps.logins ? { logins: deps.logins } : {}),
     log,
   };
 }
@@ -107,6 +113,29 @@ export async function handleMessage(message: IncomingMessage, deps: PipelineDeps
     deps.reply(message.target, reply).catch((error: unknown) => log.warn({ err: error }, 'reply failed'));
   const principal = deps.identities(message.target.network, message.sender);
   let clog = log.child({ person: principal.id });
+  const throttled = await deps.throttle?.check(principal.id).catch((error: unknown) => {
+    clog.warn({ err: error }, 'throttle unavailable; the command is let through');
+    return { allowed: true, reply: undefined };
+  });
+  if (throttled && !throttled.allowed) {
+    clog.info({ replied: Boolean(throttled.reply) }, 'command dropped: too many from this person');
+    if (throttled.reply) {
+      await answer({ text: throttled.reply, tone: 'error' });
+      // Only the first dropped command of a window is written down: a flood must not flood the trail.
+      await deps.audit
+        .append({
+          kind: 'command.throttled',
+          actor: principal.id,
+          account: `${principal.account.network}:${principal.account.id}`,
+          room: `${message.target.network}:${message.target.room}`,
+          summary: `${principal.id} gave too many commands; dropping them for a while`,
+          detail: { event: message.eventId, code: 'throttled' },
+        })
+        .catch((error: unknown) => clog.error({ err: error }, 'could not append to the audit trail'));
+    }
+    await verdict.release('done').catch(() => undefined);
+    return { outcome: 'refused', jobs: [] };
+  }
 
   let outcome: HandledMessage;
   let code: string | undefined;

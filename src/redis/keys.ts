@@ -54,6 +54,10 @@ export interface RedisKeys {
   oncallOverride: string;
   /** String: set once a job's details went into its status message's thread (so they go once). */
   detailsPosted(jobId: string): string;
+  /** String: person id of a one-time web console login link, by the SHA-256 of its token (short TTL). */
+  webLogin(tokenHash: string): string;
+  /** String: JSON web console session (person, CSRF token), by the SHA-256 of its cookie (expires). */
+  webSession(sessionHash: string): string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -84,5 +88,7 @@ export function redisKeys(prefix: string): RedisKeys {
     approvalsEscalation: `${prefix}:approvals-escalation`,
     oncallOverride: `${prefix}:oncall-override`,
     detailsPosted: (jobId) => `${prefix}:details-posted:${jobId}`,
+    webLogin: (tokenHash) => `${prefix}:web-login:${tokenHash}`,
+    webSession: (sessionHash) => `${prefix}:web-session:${sessionHash}`,
   };
 }

@@ -41,7 +41,7 @@ const GROUPS: readonly { title: string; names: readonly string[] }[] = [
   { title: 'Approvals', names: ['approve', 'deny', 'withdraw', 'pending', 'oncall'] },
   {
     title: 'Rooms and people',
-    names: ['agents', 'subscribe', 'unsubscribe', 'whoami', 'people', 'audit', 'help'],
+    names: ['agents', 'subscribe', 'unsubscribe', 'whoami', 'login', 'people', 'audit', 'help'],
   },
 ];
 

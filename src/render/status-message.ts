@@ -22,7 +22,8 @@ function stepLabel(view: JobStatusView): string | undefined {
   return `step ${view.step}/${view.steps}${view.stepName ? ` ${view.stepName}` : ''}`;
 }
 
-export function renderStatus(view: JobStatusView, now: number): Reply {
+/** `url`: the job's page on the web console (web.publicUrl), shown last when given. */
+export function renderStatus(view: JobStatusView, now: number, url?: string): Reply {
   const parts = [`${ICON[view.state]} ${subject(view)}`, `job ${view.jobId}`];
   const elapsed = formatDuration((view.finishedAt ?? now) - (view.startedAt ?? view.createdAt));
   switch (view.state) {
@@ -51,6 +52,7 @@ export function renderStatus(view: JobStatusView, now: number): Reply {
   if (view.tests !== undefined && view.state !== 'running') parts.push(printable(view.tests, 300));
   if (view.attempts > 1) parts.push(`attempt ${view.attempts}`);
   parts.push(`asked by ${view.requestedBy}`);
+  if (url !== undefined) parts.push(url);
   const tone = view.state === 'succeeded' ? 'ok' : view.state === 'failed' ? 'error' : 'progress';
   return { text: parts.join(' · '), tone, status: view };
 }

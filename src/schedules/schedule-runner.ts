@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
 import type { JobControl } from '../command-spec.ts';
 import { SCHEDULE_QUEUE } from '../jobs/stage-queues.ts';
-import { redisOptions } from '../redis/connect.ts';
+import { bullConnection, type RedisTarget } from '../redis/connect.ts';
 import { runScheduleTick, type TickOutcome } from './schedule-tick.ts';
 
 /** The data of a tick job: which schedule it belongs to. */
@@ -20,7 +20,7 @@ export interface ScheduleRunnerOptions {
   /** Connection the queue uses (the bot's shared one). */
   connection: Redis;
   /** For the worker's own blocking connection. */
-  redisUrl: string;
+  redisUrl: RedisTarget;
   jobs: JobControl;
   instanceId: string;
   log: Logger;
@@ -69,6 +69,7 @@ export async function startScheduleRunner(options: ScheduleRunnerOptions): Promi
     connection: options.connection,
     prefix: config.redis.prefix,
   });
+  queue.on('error', () => undefined); // its connection reports outages itself (src/redis/connect.ts)
   await syncSchedulers(queue, config, log);
   const names = Object.keys(config.schedules);
   const running = new Set<AbortController>();
@@ -101,11 +102,12 @@ export async function startScheduleRunner(options: ScheduleRunnerOptions): Promi
     }
   };
 
+  const connection = bullConnection(options.redisUrl, { name: 'vmops-schedules' });
   const worker =
     names.length === 0
       ? undefined
       : new Worker<TickData, TickOutcome, string>(SCHEDULE_QUEUE, processTick, {
-          connection: redisOptions(options.redisUrl, { blocking: true, name: 'vmops-schedules' }),
+          connection: connection.connection,
           prefix: config.redis.prefix,
           concurrency: Math.min(names.length, MAX_CONCURRENT_TICKS),
           name: options.instanceId,
@@ -122,6 +124,7 @@ export async function startScheduleRunner(options: ScheduleRunnerOptions): Promi
     async close() {
       for (const controller of running) controller.abort(new Error('the bot is stopping'));
       await worker?.close();
+      connection.close();
       await queue.close();
     },
   };

@@ -2,7 +2,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { LifecycleEvent } from '../catalog/catalog.ts';
-import { connectRedis } from '../redis/connect.ts';
+import { connectRedis, type RedisTarget } from '../redis/connect.ts';
 import type { RedisKeys } from '../redis/keys.ts';
 import { renderLifecycleEvent } from '../render/lifecycle-event.ts';
 import type { ChatAdapter, Reply } from '../types.ts';
@@ -14,7 +14,7 @@ export interface LifecycleAnnouncerOptions {
   /** Shared connection: acknowledgements, subscriptions, delivery marks. */
   redis: Redis;
   /** For the announcer's own blocking connection. */
-  redisUrl: string;
+  redisUrl: RedisTarget;
   keys: RedisKeys;
   subscriptions: SubscriptionStore;
   adapters: ReadonlyMap<string, ChatAdapter>;

@@ -46,6 +46,7 @@ async function vmopsPipeline(): Promise<number> {
   config.redis.prefix = 'bench';
   config.people.alice = { roles: ['operator'], accounts: { bench: 'alice' } };
   config.jobs.refuseWithoutWorker = false; // nothing runs the jobs here: only dispatch is measured
+  config.bot.throttle.commands = 1_000_000; // one person sends every command; the throttle's check still runs
   const core = await startBotCore({
     config,
     redisUrl: server.url,

@@ -8,7 +8,9 @@ import type { Config } from '../../config/schema.ts';
 import { type BotCore, startBotCore } from '../../src/bot-core.ts';
 import { loadConfig, repoRoot } from '../../src/config-load.ts';
 import { type StageWorkers, startStageWorkers } from '../../src/jobs/stage-worker.ts';
+import type { RedisTarget } from '../../src/redis/connect.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
+import type { ChatAdapter } from '../../src/types.ts';
 import { FakeChat } from './fake-chat.ts';
 import { cleanPrefix, redisUrl, testPrefix } from './redis.ts';
 
@@ -17,6 +19,7 @@ export function realConfig(edit?: (config: Config) => void): Config {
   const config = structuredClone(loadConfig());
   config.redis.prefix = testPrefix();
   for (const [name, person] of Object.entries(config.people)) person.accounts.fake = name;
+  config.bot.throttle.commands = 100_000; // tests drive many commands as one person; the throttle test sets its own
   edit?.(config);
   return config;
 }
@@ -26,6 +29,7 @@ export function testConfig(edit?: (config: Config) => void): Config {
   const config = structuredClone(loadConfig());
   config.redis.prefix = testPrefix();
   for (const [name, person] of Object.entries(config.people)) person.accounts.fake = name;
+  config.bot.throttle.commands = 100_000; // tests drive many commands as one person; the throttle test sets its own
   // The demo steps (three for build, one for every other stage), fast, so engine tests need no images.
   const demo = (name: string) => ({
     name,
@@ -51,6 +55,8 @@ export interface Engine {
   chat: FakeChat;
   core: BotCore;
   worker: StageWorkers | undefined;
+  /** Every stage worker started (`workers` of them). */
+  workers: StageWorkers[];
   dataDir: string;
   /** Another bot instance on the same Redis and prefix, with its own FakeChat or a shared one. */
   addBot(chat?: FakeChat): Promise<{ chat: FakeChat; core: BotCore }>;
@@ -67,22 +73,26 @@ export interface EngineOptions {
   statusLeaseMs?: number;
   /** Formats the worker makes (default all). */
   workerFormats?: string[];
-  /** More chat networks for the first bot, next to `chat` (e.g. a second network for cross-network approvals). */
-  moreChats?: FakeChat[];
+  /** More chat networks for the first bot, next to `chat` (e.g. a second network for cross-network approvals, the web console's). */
+  moreChats?: ChatAdapter[];
   /** The bots' clock (approval expiry, on-call rota). */
   now?: () => number;
+  /** Another Redis than the run's (a Sentinel set-up, a Cluster); its keys are not cleaned up. */
+  redis?: RedisTarget;
+  /** How many stage worker processes' worth of workers (default 1), named test-worker, test-worker-2, … */
+  workers?: number;
 }
 
 export async function startEngine(options: EngineOptions = {}): Promise<Engine> {
   const config = options.config ?? testConfig();
   // Without a worker, jobs must still be accepted (they stay queued for the test to look at).
   if (options.worker === false) config.jobs.refuseWithoutWorker = false;
-  const url = redisUrl();
+  const url = options.redis ?? redisUrl();
   const log = pino({ level: 'silent' });
   const dataDir = mkdtempSync(join(tmpdir(), 'vmops-test-data-'));
   const cores: BotCore[] = [];
-  const addBot = async (chat = new FakeChat(), more: FakeChat[] = []) => {
-    const chats = [chat, ...more];
+  const addBot = async (chat = new FakeChat(), more: ChatAdapter[] = []) => {
+    const chats: ChatAdapter[] = [chat, ...more];
     const core = await startBotCore({
       config,
       redisUrl: url,
@@ -103,30 +113,34 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     return { chat, core };
   };
   const first = await addBot(options.chat, options.moreChats);
-  const worker =
-    options.worker === false
-      ? undefined
-      : await startStageWorkers({
-          config,
-          redisUrl: url,
-          keys: redisKeys(config.redis.prefix),
-          log,
-          repoRoot,
-          dataDir,
-          ...(options.workerFormats ? { formats: options.workerFormats } : {}),
-          name: 'test-worker',
-        });
+  const workers: StageWorkers[] = [];
+  for (let i = 1; options.worker !== false && i <= (options.workers ?? 1); i++) {
+    workers.push(
+      await startStageWorkers({
+        config,
+        redisUrl: url,
+        keys: redisKeys(config.redis.prefix),
+        log,
+        repoRoot,
+        dataDir,
+        ...(options.workerFormats ? { formats: options.workerFormats } : {}),
+        name: i === 1 ? 'test-worker' : `test-worker-${i}`,
+      }),
+    );
+  }
+  const worker = workers[0];
   return {
     config,
     chat: first.chat,
     core: first.core,
     worker,
+    workers,
     dataDir,
     addBot,
     async stop() {
-      await worker?.close({ cancelRunning: true });
+      for (const w of workers) await w.close({ cancelRunning: true });
       for (const core of cores) await core.close().catch(() => undefined); // some tests close a bot early
-      await cleanPrefix(config.redis.prefix);
+      if (options.redis === undefined) await cleanPrefix(config.redis.prefix);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -65,6 +65,36 @@ describe('engine', () => {
     expect((await second.core.handle({ ...event })).outcome).toBe('ignored');
   });
 
+  it('with two bot instances and two workers, answers each command once and runs each job once', async () => {
+    engine = await startEngine({ workers: 2 });
+    const second = await engine.addBot(engine.chat); // the same room: both instances see every event
+    const commands = ['build 2.6 kvm xen', 'build 2.7 kvm vmware', 'jobs', 'build 2.8 hyperv', 'whoami'];
+    const jobs: string[] = [];
+    for (const text of commands) {
+      const event = message(text);
+      const before = engine.chat.sent.length;
+      const results = await Promise.all([engine.core.handle(event), second.core.handle({ ...event })]);
+      expect(results.filter((r) => r.outcome !== 'ignored')).toHaveLength(1);
+      jobs.push(...results.flatMap((r) => r.jobs));
+      // One reply (or one status message per job) per command, from whichever instance took it.
+      const expected = results.flatMap((r) => r.jobs).length || 1;
+      await engine.chat.waitFor(() => engine?.chat.sent.length === before + expected);
+    }
+    expect(jobs).toHaveLength(5);
+    for (const job of jobs) {
+      await engine.chat.waitFor((m) => jobIdIn(m) === job && /^✅/.test(m.versions.at(-1)?.text ?? ''));
+    }
+    expect(engine.chat.sent).toHaveLength(7);
+    const starts = new Map<string, string[]>();
+    for await (const entry of engine.core.audit.entries()) {
+      if (entry.kind !== 'job.started') continue;
+      const job = String((entry.detail as { job?: string } | undefined)?.job);
+      starts.set(job, [...(starts.get(job) ?? []), entry.actor]);
+    }
+    expect([...starts.keys()].sort()).toEqual([...jobs].sort());
+    for (const ran of starts.values()) expect(ran).toHaveLength(1);
+  });
+
   it('refuses a viewer and a guest without queueing anything', async () => {
     engine = await startEngine();
     expect((await engine.core.handle(message('build 2.6 kvm', { account: 'carol' }))).outcome).toBe(

@@ -101,6 +101,38 @@ describe('job control races', () => {
   });
 });
 
+describe('a flood from one person', () => {
+  it('runs the first commands of a window, answers the first one over once, drops the rest, and leaves others alone', async () => {
+    const config = testConfig();
+    config.bot.throttle = { commands: 20, per: 60_000 };
+    engine = await startEngine({ config, worker: false });
+    const flood = Array.from({ length: 1000 }, (_, i) =>
+      message(i % 2 ? 'jobs' : 'build 2.6 kvm', { account: 'alice' }),
+    );
+    const outcomes: string[] = [];
+    for (let i = 0; i < flood.length; i += 50) {
+      const batch = await Promise.all(flood.slice(i, i + 50).map((m) => engine?.core.handle(m)));
+      outcomes.push(...batch.map((h) => h?.outcome ?? 'none'));
+    }
+    // 980 dropped, and 9 of the 10 builds that ran refused because the first holds the image.
+    expect(outcomes.filter((o) => o === 'refused')).toHaveLength(989);
+    const texts = engine.chat.texts();
+    const throttled = texts.filter((t) =>
+      t.startsWith('Too many commands: alice gave more than 20 in 1 minute.'),
+    );
+    expect(throttled).toHaveLength(1);
+    // 20 commands ran (one build queued, the other builds refused as busy, job lists), plus the one reply.
+    expect(texts).toHaveLength(21);
+    expect((await engine.core.jobs.list(50)).length).toBe(1);
+    // bob is not held up by alice's flood.
+    await engine.core.handle(message('jobs', { account: 'bob' }));
+    expect(engine.chat.texts()).toHaveLength(22);
+    const audit = await engine.core.audit.recent(100);
+    expect(audit.filter((e) => e.kind === 'command.throttled')).toHaveLength(1);
+    expect(audit.filter((e) => e.kind === 'command')).toHaveLength(21);
+  });
+});
+
 describe('what guests and dangerous commands get', () => {
   it('tells a guest only that they may not, never the products, formats or clouds in config', async () => {
     engine = await startEngine({ worker: false });

@@ -40,6 +40,7 @@ describe('helpList', () => {
       'oncall',
       'agents',
       'whoami',
+      'login',
       'help',
     ]);
   });

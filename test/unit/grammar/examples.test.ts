@@ -41,6 +41,7 @@ describe('default policy', () => {
       unsubscribe: 'operator',
       oncall: 'anyone',
       whoami: 'anyone',
+      login: 'known',
       people: 'admin',
       audit: 'admin',
       help: 'anyone',

@@ -32,6 +32,7 @@ describe('usageLine', () => {
     ['unsubscribe', 'unsubscribe [event…]'],
     ['oncall', 'oncall [change…]'],
     ['whoami', 'whoami'],
+    ['login', 'login'],
     ['people', 'people'],
     ['audit', 'audit [what…]'],
     ['help', 'help [command]'],
