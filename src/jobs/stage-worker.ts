@@ -193,7 +193,11 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
       { edges: ['leading', 'trailing'] },
     );
     let logChain: Promise<unknown> = Promise.resolve();
-    let lastProgress: JobProgress = { ...noStepYet(steps.length), startedAt };
+    let lastProgress: JobProgress = { ...noStepYet(steps.length), startedAt, worker: options.name };
+    // Who runs it is in Redis before anything else happens, so a worker that dies at once is named.
+    await job
+      .updateProgress(lastProgress as unknown as object)
+      .catch((error: unknown) => log.warn({ err: error }, 'progress'));
     /** Records the end in the catalog; a test summary goes into the job's last progress. */
     const recordEnd = async (end: StageEnd) => {
       const tests = await lifecycle.end(data, end).catch((error: unknown) => {
