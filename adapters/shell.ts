@@ -129,6 +129,11 @@ export class ShellAdapter implements ChatAdapter {
     this.#markEnded();
   }
 
+  /** The terminal is always there. */
+  connected(): boolean {
+    return true;
+  }
+
   /** The terminal is one screen for every account: a direct message to one is shown with its name. */
   directTarget(account: string): ChatTarget {
     return { network: this.network, room: `${DIRECT_PREFIX}${account}`, isDirect: true };

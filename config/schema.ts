@@ -369,6 +369,8 @@ export const configSchema = z
         loginTtl: duration.default(10 * 60_000),
         /** Who may fetch the download area (<dataDir>/downloads): anyone, or signed-in people only. */
         downloads: z.enum(['public', 'signed-in']).default('public'),
+        /** A bearer token /metrics requires (`Authorization: Bearer …`); unset, /metrics is open like /healthz. */
+        metricsToken: z.string().min(16, 'must be at least 16 characters').optional(),
       })
       .strict()
       .prefault({}),

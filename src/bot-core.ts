@@ -15,9 +15,12 @@ import { VmopsError } from './errors.ts';
 import { vocabularyFromConfig } from './grammar/vocabulary.ts';
 import { type AgentInfo, liveAgents } from './jobs/agent-presence.ts';
 import { createJobControl } from './jobs/job-control.ts';
-import { configuredFormats, openStageQueues } from './jobs/stage-queues.ts';
+import { configuredFormats, openStageQueues, SCHEDULE_QUEUE } from './jobs/stage-queues.ts';
 import { checkWorkers } from './jobs/worker-gate.ts';
 import { Notifier } from './notifier.ts';
+import { type BotHealth, botHealth } from './observability/health.ts';
+import { instrumentAdapter } from './observability/instrument-adapter.ts';
+import { VmopsMetrics } from './observability/metrics.ts';
 import { OnCallDesk } from './oncall/oncall-desk.ts';
 import { executeApproved, handleMessage, type PipelineDeps } from './pipeline/handle-message.ts';
 import { identitiesFromConfig } from './pipeline/identify.ts';
@@ -76,6 +79,10 @@ export interface BotCore {
   liveWorkers(): Promise<AgentInfo[]>;
   /** Web console login links and sessions. */
   sessions: WebSessions;
+  /** This process's Prometheus metrics (/metrics). */
+  metrics: VmopsMetrics;
+  /** Liveness and readiness (/healthz, /readyz). */
+  health: BotHealth;
   close(): Promise<void>;
 }
 
@@ -97,8 +104,15 @@ export async function startBotCore(options: {
   approvalSweepMs?: number;
   /** The clock (tests move it to test rotas and expiry). */
   now?: () => number;
+  /** The process's metrics registry (main.ts adds the process metrics); default a new one. */
+  metrics?: VmopsMetrics;
 }): Promise<BotCore> {
-  const { config, redisUrl, adapters, log } = options;
+  const { config, redisUrl, log } = options;
+  const metrics = options.metrics ?? new VmopsMetrics();
+  // Every send and edit, whoever makes it (pipeline, notifier, announcer, approvals), is timed and counted.
+  const adapters: ReadonlyMap<string, ChatAdapter> = new Map(
+    [...options.adapters].map(([name, adapter]) => [name, instrumentAdapter(adapter, metrics)]),
+  );
   const redis = connectRedis(redisUrl, { name: `vmops-bot-${options.instanceId}`, log });
   const keys = redisKeys(config.redis.prefix);
   const redisWarnings = await checkProductionRedis(redis, log);
@@ -223,8 +237,29 @@ export async function startBotCore(options: {
     reply: send,
     announce: (jobId, target) => notifier.announce(jobId, target),
     logins: sessions,
+    observe: (outcome, command) => metrics.commands.inc({ outcome, command }),
     log,
   };
+  const detachMetrics = metrics.attach({
+    jobCounts: () =>
+      Promise.all(
+        queues.routes
+          .filter((route) => route.name !== SCHEDULE_QUEUE)
+          .map(async (route) => ({
+            queue: route.name,
+            stage: route.stage,
+            counts: (await queues.byName(route.name)?.getJobCounts()) ?? {},
+          })),
+      ),
+    workers: () => liveAgents(redis, keys),
+    networks: () =>
+      [...adapters.values()].map((adapter) => ({
+        network: adapter.network,
+        up: adapter.connected?.() ?? true,
+      })),
+    redisUp: () => redis.status === 'ready',
+  });
+  const health = botHealth({ redis, adapters });
   approvals.start();
   return {
     handle: (message) => handleMessage(message, deps),
@@ -237,7 +272,10 @@ export async function startBotCore(options: {
     catalog: catalogReader,
     liveWorkers: () => liveAgents(redis, keys),
     sessions,
+    metrics,
+    health,
     async close() {
+      detachMetrics();
       await approvals.stop();
       await schedules.close();
       await announcer.stop();

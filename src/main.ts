@@ -19,6 +19,7 @@ import { configuredFormats } from './jobs/stage-queues.ts';
 import { type StageWorkers, startStageWorkers } from './jobs/stage-worker.ts';
 import { createLogger } from './logger.ts';
 import { networkAdapters } from './network-adapters.ts';
+import { VmopsMetrics } from './observability/metrics.ts';
 import { checkPolicy } from './policy-check.ts';
 import { describeTarget, redisTargetOf } from './redis/connect.ts';
 import { redisKeys } from './redis/keys.ts';
@@ -116,7 +117,9 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
       ...networks.map((a) => [a.network, a] as const),
     ]);
     const instanceId = `${hostname()}-${process.pid}`;
-    const core = await startBotCore({ config, redisUrl, adapters, log, instanceId });
+    // One metrics registry for this process, with its CPU, memory and event loop figures (/metrics).
+    const metrics = new VmopsMetrics({ processMetrics: true });
+    const core = await startBotCore({ config, redisUrl, adapters, log, instanceId, metrics });
     for (const warning of core.redisWarnings) process.stderr.write(`vmops: warning: ${warning}\n`);
     undo.push(() => core.close());
     const webConsole = await startWebConsoleFromConfig({

@@ -85,6 +85,8 @@ export class Notifier extends EventEmitter<NotifierEvents> {
   #events: QueueEvents[] = [];
   #connection: BullConnection | undefined;
   #renewal: NodeJS.Timeout | undefined;
+  /** Jobs whose message another instance holds: looked at again once that lease could have lapsed. */
+  readonly #adoptLater = new Map<string, NodeJS.Timeout>();
   #closed = false;
 
   constructor(options: NotifierOptions) {
@@ -144,6 +146,10 @@ export class Notifier extends EventEmitter<NotifierEvents> {
         dirty: false,
         lastState: view.state,
       });
+      log.info(
+        { jobId, trace: view.trace, network: target.network, state: view.state },
+        'status message posted',
+      );
       this.touch(jobId);
     } catch (error) {
       await redis.hdel(keys.statusMessages, jobId);
@@ -189,6 +195,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     this.#closed = true;
     clearInterval(this.#renewal);
     for (const entry of this.#tracked.values()) clearTimeout(entry.timer);
+    for (const timer of this.#adoptLater.values()) clearTimeout(timer);
     await Promise.all(this.#events.map((e) => e.close()));
     this.#connection?.close();
   }
@@ -230,7 +237,20 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     if (raw === null || raw.startsWith('pending:') || this.#tracked.has(jobId)) return;
     const ref = JSON.parse(raw) as MessageRef;
     const adapter = this.#options.adapters.get(ref.network);
-    if (!adapter || !(await this.#holdLease(jobId)) || this.#tracked.has(jobId)) return;
+    if (!adapter) return;
+    if (!(await this.#holdLease(jobId))) {
+      // Another instance writes it. If that one is gone, the job's last event may already have passed:
+      // look again once its lease could have lapsed (until the message is final and forgotten).
+      if (!this.#closed && !this.#adoptLater.has(jobId)) {
+        const timer = setTimeout(() => {
+          this.#adoptLater.delete(jobId);
+          this.touch(jobId);
+        }, this.#leaseMs);
+        this.#adoptLater.set(jobId, timer);
+      }
+      return;
+    }
+    if (this.#tracked.has(jobId)) return;
     this.#track(jobId, ref, adapter, { lastText: '', lastSentAt: 0, dirty: true });
     const entry = this.#tracked.get(jobId);
     if (entry) this.#schedule(jobId, entry);
@@ -290,9 +310,14 @@ export class Notifier extends EventEmitter<NotifierEvents> {
         entry.lastText = reply.text;
         entry.lastState = view.state;
         entry.lastSentAt = this.#now();
+        this.#options.log.debug({ jobId, trace: view.trace, state: view.state }, 'status message edited');
       }
       entry.failures = 0;
       if (FINAL_STATES.has(view.state) && current()) {
+        this.#options.log.info(
+          { jobId, trace: view.trace, network: entry.ref.network, state: view.state },
+          'status message final',
+        );
         await this.#postDetails(jobId, view, entry);
         this.#forget(jobId, true);
         this.#settled.add(jobId);

@@ -109,6 +109,10 @@ export interface ChatAdapter {
   edit(ref: MessageRef, reply: Reply): Promise<void>;
   /** Where a direct (one-to-one) message to an account of this network goes; `send` to it reaches only that account. */
   directTarget(account: string): ChatTarget;
+  /** Whether the adapter is connected to its network now (/readyz, vmops_up); an adapter without it counts as connected. */
+  connected?(): boolean;
+  /** Registers a listener the adapter calls each time the network tells it to wait (a 429's retry-after, in ms); for metrics. */
+  watchRateLimits?(listener: (waitMs: number) => void): void;
 }
 
 /** Roles from config, from least to most power; `admin` may do everything. */
@@ -161,6 +165,8 @@ export interface JobData {
   commandText: string;
   /** When the job was queued (ms since epoch). */
   createdAt: number;
+  /** Trace id of the chat event that created the job (src/observability/trace.ts), on every log line about it. */
+  trace?: string;
 }
 
 /** Progress a running job reports; stored as the BullMQ job progress. */
@@ -238,4 +244,6 @@ export interface JobStatusView {
   attempts: number;
   /** One-line test summary of a test job. */
   tests?: string;
+  /** Trace id of the chat event that created the job, for log lines about its status message. */
+  trace?: string;
 }

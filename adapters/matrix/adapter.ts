@@ -126,6 +126,7 @@ export class MatrixAdapter implements ChatAdapter {
   /** Where the previous run stopped, when it left a position. */
   #resumedFrom: SyncPosition | undefined;
   #syncErrorLogged = false;
+  readonly #rateLimitListeners: ((waitMs: number) => void)[] = [];
 
   constructor(options: MatrixAdapterOptions) {
     if (!/^@[^:\s]+:\S+$/.test(options.userId)) {
@@ -189,6 +190,9 @@ export class MatrixAdapter implements ChatAdapter {
       perSecond: o.rateLimit.perSecond,
       burst: o.rateLimit.burst,
       log,
+      onRateLimited: (waitMs) => {
+        for (const listener of this.#rateLimitListeners) listener(waitMs);
+      },
       put: async (roomId, type, txnId, content) => {
         const path = `/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${encodeURIComponent(txnId)}`;
         const answer = await client.http.authedRequest<{ event_id: string }>(
@@ -255,6 +259,19 @@ export class MatrixAdapter implements ChatAdapter {
     // Requests still open (a held /sync, a send) end now; the SDK's own timeout timers only abort them.
     this.#abort.abort();
     this.#redis?.disconnect();
+  }
+
+  /** The sync loop is running (not stopped, not in error or reconnecting). */
+  connected(): boolean {
+    const state = this.#client?.getSyncState();
+    return (
+      !this.#stopped &&
+      (state === SyncState.Prepared || state === SyncState.Syncing || state === SyncState.Catchup)
+    );
+  }
+
+  watchRateLimits(listener: (waitMs: number) => void): void {
+    this.#rateLimitListeners.push(listener);
   }
 
   /** A user id: `send` finds (or starts) a direct chat with that user. */

@@ -20,6 +20,8 @@ export interface SendQueueOptions {
   /** First wait before such a retry (ms; doubles; default 1000). */
   retryBaseMs?: number;
   now?: () => number;
+  /** Told of each 429 and how long it makes the queue wait (ms), for metrics. */
+  onRateLimited?: (retryAfterMs: number) => void;
 }
 
 interface Waiter {
@@ -167,6 +169,7 @@ export class SendQueue {
               'matrix rate limit reached (429); the message waits and goes out later',
             );
             item.attempts -= 1; // a rate limit is not a failed attempt
+            this.#o.onRateLimited?.(Math.max(50, retryAfter));
             await this.#sleepFor(Math.max(50, retryAfter));
             // The homeserver's bucket is full: only one more now, the rest at the sustained rate.
             this.#level = this.#o.burst - 1;

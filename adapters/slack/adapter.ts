@@ -118,6 +118,9 @@ export class SlackAdapter implements ChatAdapter {
   #ctx: Omit<SlackContext, 'now'> | undefined;
   #onMessage: ((message: IncomingMessage) => Promise<void>) | undefined;
   #stopped = false;
+  /** Socket Mode: the socket is open; HTTP mode: the events endpoint listens. */
+  #up = false;
+  readonly #rateLimitListeners: ((waitMs: number) => void)[] = [];
   readonly #inbox = new Map<string, Promise<void>>();
   /** Direct-message channels by user id. */
   readonly #dms = new Map<string, string>();
@@ -146,8 +149,10 @@ export class SlackAdapter implements ChatAdapter {
       postPace: options.postPace,
       updatePace: options.updatePace,
       ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
-      onRateLimited: (method, channel, retryAfterMs) =>
-        options.log.warn({ method, channel, retryAfterMs }, 'slack rate limit; waiting as told'),
+      onRateLimited: (method, channel, retryAfterMs) => {
+        options.log.warn({ method, channel, retryAfterMs }, 'slack rate limit; waiting as told');
+        for (const listener of this.#rateLimitListeners) listener(retryAfterMs);
+      },
       ...(options.now ? { now: options.now } : {}),
     });
   }
@@ -221,9 +226,11 @@ export class SlackAdapter implements ChatAdapter {
       });
       socket.client.on('connected', () => {
         log.info('slack socket mode connected');
+        this.#up = true;
         this.#emit('connected');
       });
       socket.client.on('close', () => {
+        this.#up = false;
         if (this.#stopped) return;
         log.info('slack socket mode connection closed; reconnecting');
         this.#emit('disconnected');
@@ -272,6 +279,7 @@ export class SlackAdapter implements ChatAdapter {
     if (this.#http && this.#o.http) {
       await app.start({ port: this.#o.http.port, host: this.#o.http.host });
       log.info({ port: this.#o.http.port, path: this.#o.http.path }, 'slack events endpoint listening');
+      this.#up = true;
     } else {
       await app.start();
     }
@@ -333,6 +341,7 @@ export class SlackAdapter implements ChatAdapter {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#up = false;
     this.#onMessage = undefined;
     const app = this.#app;
     // Stop taking events first, then let what was already taken finish, then let the outbox drain.
@@ -347,6 +356,14 @@ export class SlackAdapter implements ChatAdapter {
     }
     await within(Promise.all(this.#inbox.values()), 10_000);
     await this.#queue.stop(STOP_DRAIN_MS);
+  }
+
+  connected(): boolean {
+    return this.#up && !this.#stopped;
+  }
+
+  watchRateLimits(listener: (waitMs: number) => void): void {
+    this.#rateLimitListeners.push(listener);
   }
 
   directTarget(account: string): ChatTarget {

@@ -258,6 +258,11 @@ export class XmppAdapter extends EventEmitter<AdapterEvents> implements ChatAdap
     await this.#inbox;
   }
 
+  /** A session with the server is up (it may be resuming rooms). */
+  connected(): boolean {
+    return this.#connected && !this.#stopped;
+  }
+
   directTarget(account: string): ChatTarget {
     return { network: this.network, room: bareJid(account) ?? account, isDirect: true };
   }

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { JobControl, StageRequest } from '../command-spec.ts';
 import { VmopsError } from '../errors.ts';
 import { echo } from '../grammar/echo.ts';
+import { traceOf } from '../observability/trace.ts';
 import type { RedisKeys } from '../redis/keys.ts';
 import type { ChatTarget, IncomingMessage, JobData, JobResult, JobStatusView, Principal } from '../types.ts';
 import { LOCK_MS, lockKey, releaseLock } from './image-lock.ts';
@@ -144,6 +145,7 @@ export function createJobControl(options: JobControlOptions): JobControl & {
           eventKey,
           commandText: context.commandText,
           createdAt: now(),
+          trace: traceOf(eventKey),
         };
         if (request.format !== undefined) data.format = request.format;
         if (request.cloud !== undefined) data.cloud = request.cloud;

@@ -1,5 +1,6 @@
 // Turns a BullMQ job (data, progress, state, failure) into the view a status message shows.
 import type { Job } from 'bullmq';
+import { traceOf } from '../observability/trace.ts';
 import type { JobData, JobProgress, JobResult, JobState, JobStatusView } from '../types.ts';
 import { decodeFailure } from './failure-reason.ts';
 
@@ -55,6 +56,7 @@ export function jobView(job: Job<JobData, JobResult>, bullState: string): JobSta
     view.error = decodeFailure(job.failedReason, progress?.worker).message;
   }
   if (progress?.tests !== undefined) view.tests = progress.tests;
+  view.trace = data.trace ?? traceOf(data.eventKey);
   return view;
 }
 

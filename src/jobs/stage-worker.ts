@@ -14,6 +14,7 @@ import { AuditTrail } from '../audit/audit-trail.ts';
 import { Catalog } from '../catalog/catalog.ts';
 import { type StageEnd, StageLifecycle } from '../catalog/stage-lifecycle.ts';
 import { asVmopsError } from '../errors.ts';
+import { traceOf } from '../observability/trace.ts';
 import { bullConnection, connectRedis, type RedisTarget } from '../redis/connect.ts';
 import type { RedisKeys } from '../redis/keys.ts';
 import { checkProductionRedis } from '../redis/production-check.ts';
@@ -157,7 +158,12 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
 
   async function runJob(job: Job<JobData, JobResult>, signal?: AbortSignal): Promise<JobResult> {
     const data = job.data;
-    const log = options.log.child({ jobId: data.jobId, stage: data.stage, person: data.requestedBy.person });
+    const log = options.log.child({
+      jobId: data.jobId,
+      stage: data.stage,
+      person: data.requestedBy.person,
+      trace: data.trace ?? traceOf(data.eventKey),
+    });
     const cancelledBy = await commands.get(keys.cancel(data.jobId));
     if (cancelledBy !== null) {
       throw new UnrecoverableError(

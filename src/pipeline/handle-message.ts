@@ -25,6 +25,7 @@ import { commandText } from '../grammar/addressing.ts';
 import { bindCommand, readCommand } from '../grammar/parse-command.ts';
 import type { Vocabulary } from '../grammar/vocabulary.ts';
 import type { AgentInfo } from '../jobs/agent-presence.ts';
+import { traceOfEvent } from '../observability/trace.ts';
 import type { OnCallDesk } from '../oncall/oncall-desk.ts';
 import type { ChatTarget, IncomingMessage, Principal, Reply } from '../types.ts';
 import { accessFor, authorize, mayRun } from './authorize.ts';
@@ -53,6 +54,8 @@ export interface PipelineDeps {
   logins?: CommandContext['logins'];
   /** Commands per person per window (a flood gets one reply, then silence). */
   throttle?: Throttle;
+  /** Counts a message addressed to the bot: how it ended and its command (`unknown`, `none` when there was none). */
+  observe?(outcome: HandledMessage['outcome'] | 'throttled', command: string): void;
   log: Logger;
 }
 
@@ -100,6 +103,7 @@ export async function handleMessage(message: IncomingMessage, deps: PipelineDeps
     adapter: message.target.network,
     eventId: message.eventId,
     account: message.sender.id,
+    trace: traceOfEvent(message.target.network, message.eventId),
   });
   const verdict = await admit(message, deps.ingress).catch((error: unknown) => {
     log.error({ err: error }, 'ingress failed; the message is not handled');
@@ -107,10 +111,15 @@ export async function handleMessage(message: IncomingMessage, deps: PipelineDeps
   });
   if (!verdict?.admit) {
     if (verdict) log.debug({ reason: verdict.reason }, 'message dropped');
+    deps.observe?.(verdict ? 'ignored' : 'failed', 'none');
     return IGNORED;
   }
+  log.info({ room: message.target.room, direct: message.target.isDirect }, 'message received');
   const answer = (reply: Reply) =>
-    deps.reply(message.target, reply).catch((error: unknown) => log.warn({ err: error }, 'reply failed'));
+    deps.reply(message.target, reply).then(
+      () => log.info({ tone: reply.tone }, 'reply sent'),
+      (error: unknown) => log.warn({ err: error }, 'reply failed'),
+    );
   const principal = deps.identities(message.target.network, message.sender);
   let clog = log.child({ person: principal.id });
   const throttled = await deps.throttle?.check(principal.id).catch((error: unknown) => {
@@ -134,15 +143,18 @@ export async function handleMessage(message: IncomingMessage, deps: PipelineDeps
         .catch((error: unknown) => clog.error({ err: error }, 'could not append to the audit trail'));
     }
     await verdict.release('done').catch(() => undefined);
+    deps.observe?.('throttled', 'none');
     return { outcome: 'refused', jobs: [] };
   }
 
   let outcome: HandledMessage;
   let code: string | undefined;
+  let command = 'unknown';
   try {
     const head = readCommand(text, deps.registry, deps.config.bot.maxCommandLength);
     if (!head.ok) throw head.error;
-    clog = clog.child({ command: head.value.spec.name });
+    command = head.value.spec.name;
+    clog = clog.child({ command });
     authorize(principal, head.value.spec, deps.config.policy);
     const parsed = bindCommand(head.value, deps.vocabulary, deps.registry);
     if (!parsed.ok) throw parsed.error;
@@ -196,6 +208,7 @@ export async function handleMessage(message: IncomingMessage, deps: PipelineDeps
     }
     outcome = { outcome: transient ? 'failed' : 'refused', jobs: [] };
   }
+  deps.observe?.(outcome.outcome, command);
   await deps.audit
     .append({
       kind: 'command',
@@ -225,7 +238,12 @@ export async function handleMessage(message: IncomingMessage, deps: PipelineDeps
 export async function executeApproved(request: ApprovalRequest, deps: PipelineDeps): Promise<CommandOutcome> {
   const { message } = request;
   const principal = deps.identities(message.target.network, message.sender);
-  const log = deps.log.child({ request: request.id, person: principal.id, command: request.command });
+  const log = deps.log.child({
+    request: request.id,
+    person: principal.id,
+    command: request.command,
+    trace: traceOfEvent(message.target.network, message.eventId),
+  });
   const head = readCommand(request.text, deps.registry, deps.config.bot.maxCommandLength);
   if (!head.ok) throw head.error;
   authorize(principal, head.value.spec, deps.config.policy);

@@ -24,6 +24,7 @@ import type { JobStatusView, Principal } from '../types.ts';
 import { crossSite, sameToken, tokenOf } from './csrf.ts';
 import type { Html } from './html.ts';
 import { JobFeed } from './job-feed.ts';
+import { registerOpsRoutes } from './ops-routes.ts';
 import { approvalsBody } from './pages/approvals.ts';
 import { auditBody } from './pages/audit.ts';
 import { imagesBody } from './pages/images.ts';
@@ -45,7 +46,16 @@ export interface WebConsoleOptions {
   config: Config;
   core: Pick<
     BotCore,
-    'handle' | 'jobs' | 'catalog' | 'approvals' | 'audit' | 'liveWorkers' | 'sessions' | 'notifier'
+    | 'handle'
+    | 'jobs'
+    | 'catalog'
+    | 'approvals'
+    | 'audit'
+    | 'liveWorkers'
+    | 'sessions'
+    | 'notifier'
+    | 'metrics'
+    | 'health'
   >;
   /** The `web` adapter the bot core was started with (it collects the replies to page actions). */
   adapter: WebAdapter;
@@ -257,6 +267,13 @@ export async function startWebConsole(options: WebConsoleOptions): Promise<WebCo
     cancel: may(viewer.principal, 'cancel'),
     retry: may(viewer.principal, 'retry'),
     report: view.stage === 'test' && may(viewer.principal, 'report'),
+  });
+
+  // Health and metrics, for monitoring (no login; /metrics takes web.metricsToken when set).
+  registerOpsRoutes(app, {
+    metrics: core.metrics,
+    health: core.health,
+    metricsToken: config.web.metricsToken,
   });
 
   // Sign-in and sign-out.
@@ -530,6 +547,12 @@ export async function startWebConsole(options: WebConsoleOptions): Promise<WebCo
   const url = `http://${host}:${address.port}`;
   core.sessions.servedAt(url);
   log.info({ url }, 'web console listening');
+  if (!config.web.metricsToken && !['127.0.0.1', '::1', 'localhost'].includes(options.host)) {
+    log.warn(
+      { host: options.host },
+      'web console: /metrics is open to anyone who reaches this address; set web.metricsToken to require a bearer token',
+    );
+  }
   return {
     url,
     async close() {

@@ -25,6 +25,8 @@ export class FakeChat extends EventEmitter<{ change: [] }> implements ChatAdapte
   readonly sent: SentMessage[] = [];
   /** Every edit asked of this adapter, including those of messages it never sent. */
   editAttempts = 0;
+  /** What `connected()` answers (readiness tests set it to false). */
+  isConnected = true;
   #onMessage: ((message: IncomingMessage) => Promise<void>) | undefined;
   #next = 0;
 
@@ -50,6 +52,10 @@ export class FakeChat extends EventEmitter<{ change: [] }> implements ChatAdapte
 
   directTarget(account: string): ChatTarget {
     return { network: this.network, room: `dm:${account}`, isDirect: true };
+  }
+
+  connected(): boolean {
+    return this.isConnected;
   }
 
   async send(target: ChatTarget, reply: Reply): Promise<MessageRef> {
