@@ -173,22 +173,26 @@ export class Notifier extends EventEmitter<NotifierEvents> {
 
   /** Resolves when every given job's final state has been delivered (or the job has no status message). */
   async whenSettled(jobIds: readonly string[]): Promise<void> {
-    await Promise.all(
-      jobIds.map(
-        (jobId) =>
-          new Promise<void>((resolve) => {
-            if (this.#settled.has(jobId)) return resolve();
-            const onSettled = (id: string) => {
-              if (id !== jobId) return;
-              this.off('settled', onSettled);
-              resolve();
-            };
-            this.on('settled', onSettled);
-            this.touch(jobId);
-            void this.#settleIfUnannounced(jobId);
-          }),
-      ),
-    );
+    const waiting = new Set(jobIds.filter((jobId) => !this.#settled.has(jobId)));
+    if (waiting.size === 0) return;
+    // One listener for the whole set, however many jobs it has.
+    await new Promise<void>((resolve) => {
+      const onSettled = (id: string) => {
+        waiting.delete(id);
+        if (waiting.size > 0) return;
+        this.off('settled', onSettled);
+        resolve();
+      };
+      this.on('settled', onSettled);
+      for (const jobId of [...waiting]) {
+        if (this.#settled.has(jobId)) {
+          onSettled(jobId);
+          continue;
+        }
+        this.touch(jobId);
+        void this.#settleIfUnannounced(jobId);
+      }
+    });
   }
 
   async close(): Promise<void> {
@@ -276,7 +280,9 @@ export class Notifier extends EventEmitter<NotifierEvents> {
 
   #schedule(jobId: string, entry: Tracked): void {
     if (entry.busy || entry.timer || this.#closed) return;
-    const wait = Math.max(0, entry.lastSentAt + entry.adapter.limits.minEditIntervalMs - this.#now());
+    // One millisecond more than the interval: Node timers may fire a millisecond early by Date.now(),
+    // and a network that enforces its limit to the millisecond would refuse the edit.
+    const wait = Math.max(0, entry.lastSentAt + entry.adapter.limits.minEditIntervalMs + 1 - this.#now());
     entry.timer = setTimeout(() => {
       entry.timer = undefined;
       void this.#flush(jobId, entry);

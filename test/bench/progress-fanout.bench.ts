@@ -1,0 +1,293 @@
+// Benchmark: progress fan-out. 50 running jobs report progress 1,000 times a second in all (20 a second
+// each, open loop) while the notifier keeps their status messages up to date on two fake chat networks
+// that enforce a rate limit the way a real one does: a send or edit of a message sooner than the
+// network's minimum interval after the previous one is refused with a 429-like error carrying
+// retryAfterMs (counted; the notifier must cause none). The jobs are real BullMQ jobs on the bot's stage
+// queue, queued by `build` commands and run by a plain BullMQ worker in this process whose "step" only
+// calls job.updateProgress. At the end every job's final state must reach its room (whenSettled), and
+// the staleness of each final message is measured: from the job's finishedOn in Redis to the adapter
+// accepting the edit that shows the final state. The notifier may hold that edit back for at most one
+// interval (the pacing), so the ratio printed last is the worst staleness over that job's network
+// interval: about 1 or below is the bound, well above 1 is lag.
+//   npm run bench   (or: node test/bench/progress-fanout.bench.ts [progress events])
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue, Worker } from 'bullmq';
+import pino from 'pino';
+import { startBotCore } from '../../src/bot-core.ts';
+import { loadConfig } from '../../src/config-load.ts';
+import { FINAL_STATES } from '../../src/jobs/job-view.ts';
+import { queueName } from '../../src/jobs/stage-queues.ts';
+import { bullConnection, connectRedis } from '../../src/redis/connect.ts';
+import { startRedisServer } from '../../src/redis/redis-server-process.ts';
+import type {
+  AdapterLimits,
+  ChatAdapter,
+  ChatTarget,
+  IncomingMessage,
+  JobData,
+  JobProgress,
+  JobResult,
+  MessageRef,
+  Reply,
+} from '../../src/types.ts';
+import { ms, percentile, sleepUntil } from './bench-kit.ts';
+
+const JOBS = 50;
+const EVENTS_PER_SECOND = 1000;
+const events = Number(process.argv[2] ?? 10_000); // progress events in all: 10 s at 1,000 a second
+const perJob = Math.max(1, Math.round(events / JOBS));
+const ROOMS_PER_NETWORK = 5;
+const ADAPTER_LATENCY_MS = 5; // each send or edit takes this long, as a network round trip would
+const dir = mkdtempSync(join(tmpdir(), 'vmops-bench-'));
+const server = await startRedisServer({ dir, appendOnly: false });
+
+class RateLimited extends Error {
+  readonly status = 429;
+  readonly retryAfterMs: number;
+  constructor(retryAfterMs: number) {
+    super(`429 too many requests: retry after ${retryAfterMs} ms`);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+interface Message {
+  ref: MessageRef;
+  jobId: string | undefined;
+  /** Date.now() of the last accepted send or edit. */
+  lastAt: number;
+  edits: number;
+  lastReply: Reply;
+  /** Date.now() when a version showing a final state was first accepted. */
+  finalAt: number | undefined;
+}
+
+/** A chat network that refuses (429) a send or edit of a message sooner than its interval after the last. */
+class PacedChat implements ChatAdapter {
+  readonly limits: AdapterLimits;
+  readonly messages = new Map<string, Message>();
+  refused = 0;
+  /** How much too soon the worst refused call came (ms). */
+  worstEarly = 0;
+  edits = 0;
+  #onMessage: (message: IncomingMessage) => Promise<void> = async () => undefined;
+  #next = 0;
+  /** When each accepted edit was called, by room (for the busiest second of a room: not limited here). */
+  readonly #roomEdits = new Map<string, number[]>();
+
+  readonly network: string;
+
+  constructor(network: string, minEditIntervalMs: number) {
+    this.network = network;
+    this.limits = { canEdit: true, minEditIntervalMs, maxMessageLength: 4000 };
+  }
+
+  async start(onMessage: (message: IncomingMessage) => Promise<void>): Promise<void> {
+    this.#onMessage = onMessage;
+  }
+  async stop(): Promise<void> {}
+  deliver(message: IncomingMessage): Promise<void> {
+    return this.#onMessage(message);
+  }
+  directTarget(account: string): ChatTarget {
+    return { network: this.network, room: `dm:${account}`, isDirect: true };
+  }
+
+  /** Most edits one room got in any one second. */
+  busiestRoomSecond(): number {
+    let most = 0;
+    for (const times of this.#roomEdits.values()) {
+      let from = 0;
+      for (let to = 0; to < times.length; to++) {
+        while ((times[to] as number) - (times[from] as number) >= 1000) from += 1;
+        most = Math.max(most, to - from + 1);
+      }
+    }
+    return most;
+  }
+
+  // Sends and edits are stamped when the network receives them, then take the round trip to answer.
+  async send(target: ChatTarget, reply: Reply): Promise<MessageRef> {
+    this.#next += 1;
+    const ref = { network: this.network, room: target.room, id: `${this.network}-${this.#next}` };
+    this.messages.set(ref.id, {
+      ref,
+      jobId: reply.status?.jobId,
+      lastAt: Date.now(),
+      edits: 0,
+      lastReply: reply,
+      finalAt: undefined,
+    });
+    await sleep(ADAPTER_LATENCY_MS);
+    return ref;
+  }
+
+  async edit(ref: MessageRef, reply: Reply): Promise<void> {
+    const message = this.messages.get(ref.id);
+    if (!message) throw new Error(`edit of unknown message ${ref.id}`);
+    const now = Date.now();
+    const early = message.lastAt + this.limits.minEditIntervalMs - now;
+    if (early > 0) {
+      this.refused += 1;
+      this.worstEarly = Math.max(this.worstEarly, early);
+      throw new RateLimited(early);
+    }
+    message.lastAt = now;
+    await sleep(ADAPTER_LATENCY_MS);
+    message.edits += 1;
+    this.edits += 1;
+    const times = this.#roomEdits.get(ref.room) ?? [];
+    times.push(now);
+    this.#roomEdits.set(ref.room, times);
+    message.lastReply = reply;
+    if (reply.status && FINAL_STATES.has(reply.status.state)) message.finalAt ??= Date.now();
+  }
+}
+
+const chats = [new PacedChat('paced-1s', 1000), new PacedChat('paced-250ms', 250)];
+
+try {
+  const config = structuredClone(loadConfig());
+  config.redis.prefix = 'bench';
+  config.people.alice = {
+    roles: ['operator'],
+    accounts: Object.fromEntries(chats.map((c) => [c.network, 'alice'])),
+  };
+  config.jobs.refuseWithoutWorker = false; // the bench's own worker runs the jobs, without a heartbeat
+  config.bot.throttle.commands = 1_000_000;
+  const core = await startBotCore({
+    config,
+    redisUrl: server.url,
+    adapters: new Map(chats.map((c) => [c.network, c])),
+    log: pino({ level: 'silent' }),
+    instanceId: 'bench',
+  });
+  for (const chat of chats) {
+    await chat.start(async (message) => {
+      await core.handle(message);
+    });
+  }
+
+  // The worker first, idle until all 50 jobs run: then every job reports at 20/s, offset by 1 ms each.
+  const redis = connectRedis(server.url);
+  const progressAt: number[] = [];
+  let running = 0;
+  let go: (t0: number) => void = () => undefined;
+  const started = new Promise<number>((resolve) => {
+    go = resolve;
+  });
+  const connection = bullConnection(server.url);
+  const worker = new Worker<JobData, JobResult>(
+    queueName('build', 'kvm'),
+    async (job) => {
+      const slot = running;
+      running += 1;
+      if (running === JOBS) go(performance.now() + 100);
+      const t0 = await started;
+      const startedAt = Date.now();
+      for (let k = 1; k <= perJob; k++) {
+        await sleepUntil(
+          t0 + slot * (1000 / EVENTS_PER_SECOND) + (k - 1) * ((1000 * JOBS) / EVENTS_PER_SECOND),
+        );
+        const progress: JobProgress = {
+          step: 1,
+          steps: 1,
+          stepName: 'chatty',
+          percent: Math.floor((100 * k) / perJob),
+          message: `line ${k} of ${perJob}`,
+          startedAt,
+          worker: 'bench',
+        };
+        await job.updateProgress(progress);
+        progressAt.push(performance.now());
+      }
+      return { durationMs: Date.now() - startedAt, steps: [], artifacts: [], reports: [] };
+    },
+    { connection: connection.connection, prefix: config.redis.prefix, concurrency: JOBS },
+  );
+  worker.on('error', () => undefined);
+
+  const jobIds: string[] = [];
+  for (let i = 0; i < JOBS; i++) {
+    const chat = chats[i % chats.length] as PacedChat;
+    const handled = await core.handle({
+      eventId: `fanout-${i}`,
+      sender: { id: 'alice', displayName: 'alice', isBot: false, isSelf: false },
+      target: { network: chat.network, room: `room-${i % ROOMS_PER_NETWORK}`, isDirect: true },
+      text: `build cernvm 3.0.${i} kvm`,
+      mentioned: false,
+      sentAt: Date.now(),
+    });
+    const [id] = handled.jobs;
+    if (handled.jobs.length !== 1 || id === undefined) throw new Error(`command ${i} queued no job`);
+    jobIds.push(id);
+  }
+  const t0 = await started;
+  const settled = await Promise.race([
+    core.notifier.whenSettled(jobIds).then(() => true),
+    sleep(30_000 + (perJob * 1000 * JOBS) / EVENTS_PER_SECOND, false, { ref: false }),
+  ]);
+  const settledIn = (performance.now() - t0) / 1000;
+
+  // Staleness: the job's finishedOn in Redis → the adapter accepting the edit that shows the final state.
+  const queue = new Queue<JobData, JobResult>(queueName('build', 'kvm'), {
+    connection: redis,
+    prefix: config.redis.prefix,
+  });
+  const staleness = new Map<string, number[]>(chats.map((c) => [c.network, []]));
+  const normalised: number[] = [];
+  let delivered = 0;
+  for (const chat of chats) {
+    for (const message of chat.messages.values()) {
+      if (message.jobId === undefined) continue;
+      const job = await queue.getJob(message.jobId);
+      const state = message.lastReply.status?.state;
+      if (state === 'succeeded' && message.finalAt !== undefined) delivered += 1;
+      if (job?.finishedOn === undefined || message.finalAt === undefined) continue;
+      const stale = message.finalAt - job.finishedOn;
+      staleness.get(chat.network)?.push(stale);
+      normalised.push(stale / chat.limits.minEditIntervalMs);
+    }
+  }
+  await worker.close();
+  await queue.close();
+  connection.close();
+  redis.disconnect();
+  await core.close();
+
+  const sent = progressAt.length;
+  const span = (Math.max(...progressAt) - t0) / 1000;
+  const edits = chats.reduce((sum, c) => sum + c.edits, 0);
+  const refused = chats.reduce((sum, c) => sum + c.refused, 0);
+  console.log(
+    `progress fan-out: ${JOBS} jobs, ${sent} progress events in ${span.toFixed(1)} s ` +
+      `(${(sent / span).toFixed(0)}/s, aimed at ${EVENTS_PER_SECOND}/s), ${chats.length} rate-limited networks ` +
+      `of ${ROOMS_PER_NETWORK} rooms, on a private redis-server`,
+  );
+  for (const chat of chats) {
+    const values = staleness.get(chat.network) ?? [];
+    console.log(
+      `  ${chat.network.padEnd(12)} interval ${String(chat.limits.minEditIntervalMs).padStart(5)} ms: ` +
+        `${String(chat.edits).padStart(5)} edits, ${chat.refused} refused (429` +
+        `${chat.refused > 0 ? `, up to ${chat.worstEarly} ms too soon` : ''}); ` +
+        `final-state staleness p50 ${ms(percentile(values, 50), 6)}  max ${ms(Math.max(...values), 6)}; ` +
+        `busiest room ${chat.busiestRoomSecond()} edits in 1 s`,
+    );
+  }
+  console.log(`  429s (expected 0):                   ${refused}`);
+  console.log(
+    `  final states delivered:              ${delivered} of ${JOBS}` +
+      (settled ? ` (whenSettled after ${settledIn.toFixed(1)} s)` : ' (whenSettled TIMED OUT)'),
+  );
+  console.log(`  coalescing (edits / progress events): ${(edits / sent).toFixed(3)}  (${edits} / ${sent})`);
+  const worst = Math.max(...normalised);
+  console.log(
+    `fan-out ratio (worst final-state staleness / its network's min edit interval): ${worst.toFixed(2)}`,
+  );
+  if (delivered !== JOBS || !settled) process.exitCode = 1; // a lost final state is a failure, not a number
+} finally {
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+}

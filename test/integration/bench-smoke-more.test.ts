@@ -1,0 +1,32 @@
+// The other benchmarks still run (their numbers are read by people, never asserted): a short run of each.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { repoRoot } from '../../src/config-load.ts';
+
+function lastLine(file: string, count: number): string {
+  const output = execFileSync(process.execPath, [join(repoRoot, 'test', 'bench', file), String(count)], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return output.trim().split('\n').at(-1) ?? '';
+}
+
+it('the ack latency benchmark runs and prints its ratio last', () => {
+  expect(lastLine('ack-latency.bench.ts', 30)).toMatch(
+    /^ack latency ratio \(vmops p99 \/ raw BullMQ add p99\): \d+\.\d\d$/,
+  );
+});
+
+it('the progress fan-out benchmark runs, delivers every final state and prints its ratio last', () => {
+  // It exits non-zero when a final state is not delivered, which execFileSync turns into a failure.
+  expect(lastLine('progress-fanout.bench.ts', 100)).toMatch(
+    /^fan-out ratio \(worst final-state staleness \/ its network's min edit interval\): \d+\.\d\d$/,
+  );
+});
+
+it('the memory benchmark runs and prints its ratio last', () => {
+  expect(lastLine('memory.bench.ts', 50)).toMatch(
+    /^memory ratio \(vmops \/ raw BullMQ add, Redis used_memory per job\): -?\d+\.\d\d$/,
+  );
+});
