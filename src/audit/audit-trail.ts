@@ -163,10 +163,22 @@ export class AuditTrail {
 
   /** Walks the whole chain: each entry's hash matches its content and link, each link the entry before. */
   async verify(onEntry?: (entry: AuditEntry) => void): Promise<AuditVerdict> {
+    // The head is read first: entries appended while the chain is walked come after it and are left
+    // for the next verification, so a busy system does not look broken.
+    const head = (await this.#redis.get(this.#keys.auditHead)) ?? '';
     let prev = '';
     let checked = 0;
     let lastId = '';
     for await (const entry of this.entries()) {
+      if (head === '') {
+        // Nothing was appended when the walk began; an entry now is either newer, or the head is gone.
+        if (await this.#redis.exists(this.#keys.auditHead)) return { ok: true, checked };
+        return {
+          ok: false,
+          checked: 1,
+          broken: { id: entry.id, problem: 'the chain has entries but no head: its head was removed' },
+        };
+      }
       onEntry?.(entry);
       checked += 1;
       if (entry.prev !== prev) {
@@ -189,8 +201,8 @@ export class AuditTrail {
       }
       prev = entry.hash;
       lastId = entry.id;
+      if (prev === head) return { ok: true, checked };
     }
-    const head = (await this.#redis.get(this.#keys.auditHead)) ?? '';
     if (head !== prev) {
       return {
         ok: false,

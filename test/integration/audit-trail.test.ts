@@ -104,6 +104,24 @@ describe('audit trail', () => {
     expect(verdict.broken?.problem).toBe('its content does not match its hash: the entry was changed');
   });
 
+  it('is not fooled by removing the head, and reports a busy chain intact while entries keep coming', async () => {
+    const { redis, keys, trail, ids } = await filled(3);
+    const appending = Array.from({ length: 40 }, (_, i) =>
+      trail.append({ kind: 'command', actor: 'bob', summary: `more ${i}` }),
+    );
+    // Verifications while appends go on: each sees the chain up to the head it started from.
+    const during = await Promise.all([trail.verify(), trail.verify(), trail.verify()]);
+    await Promise.all(appending);
+    for (const verdict of during) expect(verdict.ok).toBe(true);
+    expect(await trail.verify()).toEqual({ ok: true, checked: 43 });
+    await redis.del(keys.auditHead);
+    expect(await new AuditTrail(redis, keys).verify()).toEqual({
+      ok: false,
+      checked: 1,
+      broken: { id: ids[0], problem: 'the chain has entries but no head: its head was removed' },
+    });
+  });
+
   it('keeps one chain when several processes append at once', async () => {
     const { keys, prefix } = open();
     const trails = [0, 1, 2].map(() => new AuditTrail(open(prefix).redis, keys));
