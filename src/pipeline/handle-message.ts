@@ -9,7 +9,7 @@ import type { Config } from '../../config/schema.ts';
 import { type ApprovalDesk, argsKey } from '../approvals/approval-desk.ts';
 import { approvalReason } from '../approvals/approval-policy.ts';
 import type { ApprovalRequest } from '../approvals/approval-store.ts';
-import type { AuditTrail } from '../audit/audit-trail.ts';
+import type { AuditFact, AuditTrail } from '../audit/audit-trail.ts';
 import type { CommandRegistry } from '../command-registry.ts';
 import type {
   CatalogReader,
@@ -122,6 +122,16 @@ export async function handleMessage(message: IncomingMessage, deps: PipelineDeps
     );
   const principal = deps.identities(message.target.network, message.sender);
   let clog = log.child({ person: principal.id });
+  /** Writes what happened to this message to the audit trail; a failure there is logged, not fatal. */
+  const audit = (fact: Pick<AuditFact, 'kind' | 'summary' | 'detail'>) =>
+    deps.audit
+      .append({
+        ...fact,
+        actor: principal.id,
+        account: `${principal.account.network}:${principal.account.id}`,
+        room: `${message.target.network}:${message.target.room}`,
+      })
+      .catch((error: unknown) => clog.error({ err: error }, 'could not append to the audit trail'));
   const throttled = await deps.throttle?.check(principal.id).catch((error: unknown) => {
     clog.warn({ err: error }, 'throttle unavailable; the command is let through');
     return { allowed: true, reply: undefined };
@@ -131,16 +141,11 @@ export async function handleMessage(message: IncomingMessage, deps: PipelineDeps
     if (throttled.reply) {
       await answer({ text: throttled.reply, tone: 'error' });
       // Only the first dropped command of a window is written down: a flood must not flood the trail.
-      await deps.audit
-        .append({
-          kind: 'command.throttled',
-          actor: principal.id,
-          account: `${principal.account.network}:${principal.account.id}`,
-          room: `${message.target.network}:${message.target.room}`,
-          summary: `${principal.id} gave too many commands; dropping them for a while`,
-          detail: { event: message.eventId, code: 'throttled' },
-        })
-        .catch((error: unknown) => clog.error({ err: error }, 'could not append to the audit trail'));
+      await audit({
+        kind: 'command.throttled',
+        summary: `${principal.id} gave too many commands; dropping them for a while`,
+        detail: { event: message.eventId, code: 'throttled' },
+      });
     }
     await verdict.release('done').catch(() => undefined);
     deps.observe?.('throttled', 'none');
@@ -209,21 +214,16 @@ export async function handleMessage(message: IncomingMessage, deps: PipelineDeps
     outcome = { outcome: transient ? 'failed' : 'refused', jobs: [] };
   }
   deps.observe?.(outcome.outcome, command);
-  await deps.audit
-    .append({
-      kind: 'command',
-      actor: principal.id,
-      account: `${principal.account.network}:${principal.account.id}`,
-      room: `${message.target.network}:${message.target.room}`,
-      summary: `${principal.id}: ${text.slice(0, 500)}`,
-      detail: {
-        outcome: outcome.outcome,
-        code: code ?? null,
-        jobs: outcome.jobs.join(',') || null,
-        event: message.eventId,
-      },
-    })
-    .catch((error: unknown) => clog.error({ err: error }, 'could not append to the audit trail'));
+  await audit({
+    kind: 'command',
+    summary: `${principal.id}: ${text.slice(0, 500)}`,
+    detail: {
+      outcome: outcome.outcome,
+      code: code ?? null,
+      jobs: outcome.jobs.join(',') || null,
+      event: message.eventId,
+    },
+  });
   await verdict
     .release(outcome.outcome === 'failed' ? 'failed' : 'done')
     .catch((error: unknown) => clog.warn({ err: error }, 'could not release the event claim; it will lapse'));
