@@ -2,6 +2,7 @@
 // while (`oncall set <person> [until]`) and end that (`oncall clear`).
 import { DateTime } from 'luxon';
 import ms from 'ms';
+import { accountKey, roomKey } from '../src/chat-keys.ts';
 import type { CommandContext, CommandSpec } from '../src/command-spec.ts';
 import { VmopsError } from '../src/errors.ts';
 import { echo } from '../src/grammar/echo.ts';
@@ -80,19 +81,22 @@ export const command: CommandSpec = {
     }
     const actor = {
       actor: ctx.principal.id,
-      account: `${ctx.principal.account.network}:${ctx.principal.account.id}`,
-      room: `${ctx.message.target.network}:${ctx.message.target.room}`,
+      account: accountKey(ctx.principal),
+      room: roomKey(ctx.message.target),
     };
     if (action === 'clear') {
       if (who !== undefined)
         throw new VmopsError('unexpected_argument', `oncall clear takes nothing more. ${USAGE}`);
       const ended = await ctx.oncall.clear();
-      await ctx.audit.append({
-        kind: 'oncall.cleared',
-        ...actor,
-        summary: `${ctx.principal.id} ended the on-call override`,
-        detail: { was: ended?.person ?? null },
-      });
+      await ctx.audit.record(
+        {
+          kind: 'oncall.cleared',
+          ...actor,
+          summary: `${ctx.principal.id} ended the on-call override`,
+          detail: { was: ended?.person ?? null },
+        },
+        ctx.log,
+      );
       const text = ended
         ? `${ended.person} is no longer on call by override.\n${await show(ctx)}`
         : `There was no override.\n${await show(ctx)}`;
@@ -119,12 +123,15 @@ export const command: CommandSpec = {
     const until =
       rest.length > 0 ? parseUntil(rest.join(' '), ctx.oncall.now(), ctx.config.oncall.timezone) : undefined;
     const set = await ctx.oncall.set(person, until, ctx.principal.id);
-    await ctx.audit.append({
-      kind: 'oncall.set',
-      ...actor,
-      summary: `${ctx.principal.id} put ${person} on call until ${new Date(set.until).toISOString()}`,
-      detail: { person, until: set.until },
-    });
+    await ctx.audit.record(
+      {
+        kind: 'oncall.set',
+        ...actor,
+        summary: `${ctx.principal.id} put ${person} on call until ${new Date(set.until).toISOString()}`,
+        detail: { person, until: set.until },
+      },
+      ctx.log,
+    );
     return {
       reply: {
         tone: 'ok',

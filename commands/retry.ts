@@ -3,8 +3,8 @@
 import { approvalReason } from '../src/approvals/approval-policy.ts';
 import type { CommandSpec } from '../src/command-spec.ts';
 import { VmopsError } from '../src/errors.ts';
-import { unknownJob } from '../src/jobs/job-control.ts';
-import { jobArg } from './support/job-lookup.ts';
+import { subject } from '../src/render/status-message.ts';
+import { findJob, jobArg } from './support/job-lookup.ts';
 
 export const command: CommandSpec = {
   name: 'retry',
@@ -16,26 +16,13 @@ export const command: CommandSpec = {
   args: [{ name: 'job', kind: 'job' }],
   async run(ctx, args) {
     const id = jobArg(args);
-    const found = await ctx.jobs.get(id);
-    if (!found) throw unknownJob(id);
-    const asCommand = { ...command, name: found.stage };
-    const bound = {
-      product: found.product,
-      version: found.version,
-      formats: found.format ? [found.format] : [],
-      clouds: found.cloud ? [found.cloud] : [],
-      events: [],
-      words: {},
-      options: {},
-    };
-    const reason = await approvalReason(asCommand, bound, ctx.config, ctx.catalog);
+    const found = await findJob(ctx, id);
+    const clouds = found.cloud ? [found.cloud] : [];
+    const reason = await approvalReason(found.stage, { ...found, clouds }, ctx.config, ctx.catalog);
     if (reason) {
-      const what = [found.stage, found.product, found.version, found.format ?? found.cloud]
-        .filter(Boolean)
-        .join(' ');
       throw new VmopsError(
         'approval_required',
-        `${id} is a ${found.stage} job, and ${reason}: retrying it needs a new approval. Ask again with \`${what}\`.`,
+        `${id} is a ${found.stage} job, and ${reason}: retrying it needs a new approval. Ask again with \`${subject(found)}\`.`,
       );
     }
     // Job control answers job_state itself (and unknown_job, should the job vanish meanwhile).

@@ -108,6 +108,9 @@ export async function startBotCore(options: {
   metrics?: VmopsMetrics;
 }): Promise<BotCore> {
   const { config, redisUrl, log } = options;
+  // Config mistakes first, before anything connects or starts that would then have to be stopped.
+  const registry = new CommandRegistry(allCommands);
+  checkPolicy(config, registry);
   const metrics = options.metrics ?? new VmopsMetrics();
   // Every send and edit, whoever makes it (pipeline, notifier, announcer, approvals), is timed and counted.
   const adapters: ReadonlyMap<string, ChatAdapter> = new Map(
@@ -185,8 +188,6 @@ export async function startBotCore(options: {
     redis.disconnect();
     throw error;
   });
-  const registry = new CommandRegistry(allCommands);
-  checkPolicy(config, registry);
   const now = options.now ?? Date.now;
   const audit = new AuditTrail(redis, keys, { key: config.audit.key, now });
   const oncall = new OnCallDesk(redis, keys, config, now);
@@ -222,10 +223,17 @@ export async function startBotCore(options: {
     registry,
     vocabulary: vocabularyFromConfig(config),
     identities: identitiesFromConfig(config.people),
-    throttle: redisThrottle(redis, config.redis.prefix, {
-      commands: config.bot.throttle.commands,
-      perMs: config.bot.throttle.per,
-    }),
+    throttle: redisThrottle(
+      redis,
+      config.redis.prefix,
+      {
+        commands: config.bot.throttle.commands,
+        perMs: config.bot.throttle.per,
+      },
+      // The terminal is the one person at the keyboard of local mode: a piped script of many lines is
+      // not a flood, and dropping its commands silently would break it.
+      ['shell'],
+    ),
     ingress: { redis, keys, maxAgeMs: config.bot.maxMessageAge, instanceId: options.instanceId },
     jobs,
     catalog: catalogReader,

@@ -163,7 +163,7 @@ export interface CommandContext {
   /** Who is on call, and the admin override. */
   oncall: Pick<OnCallDesk, 'whoIsOnCall' | 'set' | 'clear' | 'now'>;
   /** The audit trail. */
-  audit: Pick<AuditTrail, 'append' | 'recent' | 'verify' | 'entries'>;
+  audit: Pick<AuditTrail, 'record' | 'recent' | 'verify' | 'entries'>;
   /** One-time sign-in links to the web console (`login`); absent when the bot serves none. */
   logins?: { loginLink(person: string): Promise<{ url: string; expiresAt: number }> };
   /** Logger with person, command and adapter bound. */

@@ -14,6 +14,7 @@ import { type BullConnection, bullConnection, type RedisTarget } from './redis/c
 import type { RedisKeys } from './redis/keys.ts';
 import { fitReply } from './render/fit-reply.ts';
 import { renderStatus } from './render/status-message.ts';
+import { sendWithRetries } from './send-retry.ts';
 import type { ChatAdapter, ChatTarget, JobStatusView, MessageRef } from './types.ts';
 
 export interface NotifierOptions {
@@ -401,19 +402,8 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     }
   }
 
-  async #withRetries<T>(send: () => Promise<T>): Promise<T> {
-    let lastError: unknown;
-    for (let attempt = 0; attempt < SEND_ATTEMPTS; attempt++) {
-      try {
-        return await send();
-      } catch (error) {
-        lastError = error;
-        const retryAfter = (error as { retryAfterMs?: number }).retryAfterMs;
-        const wait = retryAfter ?? (this.#options.retryBaseMs ?? 250) * 2 ** attempt;
-        await new Promise((resolve) => setTimeout(resolve, wait));
-      }
-    }
-    throw lastError;
+  #withRetries<T>(send: () => Promise<T>): Promise<T> {
+    return sendWithRetries(send, { attempts: SEND_ATTEMPTS, baseMs: this.#options.retryBaseMs ?? 250 });
   }
 
   #now(): number {

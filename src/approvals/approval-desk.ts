@@ -8,6 +8,7 @@ import ms from 'ms';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
 import type { AuditTrail } from '../audit/audit-trail.ts';
+import { accountKey, roomKey } from '../chat-keys.ts';
 import type { BoundArgs, CommandOutcome } from '../command-spec.ts';
 import { VmopsError } from '../errors.ts';
 import { jobBaseId } from '../jobs/job-id.ts';
@@ -47,8 +48,6 @@ export interface ApprovalView {
   state: ApprovalRecord['state'];
 }
 
-const roomOf = (target: ChatTarget) => `${target.network}:${target.room}`;
-const accountOf = (principal: Principal) => `${principal.account.network}:${principal.account.id}`;
 const sameRoom = (a: ChatTarget, b: ChatTarget) => a.network === b.network && a.room === b.room;
 
 /** Approve and Deny buttons for rich adapters: a click is the clicking person typing the command. */
@@ -127,14 +126,17 @@ export class ApprovalDesk {
       if (made === 'new') request = candidate;
     }
     if (!request) throw new VmopsError('internal_error', 'could not find a free approval request id');
-    await this.#o.audit.append({
-      kind: 'approval.requested',
-      actor: input.requester.id,
-      account: accountOf(input.requester),
-      room: roomOf(input.message.target),
-      summary: `${input.requester.id} asked for ${request.id}: ${input.text}`,
-      detail: { request: request.id, command: input.text, reason: input.reason, asked: notified.join(',') },
-    });
+    await this.#o.audit.record(
+      {
+        kind: 'approval.requested',
+        actor: input.requester.id,
+        account: accountKey(input.requester),
+        room: roomKey(input.message.target),
+        summary: `${input.requester.id} asked for ${request.id}: ${input.text}`,
+        detail: { request: request.id, command: input.text, reason: input.reason, asked: notified.join(',') },
+      },
+      this.#o.log,
+    );
     await this.#notify(request, notified, 'asks for your approval');
     return this.#waitingReply(request, notified);
   }
@@ -159,7 +161,7 @@ export class ApprovalDesk {
 
   async #notify(request: ApprovalRequest, people: string[], how: string): Promise<void> {
     const text = [
-      `${request.requester.id} (${accountOf(request.requester)}, in ${roomOf(request.message.target)}) ${how}: ${request.text}`,
+      `${request.requester.id} (${accountKey(request.requester)}, in ${roomKey(request.message.target)}) ${how}: ${request.text}`,
       `Why: ${request.reason}.`,
       `Answer with \`approve ${request.id}\` or \`deny ${request.id} [reason]\` from any network; it expires in ${this.#when(request.expiresAt)}.`,
     ].join('\n');
@@ -233,7 +235,7 @@ export class ApprovalDesk {
       await this.#auditRefusal(by, where, request, 'self_approval');
       throw new VmopsError(
         'self_approval',
-        `you asked for ${id} yourself (as ${request.requester.id}, from ${accountOf(request.requester)}), so you cannot approve it, from this account or any other: someone else must (two-person rule). You may withdraw it with \`withdraw ${id}\`.`,
+        `you asked for ${id} yourself (as ${request.requester.id}, from ${accountKey(request.requester)}), so you cannot approve it, from this account or any other: someone else must (two-person rule). You may withdraw it with \`withdraw ${id}\`.`,
       );
     }
     if (!own) {
@@ -245,14 +247,14 @@ export class ApprovalDesk {
     }
     const answer: ApprovalAnswer = {
       person: by.id,
-      account: accountOf(by),
-      room: roomOf(where),
+      account: accountKey(by),
+      room: roomKey(where),
       at: this.#now(),
       ...(input.reason ? { reason: input.reason } : {}),
     };
     const verdict = await this.#o.store.decide(
       id,
-      decision === 'approve' ? 'approved' : 'denied',
+      decision === 'approve' ? 'approved' : own ? 'withdrawn' : 'denied',
       answer,
       answer.at,
     );
@@ -269,14 +271,17 @@ export class ApprovalDesk {
   }
 
   async #auditRefusal(by: Principal, where: ChatTarget, request: ApprovalRequest, code: string) {
-    await this.#o.audit.append({
-      kind: 'approval.refused',
-      actor: by.id,
-      account: accountOf(by),
-      room: roomOf(where),
-      summary: `${by.id} may not answer ${request.id} (${code})`,
-      detail: { request: request.id, code },
-    });
+    await this.#o.audit.record(
+      {
+        kind: 'approval.refused',
+        actor: by.id,
+        account: accountKey(by),
+        room: roomKey(where),
+        summary: `${by.id} may not answer ${request.id} (${code})`,
+        detail: { request: request.id, code },
+      },
+      this.#o.log,
+    );
   }
 
   async #denied(
@@ -287,14 +292,17 @@ export class ApprovalDesk {
     own: boolean,
   ): Promise<CommandOutcome> {
     const how = own ? 'withdrew' : 'denied';
-    await this.#o.audit.append({
-      kind: own ? 'approval.withdrawn' : 'approval.denied',
-      actor: by.id,
-      account: answer.account,
-      room: answer.room,
-      summary: `${by.id} ${how} ${request.id}: ${request.text}`,
-      detail: { request: request.id, reason: answer.reason ?? null },
-    });
+    await this.#o.audit.record(
+      {
+        kind: own ? 'approval.withdrawn' : 'approval.denied',
+        actor: by.id,
+        account: answer.account,
+        room: answer.room,
+        summary: `${by.id} ${how} ${request.id}: ${request.text}`,
+        detail: { request: request.id, reason: answer.reason ?? null },
+      },
+      this.#o.log,
+    );
     const because = answer.reason ? `: ${answer.reason}` : '';
     const text = `🚫 ${by.id} ${how} ${request.id} (${request.text}, asked by ${request.requester.id})${because}. Nothing was done.`;
     if (!sameRoom(where, request.message.target)) await this.#tell(request.message.target, text);
@@ -307,14 +315,17 @@ export class ApprovalDesk {
     by: Principal,
     where: ChatTarget,
   ): Promise<CommandOutcome> {
-    await this.#o.audit.append({
-      kind: 'approval.approved',
-      actor: by.id,
-      account: answer.account,
-      room: answer.room,
-      summary: `${by.id} approved ${request.id}: ${request.text}`,
-      detail: { request: request.id, requester: request.requester.id },
-    });
+    await this.#o.audit.record(
+      {
+        kind: 'approval.approved',
+        actor: by.id,
+        account: answer.account,
+        room: answer.room,
+        summary: `${by.id} approved ${request.id}: ${request.text}`,
+        detail: { request: request.id, requester: request.requester.id },
+      },
+      this.#o.log,
+    );
     let outcome: CommandOutcome;
     try {
       outcome = await this.#o.execute(request);
@@ -340,18 +351,21 @@ export class ApprovalDesk {
     await this.#o
       .send(target, { tone: 'info', text })
       .catch((error: unknown) =>
-        this.#o.log.warn({ err: error, room: roomOf(target) }, 'could not tell the room'),
+        this.#o.log.warn({ err: error, room: roomKey(target) }, 'could not tell the room'),
       );
   }
 
   async #expired(request: ApprovalRequest): Promise<void> {
-    await this.#o.audit.append({
-      kind: 'approval.expired',
-      actor: 'vmops',
-      room: roomOf(request.message.target),
-      summary: `${request.id} expired unanswered: ${request.text}`,
-      detail: { request: request.id, requester: request.requester.id },
-    });
+    await this.#o.audit.record(
+      {
+        kind: 'approval.expired',
+        actor: 'vmops',
+        room: roomKey(request.message.target),
+        summary: `${request.id} expired unanswered: ${request.text}`,
+        detail: { request: request.id, requester: request.requester.id },
+      },
+      this.#o.log,
+    );
     await this.#tell(
       request.message.target,
       `⌛ ${request.id} (${request.text}, asked by ${request.requester.id}) expired after ${ms(this.#policy.expireAfter, { long: true })} without an answer, so it was cancelled: nothing was done. Ask again if it is still needed.`,
@@ -368,7 +382,7 @@ export class ApprovalDesk {
         command: r.request.command,
         text: r.request.text,
         requester: r.request.requester.id,
-        room: roomOf(r.request.message.target),
+        room: roomKey(r.request.message.target),
         createdAt: r.request.createdAt,
         expiresAt: r.request.expiresAt,
         notified: r.notified,
@@ -403,13 +417,16 @@ export class ApprovalDesk {
     if (order.some((person) => !notified.includes(person))) {
       await this.#o.store.escalateAgainAt(request.id, this.#now() + this.#policy.escalateAfter);
     }
-    await this.#o.audit.append({
-      kind: 'approval.escalated',
-      actor: 'vmops',
-      room: roomOf(request.message.target),
-      summary: `${request.id} escalated to ${next}`,
-      detail: { request: request.id, to: next, unanswered: record.notified.join(',') },
-    });
+    await this.#o.audit.record(
+      {
+        kind: 'approval.escalated',
+        actor: 'vmops',
+        room: roomKey(request.message.target),
+        summary: `${request.id} escalated to ${next}`,
+        detail: { request: request.id, to: next, unanswered: record.notified.join(',') },
+      },
+      this.#o.log,
+    );
     await this.#notify(
       request,
       [next],

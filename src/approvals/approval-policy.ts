@@ -2,7 +2,7 @@
 // by default `revoke`, `deploy` to a cloud tagged production, and `publish` of a version older than the
 // newest one of its product; plus any command listed under `always`.
 import type { Config } from '../../config/schema.ts';
-import type { BoundArgs, CatalogReader, CommandSpec } from '../command-spec.ts';
+import type { BoundArgs, CatalogReader } from '../command-spec.ts';
 
 /** Compares two version strings numerically (`2.10` is newer than `2.9`). */
 export function compareVersions(a: string, b: string): number {
@@ -15,17 +15,17 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** Why the command needs an approval, or undefined when it needs none. */
+/** Why the command (by name) needs an approval, or undefined when it needs none. */
 export async function approvalReason(
-  spec: CommandSpec,
-  args: BoundArgs,
+  command: string,
+  args: Pick<BoundArgs, 'product' | 'version' | 'clouds'>,
   config: Config,
   catalog: Pick<CatalogReader, 'versions'>,
 ): Promise<string | undefined> {
   const policy = config.policy.approvals;
-  if (policy.always.includes(spec.name)) return `${spec.name} always waits for an approval`;
-  if (spec.name === 'revoke' && policy.revoke) return 'revoke always waits for an approval';
-  if (spec.name === 'deploy') {
+  if (policy.always.includes(command)) return `${command} always waits for an approval`;
+  if (command === 'revoke' && policy.revoke) return 'revoke always waits for an approval';
+  if (command === 'deploy') {
     const tagged = args.clouds.filter((cloud) =>
       config.clouds[cloud]?.tags.some((tag) => policy.deployTags.includes(tag)),
     );
@@ -36,7 +36,7 @@ export async function approvalReason(
       return `deploy to ${tagged.join(', ')} (tagged ${tags.join(', ')}) waits for an approval`;
     }
   }
-  if (spec.name === 'publish' && policy.publishOlder && args.version !== undefined) {
+  if (command === 'publish' && policy.publishOlder && args.version !== undefined) {
     const versions = await catalog.versions(args.product);
     const newest = versions.reduce<string | undefined>(
       (best, v) => (best === undefined || compareVersions(v, best) > 0 ? v : best),

@@ -7,7 +7,8 @@ import type { BoundArgs } from '../command-spec.ts';
 import type { RedisKeys } from '../redis/keys.ts';
 import type { IncomingMessage, Principal } from '../types.ts';
 
-export type ApprovalState = 'pending' | 'approved' | 'denied' | 'expired';
+/** `withdrawn`: denied by the person who asked. */
+export type ApprovalState = 'pending' | 'approved' | 'denied' | 'withdrawn' | 'expired';
 
 /** What was asked, fixed when the request is made. */
 export interface ApprovalRequest {

@@ -6,6 +6,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import pRetry from 'p-retry';
+import type { Logger } from 'pino';
 import type { RedisKeys } from '../redis/keys.ts';
 
 /** What happened, in a few words: `command`, `approval.requested`, `job.succeeded`, `oncall.set`… */
@@ -98,6 +99,16 @@ export class AuditTrail {
     return this.#key
       ? createHmac('sha256', this.#key).update(input).digest('hex')
       : createHash('sha256').update(input).digest('hex');
+  }
+
+  /**
+   * Appends a fact and never throws: what the fact records has already happened, and a trail that
+   * cannot be written must not undo it or hide its outcome from the person. The failure is logged.
+   */
+  async record(fact: AuditFact, log: Pick<Logger, 'error'>): Promise<void> {
+    await this.append(fact).catch((error: unknown) =>
+      log.error({ err: error, kind: fact.kind }, 'could not append to the audit trail'),
+    );
   }
 
   /** Appends a fact; resolves with its stream id. */

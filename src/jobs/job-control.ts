@@ -2,6 +2,7 @@
 // read their logs, cancel and retry them. Works across processes: all state is in Redis.
 import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { accountKey, eventKey as eventKeyOf } from '../chat-keys.ts';
 import type { JobControl, StageRequest } from '../command-spec.ts';
 import { VmopsError } from '../errors.ts';
 import { echo } from '../grammar/echo.ts';
@@ -123,7 +124,7 @@ export function createJobControl(options: JobControlOptions): JobControl & {
     },
 
     async submit(requests, context: { principal: Principal; message: IncomingMessage; commandText: string }) {
-      const eventKey = `${context.message.target.network}:${context.message.eventId}`;
+      const eventKey = eventKeyOf(context.message);
       const base = jobBaseId(eventKey);
       await options.gate?.(requests);
       for (const request of requests) await lock(request, jobId(base, suffixFor(request, requests)));
@@ -172,7 +173,10 @@ export function createJobControl(options: JobControlOptions): JobControl & {
     async cancel(id, by) {
       const view = await mustGet(id);
       if (FINAL_STATES.has(view.state)) {
-        throw new VmopsError('job_state', `job ${id} has already ${view.state}; there is nothing to cancel.`);
+        throw new VmopsError(
+          'job_state',
+          `job ${id} has already ended (${view.state}); there is nothing to cancel.`,
+        );
       }
       const job = await find(id);
       if (job && view.state === 'queued') {
@@ -234,7 +238,7 @@ export function createJobControl(options: JobControlOptions): JobControl & {
           `job ${id} is ${now.state} now (someone retried it first?): nothing to retry.`,
         );
       }
-      await job.log(`retried by ${by.id} (${by.account.network}:${by.account.id})`);
+      await job.log(`retried by ${by.id} (${accountKey(by)})`);
       await redis.hdel(keys.statusMessages, id); // the retry gets a fresh status message where it was asked
       return mustGet(id);
     },

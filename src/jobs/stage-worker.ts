@@ -13,6 +13,7 @@ import type { Config } from '../../config/schema.ts';
 import { AuditTrail } from '../audit/audit-trail.ts';
 import { Catalog } from '../catalog/catalog.ts';
 import { type StageEnd, StageLifecycle } from '../catalog/stage-lifecycle.ts';
+import { roomKey } from '../chat-keys.ts';
 import { asVmopsError } from '../errors.ts';
 import { traceOf } from '../observability/trace.ts';
 import { bullConnection, connectRedis, type RedisTarget } from '../redis/connect.ts';
@@ -102,17 +103,16 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
   const audit = new AuditTrail(commands, keys, { key: config.audit.key });
   /** Puts a job's start or end in the audit trail; a failure to do so is logged, never fatal to the job. */
   const auditJob = (data: JobData, what: string, extra: Record<string, string> = {}) =>
-    audit
-      .append({
+    audit.record(
+      {
         kind: `job.${what}`,
         actor: options.name,
-        room: `${data.origin.network}:${data.origin.room}`,
+        room: roomKey(data.origin),
         summary: `job ${data.jobId} (${[data.stage, data.product, data.version, data.format ?? data.cloud].filter(Boolean).join(' ')}, asked by ${data.requestedBy.person}) ${what} on ${options.name}`,
         detail: { job: data.jobId, stage: data.stage, requester: data.requestedBy.person, ...extra },
-      })
-      .catch((error: unknown) =>
-        options.log.error({ err: error, jobId: data.jobId }, 'could not append to the audit trail'),
-      );
+      },
+      options.log.child({ jobId: data.jobId }),
+    );
 
   await subscriber.subscribe(keys.cancelChannel);
   subscriber.on('message', (_channel: string, jobId: string) => {

@@ -10,6 +10,7 @@ import { type ApprovalDesk, argsKey } from '../approvals/approval-desk.ts';
 import { approvalReason } from '../approvals/approval-policy.ts';
 import type { ApprovalRequest } from '../approvals/approval-store.ts';
 import type { AuditFact, AuditTrail } from '../audit/audit-trail.ts';
+import { accountKey, roomKey } from '../chat-keys.ts';
 import type { CommandRegistry } from '../command-registry.ts';
 import type {
   CatalogReader,
@@ -124,18 +125,16 @@ export async function handleMessage(message: IncomingMessage, deps: PipelineDeps
   let clog = log.child({ person: principal.id });
   /** Writes what happened to this message to the audit trail; a failure there is logged, not fatal. */
   const audit = (fact: Pick<AuditFact, 'kind' | 'summary' | 'detail'>) =>
-    deps.audit
-      .append({
-        ...fact,
-        actor: principal.id,
-        account: `${principal.account.network}:${principal.account.id}`,
-        room: `${message.target.network}:${message.target.room}`,
-      })
-      .catch((error: unknown) => clog.error({ err: error }, 'could not append to the audit trail'));
-  const throttled = await deps.throttle?.check(principal.id).catch((error: unknown) => {
-    clog.warn({ err: error }, 'throttle unavailable; the command is let through');
-    return { allowed: true, reply: undefined };
-  });
+    deps.audit.record(
+      { ...fact, actor: principal.id, account: accountKey(principal), room: roomKey(message.target) },
+      clog,
+    );
+  const throttled = await deps.throttle
+    ?.check(principal.id, message.target.network)
+    .catch((error: unknown) => {
+      clog.warn({ err: error }, 'throttle unavailable; the command is let through');
+      return { allowed: true, reply: undefined };
+    });
   if (throttled && !throttled.allowed) {
     clog.info({ replied: Boolean(throttled.reply) }, 'command dropped: too many from this person');
     if (throttled.reply) {
@@ -164,7 +163,7 @@ export async function handleMessage(message: IncomingMessage, deps: PipelineDeps
     const parsed = bindCommand(head.value, deps.vocabulary, deps.registry);
     if (!parsed.ok) throw parsed.error;
     const { spec, args } = parsed.value;
-    const needsApproval = await approvalReason(spec, args, deps.config, deps.catalog);
+    const needsApproval = await approvalReason(spec.name, args, deps.config, deps.catalog);
     let result: CommandOutcome;
     if (needsApproval) {
       // A command the gates would refuse now is refused now, not after someone approved it.

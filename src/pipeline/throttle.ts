@@ -13,13 +13,16 @@ export interface ThrottleVerdict {
 }
 
 export interface Throttle {
-  check(person: string): Promise<ThrottleVerdict>;
+  /** Counts one command of `person`, said on `network`. */
+  check(person: string, network: string): Promise<ThrottleVerdict>;
 }
 
 export function redisThrottle(
   redis: Redis,
   prefix: string,
   limit: { commands: number; perMs: number },
+  /** Networks whose commands are not counted. */
+  exemptNetworks: readonly string[] = [],
 ): Throttle {
   const limiter = new RateLimiterRedis({
     storeClient: redis,
@@ -29,7 +32,8 @@ export function redisThrottle(
   });
   const window = ms(limit.perMs, { long: true });
   return {
-    async check(person) {
+    async check(person, network) {
+      if (exemptNetworks.includes(network)) return { allowed: true };
       try {
         await limiter.consume(person);
         return { allowed: true };

@@ -2,11 +2,13 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { LifecycleEvent } from '../catalog/catalog.ts';
+import { roomKey } from '../chat-keys.ts';
 import { connectRedis, type RedisTarget } from '../redis/connect.ts';
 import type { RedisKeys } from '../redis/keys.ts';
 import { renderLifecycleEvent } from '../render/lifecycle-event.ts';
+import { sendWithRetries } from '../send-retry.ts';
 import type { ChatAdapter, Reply } from '../types.ts';
-import { type RoomSubscription, roomKey, type SubscriptionStore } from './subscription-store.ts';
+import type { RoomSubscription, SubscriptionStore } from './subscription-store.ts';
 
 export const ANNOUNCER_GROUP = 'announcers';
 
@@ -205,19 +207,15 @@ export class LifecycleAnnouncer {
       log.warn({ room: roomKey(room.target) }, 'lifecycle announcer: no adapter for a subscribed room');
       return;
     }
-    const attempts = this.#options.sendAttempts ?? 4;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await adapter.send(room.target, reply);
-        break;
-      } catch (error) {
-        if (attempt >= attempts || this.#stopping) {
-          log.error({ err: error, room: roomKey(room.target), entryId }, 'could not announce an event');
-          return;
-        }
-        const retryAfter = (error as { retryAfterMs?: number }).retryAfterMs;
-        await sleep(retryAfter ?? (this.#options.retryBaseMs ?? 250) * 2 ** (attempt - 1));
-      }
+    try {
+      await sendWithRetries(() => adapter.send(room.target, reply), {
+        attempts: this.#options.sendAttempts ?? 4,
+        baseMs: this.#options.retryBaseMs ?? 250,
+        stopped: () => this.#stopping,
+      });
+    } catch (error) {
+      log.error({ err: error, room: roomKey(room.target), entryId }, 'could not announce an event');
+      return;
     }
     await redis
       .multi()

@@ -1,5 +1,6 @@
 // Room subscriptions in Redis: which lifecycle events each room is told about, one hash field per room.
 import type { Redis } from 'ioredis';
+import { roomKey } from '../chat-keys.ts';
 import type { RoomSubscriptions } from '../command-spec.ts';
 import { VmopsError } from '../errors.ts';
 import { LIFECYCLE_EVENTS } from '../grammar/vocabulary.ts';
@@ -10,11 +11,6 @@ import type { ChatTarget } from '../types.ts';
 export interface RoomSubscription {
   target: ChatTarget;
   events: string[];
-}
-
-/** The hash field of a room: `network:room`. */
-export function roomKey(target: Pick<ChatTarget, 'network' | 'room'>): string {
-  return `${target.network}:${target.room}`;
 }
 
 /** Known event names only, once each, in LIFECYCLE_EVENTS order. */

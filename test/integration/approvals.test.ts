@@ -144,6 +144,7 @@ describe('approvals', () => {
       `🚫 bob withdrew ${id} (revoke 2.5, asked by bob): wrong version. Nothing was done.`,
     );
     expect((await say(fake, 'pending', 'carol')).reply).toBe('No requests are waiting for approval.');
+    expect((await say(fake, `approve ${id}`, 'dave')).reply).toMatch(/was already withdrawn by bob at /);
   });
 
   it('denies with a reason told to the room that asked, and nothing runs', async () => {
@@ -225,6 +226,20 @@ describe('approvals', () => {
     const texts = [...fake.texts(), ...second.chat.texts()];
     expect(texts.filter((t) => /^✅ \w+ approved/.test(t))).toHaveLength(1);
     expect(texts.filter((t) => /was already approved by/.test(t))).toHaveLength(1);
+  });
+
+  it('still runs an approved command, and answers, when the audit trail cannot be written', async () => {
+    const { fake } = await start();
+    await builtVersion(fake, '2.5');
+    const id = requestId((await say(fake, 'revoke 2.5', 'alice')).reply);
+    if (!engine) throw new Error('no engine');
+    engine.core.audit.append = () => Promise.reject(new Error('the audit stream is unwritable'));
+    const approved = await say(fake, `approve ${id}`, 'bob');
+    expect(approved.reply).toMatch(
+      new RegExp(`^✅ bob approved ${id}: revoke 2\\.5 \\(asked by alice\\) runs as job \\w+\\.`, 'm'),
+    );
+    await engine.core.notifier.whenSettled(approved.jobs);
+    expect(fake.texts().some((t) => /^✅ revoke cernvm 2\.5 · job \w+ · succeeded/.test(t))).toBe(true);
   });
 
   it('writes every command and decision to an intact audit chain', async () => {

@@ -26,7 +26,7 @@ describe('throttle', () => {
     const one = redisThrottle(connection(prefix), prefix, limit);
     const two = redisThrottle(connection(prefix), prefix, limit);
     const verdicts = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => (i % 2 ? one : two).check('alice')),
+      Array.from({ length: 40 }, (_, i) => (i % 2 ? one : two).check('alice', 'slack')),
     );
     expect(verdicts.filter((v) => v.allowed)).toHaveLength(5);
     const replies = verdicts.flatMap((v) => (v.reply ? [v.reply] : []));
@@ -36,20 +36,28 @@ describe('throttle', () => {
       ),
     ]);
     // Someone else is not held up by alice's flood.
-    expect((await one.check('bob')).allowed).toBe(true);
+    expect((await one.check('bob', 'slack')).allowed).toBe(true);
+  });
+
+  it('does not count the networks it exempts (the terminal of local mode)', async () => {
+    const prefix = testPrefix();
+    const throttle = redisThrottle(connection(prefix), prefix, { commands: 2, perMs: 60_000 }, ['shell']);
+    const verdicts = await Promise.all(Array.from({ length: 10 }, () => throttle.check('alice', 'shell')));
+    expect(verdicts.every((v) => v.allowed)).toBe(true);
+    expect((await throttle.check('alice', 'slack')).allowed).toBe(true);
   });
 
   it('lets commands through again once the window is over', async () => {
     const prefix = testPrefix();
     const throttle = redisThrottle(connection(prefix), prefix, { commands: 2, perMs: 1000 });
-    expect((await throttle.check('carol')).allowed).toBe(true);
-    expect((await throttle.check('carol')).allowed).toBe(true);
-    expect((await throttle.check('carol')).allowed).toBe(false);
+    expect((await throttle.check('carol', 'slack')).allowed).toBe(true);
+    expect((await throttle.check('carol', 'slack')).allowed).toBe(true);
+    expect((await throttle.check('carol', 'slack')).allowed).toBe(false);
     const redis = connection(prefix);
     // Wait for the window's key to expire in Redis (the only event there is to wait for).
     for (let i = 0; i < 100 && (await redis.exists(`${prefix}:throttle:carol`)); i++) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    expect((await throttle.check('carol')).allowed).toBe(true);
+    expect((await throttle.check('carol', 'slack')).allowed).toBe(true);
   });
 });

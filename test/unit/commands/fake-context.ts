@@ -97,7 +97,7 @@ export function fakeJobs(jobs: JobStatusView[] = [], logs: Record<string, string
       if (FINAL_STATES.has(found.state)) {
         throw new VmopsError(
           'job_state',
-          `job ${jobId} has already ${found.state}; there is nothing to cancel.`,
+          `job ${jobId} has already ended (${found.state}); there is nothing to cancel.`,
         );
       }
       if (found.state === 'queued') {
