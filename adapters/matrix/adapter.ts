@@ -38,6 +38,7 @@ import type {
   MessageRef,
   Reply,
 } from '../../src/types.ts';
+import { settleWithin } from '../shared/settle.ts';
 import { editContent, type Normalized, normalizeEvent, noticeContent } from './events.ts';
 import { sdkLogger, setSdkLogSink } from './sdk-log.ts';
 import { SendQueue } from './send-queue.ts';
@@ -150,11 +151,6 @@ export class MatrixAdapter implements ChatAdapter {
     };
   }
 
-  /** The bot's user id. */
-  get userId(): string {
-    return this.#o.userId;
-  }
-
   /** Events sent and 429s received so far (for logs and tests). */
   get sendStats(): { sent: number; rateLimited: number; pending: number } {
     return {
@@ -254,7 +250,7 @@ export class MatrixAdapter implements ChatAdapter {
     const client = this.#client;
     client?.stopClient();
     client?.removeAllListeners();
-    await within(this.#inbox, 10_000);
+    await settleWithin(this.#inbox, 10_000);
     await this.#queue?.stop(STOP_DRAIN_MS);
     // Requests still open (a held /sync, a send) end now; the SDK's own timeout timers only abort them.
     this.#abort.abort();
@@ -658,10 +654,4 @@ export class MatrixAdapter implements ChatAdapter {
   #now(): number {
     return (this.#o.now ?? Date.now)();
   }
-}
-
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
 }

@@ -40,7 +40,7 @@ export function escapeHtml(text: string): string {
 }
 
 /** The HTML form of a plain-text reply: escaped, line breaks kept. */
-export function toHtml(text: string): string {
+function toHtml(text: string): string {
   return escapeHtml(text).replace(/\r?\n/g, '<br>');
 }
 

@@ -18,6 +18,7 @@ import {
   SocketModeReceiver,
   webApi,
 } from '@slack/bolt';
+import pRetry, { AbortError } from 'p-retry';
 import type { Logger } from 'pino';
 import { VmopsError } from '../../src/errors.ts';
 import type {
@@ -28,6 +29,7 @@ import type {
   MessageRef,
   Reply,
 } from '../../src/types.ts';
+import { settleWithin } from '../shared/settle.ts';
 import { escapeText, replyBlocks } from './blocks.ts';
 import {
   ACTION_PREFIX,
@@ -81,13 +83,6 @@ export interface SlackAdapterOptions {
   now?: () => number;
 }
 
-interface AdapterEvents {
-  /** The Socket Mode connection is up (after `hello`). */
-  connected: [];
-  /** The Socket Mode connection is down; it reconnects on its own. */
-  disconnected: [];
-}
-
 /** How long stop() lets the outbox drain (ms). */
 const STOP_DRAIN_MS = 3000;
 
@@ -111,7 +106,6 @@ export class SlackAdapter implements ChatAdapter {
   readonly #o: SlackAdapterOptions;
   readonly #queue: SendQueue;
   readonly #client: InstanceType<typeof webApi.WebClient>;
-  readonly #listeners = new Map<keyof AdapterEvents, Set<() => void>>();
   #app: App | undefined;
   #socket: SocketModeReceiver | undefined;
   #http: HTTPReceiver | undefined;
@@ -168,30 +162,6 @@ export class SlackAdapter implements ChatAdapter {
     };
   }
 
-  on(event: keyof AdapterEvents, listener: () => void): void {
-    const set = this.#listeners.get(event) ?? new Set();
-    set.add(listener);
-    this.#listeners.set(event, set);
-  }
-
-  off(event: keyof AdapterEvents, listener: () => void): void {
-    this.#listeners.get(event)?.delete(listener);
-  }
-
-  #emit(event: keyof AdapterEvents): void {
-    for (const listener of this.#listeners.get(event) ?? []) listener();
-  }
-
-  /** The bot's user id and workspace, once started. */
-  get identity(): { botUserId: string; homeTeam: string } | undefined {
-    return this.#ctx ? { botUserId: this.#ctx.botUserId, homeTeam: this.#ctx.homeTeam } : undefined;
-  }
-
-  /** Calls waiting in the outbox. */
-  get pending(): number {
-    return this.#queue.pending;
-  }
-
   async start(onMessage: (message: IncomingMessage) => Promise<void>): Promise<void> {
     if (this.#app) throw new Error('the slack adapter is already started');
     const log = this.#o.log;
@@ -227,13 +197,11 @@ export class SlackAdapter implements ChatAdapter {
       socket.client.on('connected', () => {
         log.info('slack socket mode connected');
         this.#up = true;
-        this.#emit('connected');
       });
       socket.client.on('close', () => {
         this.#up = false;
         if (this.#stopped) return;
         log.info('slack socket mode connection closed; reconnecting');
-        this.#emit('disconnected');
       });
       this.#socket = socket;
       receiver = socket;
@@ -287,23 +255,29 @@ export class SlackAdapter implements ChatAdapter {
 
   /** auth.test: who the bot is. A token Slack refuses stops start-up with a config error. */
   async #authTest(): Promise<{ user_id: string; bot_id: string | undefined; team_id: string }> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const auth = await this.#client.auth.test();
-        if (!auth.user_id || !auth.team_id) throw new Error('auth.test answered without user_id or team_id');
-        return { user_id: auth.user_id, bot_id: auth.bot_id, team_id: auth.team_id };
-      } catch (error) {
-        const code = (error as { data?: { error?: string } }).data?.error;
-        if (code && !isTransient(error)) {
-          throw new VmopsError(
-            'config_invalid',
-            `Slack refused the bot token (${code}): check networks.slack.token (an xoxb-… bot token)`,
-          );
+    // Five attempts, 0.5, 1, 2 and 4 s apart; no more once stopped.
+    return pRetry(
+      async () => {
+        try {
+          const auth = await this.#client.auth.test();
+          if (!auth.user_id || !auth.team_id)
+            throw new Error('auth.test answered without user_id or team_id');
+          return { user_id: auth.user_id, bot_id: auth.bot_id, team_id: auth.team_id };
+        } catch (error) {
+          const code = (error as { data?: { error?: string } }).data?.error;
+          if (code && !isTransient(error)) {
+            throw new AbortError(
+              new VmopsError(
+                'config_invalid',
+                `Slack refused the bot token (${code}): check networks.slack.token (an xoxb-… bot token)`,
+              ),
+            );
+          }
+          throw error;
         }
-        if (attempt >= 4 || this.#stopped) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
-      }
-    }
+      },
+      { retries: 4, minTimeout: 500, factor: 2, randomize: false, shouldRetry: () => !this.#stopped },
+    );
   }
 
   #context(): SlackContext {
@@ -347,14 +321,11 @@ export class SlackAdapter implements ChatAdapter {
     // Stop taking events first, then let what was already taken finish, then let the outbox drain.
     if (this.#socket) {
       const socket = this.#socket;
-      await within(socket.client.disconnect(), 5000);
+      await settleWithin(socket.client.disconnect(), 5000);
     } else if (this.#http && app) {
-      await within(
-        app.stop().catch(() => undefined),
-        5000,
-      );
+      await settleWithin(app.stop(), 5000);
     }
-    await within(Promise.all(this.#inbox.values()), 10_000);
+    await settleWithin(Promise.all(this.#inbox.values()), 10_000);
     await this.#queue.stop(STOP_DRAIN_MS);
   }
 
@@ -449,17 +420,4 @@ export class SlackAdapter implements ChatAdapter {
     }
     return (await this.#client.apiCall(method, args)) as unknown as Record<string, unknown>;
   }
-}
-
-function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.then(
-      () => undefined,
-      () => undefined,
-    ),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

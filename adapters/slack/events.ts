@@ -49,7 +49,7 @@ export function userOfAccount(account: string): string {
 }
 
 /** Slack's escaping of &, < and > in message text, undone. */
-export function unescapeText(text: string): string {
+function unescapeText(text: string): string {
   return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 

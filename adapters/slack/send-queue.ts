@@ -55,7 +55,7 @@ const TRANSIENT_PLATFORM = new Set([
   'ratelimited',
 ]);
 
-export function rateLimitedFor(error: unknown): number | undefined {
+function rateLimitedFor(error: unknown): number | undefined {
   const failure = error as CallFailure | undefined;
   if (failure?.code === 'slack_webapi_rate_limited_error' && typeof failure.retryAfter === 'number') {
     return Math.max(0, failure.retryAfter) * 1000;
@@ -138,8 +138,6 @@ export class SendQueue {
   readonly #sleeps = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   readonly #idle = new Set<() => void>();
   #stopped = false;
-  /** 429s seen, by method. */
-  readonly rateLimited = new Map<string, number>();
 
   constructor(options: SendQueueOptions) {
     this.#o = options;
@@ -279,7 +277,6 @@ export class SendQueue {
     } catch (error) {
       const retryAfter = rateLimitedFor(error);
       if (retryAfter !== undefined) {
-        this.rateLimited.set(op.method, (this.rateLimited.get(op.method) ?? 0) + 1);
         this.#o.onRateLimited?.(op.method, channel, retryAfter);
         if (pacer) pacer.pauseUntil(this.#now() + retryAfter);
         else await this.#sleep(retryAfter);

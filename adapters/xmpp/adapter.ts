@@ -19,6 +19,7 @@ import type {
   MessageRef,
   Reply,
 } from '../../src/types.ts';
+import { settleWithin } from '../shared/settle.ts';
 import { type Backoff, backoffDelay } from './backoff.ts';
 import { MucRoom } from './rooms.ts';
 import { streamManagementSettled, watchStreamManagementOffer } from './session.ts';
@@ -248,13 +249,10 @@ export class XmppAdapter extends EventEmitter<AdapterEvents> implements ChatAdap
     if (!xmpp) return;
     xmpp.reconnect.stop();
     if (this.#connected && this.#outbox.length > 0) {
-      await within(this.#drain(), STOP_DRAIN_MS);
+      await settleWithin(this.#drain(), STOP_DRAIN_MS);
     }
     this.#connected = false;
-    await within(
-      xmpp.stop().catch(() => undefined),
-      5000,
-    );
+    await settleWithin(xmpp.stop(), 5000);
     await this.#inbox;
   }
 
@@ -620,7 +618,7 @@ export class XmppAdapter extends EventEmitter<AdapterEvents> implements ChatAdap
 }
 
 /** What the room is told, once, when a command comes from someone whose real JID it hides. */
-export function anonymityNotice(room: string, botName: string): string {
+function anonymityNotice(room: string, botName: string): string {
   return (
     `${botName} cannot see the real JIDs of the people in ${room}: the room is (semi-)anonymous, so a nickname ` +
     `is all ${botName} would know, and a nickname proves nothing. Every command said here is treated as ` +
@@ -628,14 +626,4 @@ export function anonymityNotice(room: string, botName: string): string {
     `"Who may discover real JIDs" → anyone, muc#roomconfig_whois=anyone), or make ${botName} a moderator ` +
     `of the room (admin or owner). Direct messages to ${botName} work meanwhile.`
   );
-}
-
-function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.then(() => undefined),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

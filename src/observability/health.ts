@@ -1,5 +1,6 @@
 // Health of a bot process, for /healthz and /readyz. Live: the process answers and its Redis answers
 // PING. Ready: live, and every chat network's adapter is connected. A report names what is down.
+import { TimeoutError, withTimeout } from 'es-toolkit';
 import type { ChatAdapter } from '../types.ts';
 
 export interface HealthCheck {
@@ -39,23 +40,12 @@ export function botHealth(options: {
   const redisCheck = async (): Promise<HealthCheck> => {
     // While disconnected, ioredis would hold the PING until it reconnects: answer at once instead.
     if (options.redis.status !== 'ready') return { ok: false, detail: `connection ${options.redis.status}` };
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const answer = await Promise.race([
-        options.redis.ping(),
-        new Promise<string>((resolve) => {
-          timer = setTimeout(() => resolve('timeout'), timeoutMs);
-        }),
-      ]);
-      if (answer === 'PONG') return { ok: true };
-      return {
-        ok: false,
-        detail: answer === 'timeout' ? `no PONG within ${timeoutMs} ms` : 'unexpected answer',
-      };
-    } catch {
+      const answer = await withTimeout(() => options.redis.ping(), timeoutMs);
+      return answer === 'PONG' ? { ok: true } : { ok: false, detail: 'unexpected answer' };
+    } catch (error) {
+      if (error instanceof TimeoutError) return { ok: false, detail: `no PONG within ${timeoutMs} ms` };
       return { ok: false, detail: 'PING failed' };
-    } finally {
-      clearTimeout(timer);
     }
   };
   const report = (checks: Record<string, HealthCheck>): HealthReport => {

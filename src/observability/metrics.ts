@@ -3,6 +3,7 @@
 // (commands, chat sends); job, queue, worker and network gauges are read on each scrape, from Redis
 // (BullMQ job counts, worker heartbeats) and from the adapters, so several bot instances report the
 // same queue figures and nothing is kept in memory between scrapes.
+import { withTimeout } from 'es-toolkit';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { AgentInfo } from '../jobs/agent-presence.ts';
 
@@ -29,15 +30,8 @@ export interface MetricsOptions {
 /** The job states reported, as BullMQ names them. */
 const JOB_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed', 'paused'] as const;
 
-function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
+/** The scrape-time sources read from Redis; gauges reading the same one share one read per scrape. */
+type RedisSource = 'jobCounts' | 'workers';
 
 export class VmopsMetrics {
   readonly registry = new Registry();
@@ -51,6 +45,8 @@ export class VmopsMetrics {
   readonly rateLimitWait: Counter<'network'>;
   #sources: MetricSources | undefined;
   readonly #timeoutMs: number;
+  /** Reads under way, per source: prom-client collects every gauge at once, so one scrape reads each once. */
+  readonly #inFlight = new Map<RedisSource, Promise<unknown>>();
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -89,7 +85,7 @@ export class VmopsMetrics {
       registers,
       async collect() {
         this.reset();
-        const queues = await metrics.#read((s) => s.jobCounts());
+        const queues = await metrics.#read('jobCounts');
         if (!queues) return;
         const totals = new Map<string, number>();
         for (const { stage, counts } of queues) {
@@ -111,7 +107,7 @@ export class VmopsMetrics {
       registers,
       async collect() {
         this.reset();
-        const queues = await metrics.#read((s) => s.jobCounts());
+        const queues = await metrics.#read('jobCounts');
         for (const { queue, counts } of queues ?? []) {
           this.set({ queue }, (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0));
         }
@@ -124,7 +120,7 @@ export class VmopsMetrics {
       registers,
       async collect() {
         this.reset();
-        const workers = await metrics.#read((s) => s.workers());
+        const workers = await metrics.#read('workers');
         const now = metrics.#sources?.now?.() ?? Date.now();
         for (const w of workers ?? []) this.set({ worker: w.name }, Math.max(0, (now - w.seenAt) / 1000));
       },
@@ -136,7 +132,7 @@ export class VmopsMetrics {
       registers,
       async collect() {
         this.reset();
-        const workers = await metrics.#read((s) => s.workers());
+        const workers = await metrics.#read('workers');
         for (const w of workers ?? []) this.set({ worker: w.name }, w.running);
       },
     });
@@ -177,10 +173,22 @@ export class VmopsMetrics {
     return this.registry.contentType;
   }
 
-  /** Reads from Redis for a scrape: nothing (the gauge stays empty) when Redis is away or slow. */
-  async #read<T>(read: (sources: MetricSources) => Promise<T>): Promise<T | undefined> {
+  /**
+   * Reads from Redis for a scrape: nothing (the gauge stays empty) when Redis is away or slow. Gauges
+   * collecting at the same time share the read under way; it is dropped once settled.
+   */
+  #read<K extends RedisSource>(source: K): Promise<Awaited<ReturnType<MetricSources[K]>> | undefined> {
+    type Result = Awaited<ReturnType<MetricSources[K]>> | undefined;
+    const pending = this.#inFlight.get(source);
+    if (pending) return pending as Promise<Result>;
     const sources = this.#sources;
-    if (!sources?.redisUp()) return undefined;
-    return within(read(sources), this.#timeoutMs).catch(() => undefined);
+    if (!sources?.redisUp()) return Promise.resolve(undefined);
+    const read = withTimeout(() => sources[source]() as Promise<Result>, this.#timeoutMs)
+      .catch((): Result => undefined)
+      .finally(() => {
+        if (this.#inFlight.get(source) === read) this.#inFlight.delete(source);
+      });
+    this.#inFlight.set(source, read);
+    return read;
   }
 }

@@ -1,14 +1,14 @@
 // CSRF protection: a synchronizer token per session, which every POST must carry (forms in the field
-// `_csrf`, scripts in the header `x-csrf-token`), compared in constant time. Requests a browser marks as
-// cross-site (Sec-Fetch-Site) are refused before that.
-import { timingSafeEqual } from 'node:crypto';
+// `_csrf`, scripts in the header `x-csrf-token`), compared in constant time (secret-compare.ts).
+// Requests a browser marks as cross-site (Sec-Fetch-Site) are refused before that.
+import { type Html, html } from './html.ts';
 
 export const CSRF_FIELD = '_csrf';
 export const CSRF_HEADER = 'x-csrf-token';
 
-export function sameToken(expected: string, given: unknown): boolean {
-  if (typeof given !== 'string' || given.length !== expected.length) return false;
-  return timingSafeEqual(Buffer.from(expected), Buffer.from(given));
+/** The hidden form field that carries a session's CSRF token. */
+export function csrfInput(token: string): Html {
+  return html`<input type="hidden" name="${CSRF_FIELD}" value="${token}">`;
 }
 
 /** The token a request carries, from the form body or the header. */

@@ -8,6 +8,9 @@ import type { JobStatusView } from '../types.ts';
 
 export type JobListener = (view: JobStatusView) => void;
 
+/** How many of the most recent jobs the job list shows, and so how many the feed polls. */
+export const RECENT_JOBS = 30;
+
 export interface JobFeedOptions {
   notifier: Pick<Notifier, 'on' | 'off'>;
   jobs: Pick<JobControl, 'get' | 'list'>;
@@ -65,7 +68,7 @@ export class JobFeed {
   }
 
   async #pollRecent(): Promise<void> {
-    const views = await this.#o.jobs.list(20).catch(() => []);
+    const views = await this.#o.jobs.list(RECENT_JOBS).catch(() => []);
     for (const view of views) this.#publish(view);
     const followed = new Set([...this.#listeners].flatMap((l) => (l.jobId ? [l.jobId] : [])));
     for (const jobId of followed) this.#touch(jobId);

@@ -2,10 +2,10 @@
 // alive and Redis answers), /readyz (and every chat network is connected), both 200 or 503 with a JSON
 // body naming what is down; and /metrics in the Prometheus text format, open unless `web.metricsToken`
 // is set, in which case a scrape must send `Authorization: Bearer <token>`.
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { BotHealth, HealthReport } from '../observability/health.ts';
 import type { VmopsMetrics } from '../observability/metrics.ts';
+import { equalSecret } from './secret-compare.ts';
 
 export interface OpsRoutesOptions {
   metrics: VmopsMetrics;
@@ -15,11 +15,7 @@ export interface OpsRoutesOptions {
 }
 
 function bearerMatches(header: string | undefined, token: string): boolean {
-  const given = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
-  if (given === undefined) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
+  return equalSecret(token, /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1]);
 }
 
 export function registerOpsRoutes(app: FastifyInstance, options: OpsRoutesOptions): void {

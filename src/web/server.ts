@@ -16,14 +16,15 @@ import type { Logger } from 'pino';
 import { allCommands } from '../../commands/index.ts';
 import type { Config } from '../../config/schema.ts';
 import type { BotCore } from '../bot-core.ts';
+import { CommandRegistry } from '../command-registry.ts';
 import { VmopsError } from '../errors.ts';
 import { showTime } from '../oncall/rota.ts';
 import { accessFor, authorize, mayRun } from '../pipeline/authorize.ts';
 import { identitiesFromConfig, WEB_NETWORK } from '../pipeline/identify.ts';
 import type { JobStatusView, Principal } from '../types.ts';
-import { crossSite, sameToken, tokenOf } from './csrf.ts';
+import { crossSite, tokenOf } from './csrf.ts';
 import type { Html } from './html.ts';
-import { JobFeed } from './job-feed.ts';
+import { JobFeed, RECENT_JOBS } from './job-feed.ts';
 import { registerOpsRoutes } from './ops-routes.ts';
 import { approvalsBody } from './pages/approvals.ts';
 import { auditBody } from './pages/audit.ts';
@@ -39,6 +40,7 @@ import {
   signInBody,
 } from './pages/notices.ts';
 import { workersBody } from './pages/workers.ts';
+import { equalSecret } from './secret-compare.ts';
 import type { WebSession } from './sessions.ts';
 import type { WebAdapter } from './web-adapter.ts';
 
@@ -119,14 +121,14 @@ export async function startWebConsole(options: WebConsoleOptions): Promise<WebCo
     js: readFileSync(join(ASSETS, 'console.js'), 'utf8'),
   };
 
-  const spec = (name: string) => allCommands.find((command) => command.name === name);
+  const commands = new CommandRegistry(allCommands);
   const may = (principal: Principal, command: string) => {
-    const found = spec(command);
+    const found = commands.lookup(command);
     return found !== undefined && mayRun(principal, accessFor(found, config.policy));
   };
   /** The chat refusal for a person who may not run `command`, or undefined when they may. */
   const refusal = (principal: Principal, command: string): string | undefined => {
-    const found = spec(command);
+    const found = commands.lookup(command);
     if (!found) return `no command ${command}`;
     try {
       authorize(principal, found, config.policy);
@@ -214,7 +216,7 @@ export async function startWebConsole(options: WebConsoleOptions): Promise<WebCo
       if (request.method === 'POST') {
         if (
           crossSite(request.headers) ||
-          !sameToken(viewer.session.csrf, tokenOf(request.body, request.headers))
+          !equalSecret(viewer.session.csrf, tokenOf(request.body, request.headers))
         ) {
           log.info({ person: viewer.principal.id, url: request.url }, 'web: CSRF check failed');
           return page(
@@ -310,7 +312,7 @@ export async function startWebConsole(options: WebConsoleOptions): Promise<WebCo
   app.post('/logout', async (request, reply) => {
     const viewer = await viewerOf(request);
     if (viewer) {
-      if (!sameToken(viewer.session.csrf, tokenOf(request.body, request.headers))) {
+      if (!equalSecret(viewer.session.csrf, tokenOf(request.body, request.headers))) {
         return page(reply, viewer, 'Refused', '', refusedBody('CSRF check failed: reload the page.'), {
           status: 403,
         });
@@ -325,7 +327,7 @@ export async function startWebConsole(options: WebConsoleOptions): Promise<WebCo
   app.get(
     '/jobs',
     guarded('jobs', async (viewer, _request, reply) => {
-      const views = await core.jobs.list(30);
+      const views = await core.jobs.list(RECENT_JOBS);
       return page(reply, viewer, 'Jobs', '/jobs', jobsBody(views, now()), { live: '/events' });
     }),
   );
@@ -403,7 +405,8 @@ export async function startWebConsole(options: WebConsoleOptions): Promise<WebCo
     };
     const unfollow = feed.follow(jobId, push);
     // The page may have been rendered just before a change: start from what holds now.
-    const current = jobId === undefined ? (await core.jobs.list(30)).reverse() : [await core.jobs.get(jobId)];
+    const current =
+      jobId === undefined ? (await core.jobs.list(RECENT_JOBS)).reverse() : [await core.jobs.get(jobId)];
     for (const view of current) if (view) push(view);
     const stream = {
       end: () => {

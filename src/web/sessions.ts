@@ -54,10 +54,6 @@ export class WebSessions {
     this.#baseUrl ??= url;
   }
 
-  get loginTtlMs(): number {
-    return this.#loginTtlMs;
-  }
-
   /** A one-time sign-in link for a person. */
   async loginLink(person: string): Promise<LoginLink> {
     if (this.#baseUrl === undefined) {

@@ -16,6 +16,7 @@ import { defaultConfigPath, parseConfig, repoRoot } from '../../src/config-load.
 import { type StageWorkers, startStageWorkers } from '../../src/jobs/stage-worker.ts';
 import { createLogger } from '../../src/logger.ts';
 import { networkAdapters } from '../../src/network-adapters.ts';
+import { VmopsMetrics } from '../../src/observability/metrics.ts';
 import { traceOfEvent } from '../../src/observability/trace.ts';
 import { describeTarget } from '../../src/redis/connect.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
@@ -105,6 +106,44 @@ async function startLoggedBot(
 }
 
 describe('/metrics', () => {
+  it('reads job counts and workers once per scrape, however many gauges show them', async () => {
+    const metrics = new VmopsMetrics();
+    const reads = { jobCounts: 0, workers: 0 };
+    metrics.attach({
+      jobCounts: async () => {
+        reads.jobCounts += 1;
+        return [{ queue: 'build', stage: 'build', counts: { waiting: 2, active: 1 } }];
+      },
+      workers: async () => {
+        reads.workers += 1;
+        return [
+          {
+            name: 'w1',
+            host: 'h',
+            pid: 1,
+            stages: ['build'],
+            formats: [],
+            running: 1,
+            startedAt: 0,
+            seenAt: 1000,
+          },
+        ];
+      },
+      networks: () => [],
+      redisUp: () => true,
+      now: () => 3000,
+    });
+    const text = await metrics.text();
+    expect(text).toContain('vmops_queue_depth{queue="build"} 2');
+    expect(text).toContain('vmops_jobs{stage="build",state="active"} 1');
+    expect(text).toContain('vmops_worker_heartbeat_age_seconds{worker="w1"} 2');
+    expect(text).toContain('vmops_worker_running_jobs{worker="w1"} 1');
+    expect(reads).toEqual({ jobCounts: 1, workers: 1 });
+    // The next scrape reads again: nothing is kept between scrapes.
+    await metrics.text();
+    expect(reads).toEqual({ jobCounts: 2, workers: 2 });
+  });
+
   it('counts commands by outcome, jobs by stage and state, chat sends, workers and networks', async () => {
     const web = await startWebEngine({ config: testConfig() });
     undo.push(() => web.stop());

@@ -208,6 +208,20 @@ describe('web console', () => {
     expect(await web.engine.core.approvals.pending()).toEqual([]);
   });
 
+  it('refuses a CSRF token of the right length in characters but not in bytes', async () => {
+    const web = await start();
+    const id = await pendingRequest(web);
+    const bob = await signedIn(web, 'bob');
+    const token = await bob.csrf();
+    // `é` is one character but two bytes in UTF-8: the comparison must not throw (a 500).
+    const forged = `${token.slice(0, -1)}é`;
+    expect(forged.length).toBe(token.length);
+    const refused = await bob.post(`/approvals/${id}/approve`, { _csrf: forged });
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain('CSRF check failed');
+    expect((await web.engine.core.approvals.pending()).map((r) => r.id)).toEqual([id]);
+  });
+
   it('answers page actions exactly as chat does: a viewer may not approve, nor the requester', async () => {
     const web = await start();
     const id = await pendingRequest(web);

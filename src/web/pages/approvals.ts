@@ -1,6 +1,7 @@
 // Pending approval requests, with approve, deny and withdraw. The buttons send the same commands as
 // chat (`approve r-…`), so the same rules decide: the two-person rule, roles, on call, expiry.
 import type { ApprovalView } from '../../approvals/approval-desk.ts';
+import { csrfInput } from '../csrf.ts';
 import { type Html, html } from '../html.ts';
 
 export interface ApprovalPowers {
@@ -16,7 +17,7 @@ export interface ApprovalPowers {
 
 function requestCard(request: ApprovalView, powers: ApprovalPowers): Html {
   const own = request.requester === powers.person;
-  const hidden = html`<input type="hidden" name="_csrf" value="${powers.csrf}">`;
+  const hidden = csrfInput(powers.csrf);
   const forms: Html[] = [];
   if (powers.answer) {
     forms.push(

@@ -4,6 +4,7 @@ import { formatDuration } from '../../render/duration.ts';
 import { subject } from '../../render/status-message.ts';
 import type { TestReport } from '../../reports/test-report.ts';
 import type { JobStatusView } from '../../types.ts';
+import { csrfInput } from '../csrf.ts';
 import { type Html, html } from '../html.ts';
 
 const LABEL: Record<JobStatusView['state'], string> = {
@@ -89,12 +90,12 @@ export function jobCard(
   const actions: Html[] = [];
   if (controls.cancel && !final) {
     actions.push(
-      html`<form method="post" action="/jobs/${view.jobId}/cancel"><input type="hidden" name="_csrf" value="${controls.csrf}"><button type="submit" class="danger">Cancel</button></form>`,
+      html`<form method="post" action="/jobs/${view.jobId}/cancel">${csrfInput(controls.csrf)}<button type="submit" class="danger">Cancel</button></form>`,
     );
   }
   if (controls.retry && (view.state === 'failed' || view.state === 'cancelled')) {
     actions.push(
-      html`<form method="post" action="/jobs/${view.jobId}/retry"><input type="hidden" name="_csrf" value="${controls.csrf}"><button type="submit">Retry</button></form>`,
+      html`<form method="post" action="/jobs/${view.jobId}/retry">${csrfInput(controls.csrf)}<button type="submit">Retry</button></form>`,
     );
   }
   return html`<section class="card" id="job-card" data-state="${view.state}">

@@ -1,4 +1,5 @@
 // The frame of every console page: head, the navigation a person may use, who is signed in, the page.
+import { csrfInput } from '../csrf.ts';
 import { type Html, html } from '../html.ts';
 
 export interface NavItem {
@@ -46,7 +47,7 @@ export function layout(frame: PageFrame): string {
     frame.who
       ? html`<form class="who" method="post" action="/logout">
     <span title="${frame.who.roles.join(', ') || 'no roles'}">${frame.who.person}</span>
-    <input type="hidden" name="_csrf" value="${frame.who.csrf}">
+    ${csrfInput(frame.who.csrf)}
     <button type="submit" class="link">Sign out</button>
   </form>`
       : ''

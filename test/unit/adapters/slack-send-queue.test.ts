@@ -43,11 +43,15 @@ describe('slack send queue', () => {
       method === 'chat.update' && n === 1 ? rateLimited(1) : undefined,
     );
     const limited: number[] = [];
+    const limitedByMethod = new Map<string, number>();
     const queue = new SendQueue({
       call,
       postPace: fast,
       updatePace: fast,
-      onRateLimited: (_method, _channel, ms) => limited.push(ms),
+      onRateLimited: (method, _channel, ms) => {
+        limited.push(ms);
+        limitedByMethod.set(method, (limitedByMethod.get(method) ?? 0) + 1);
+      },
     });
     const first = queue.enqueue('C1', 'chat.update', { text: 'v1' }, 'k');
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -56,7 +60,7 @@ describe('slack send queue', () => {
     expect(limited).toEqual([1000]);
     expect(calls.map((c) => c.args.text)).toEqual(['v1', 'v2']);
     expect((calls[1]?.at ?? 0) - (calls[0]?.at ?? 0)).toBeGreaterThanOrEqual(995);
-    expect(queue.rateLimited.get('chat.update')).toBe(1);
+    expect(limitedByMethod.get('chat.update')).toBe(1);
   });
 
   it('retries transient failures a few times and gives up on permanent ones at once', async () => {
