@@ -6,23 +6,15 @@
 // same private redis-server, in the same run: scheduled time to the add's promise resolving.
 // Prints p50/p99 for both, and the ratio of the p99s last.
 //   npm run bench   (or: node test/bench/ack-latency.bench.ts [count])
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import pino from 'pino';
-import { startBotCore } from '../../src/bot-core.ts';
-import { loadConfig } from '../../src/config-load.ts';
 import { connectRedis } from '../../src/redis/connect.ts';
-import { startRedisServer } from '../../src/redis/redis-server-process.ts';
 import type { ChatAdapter, ChatTarget, IncomingMessage, MessageRef, Reply } from '../../src/types.ts';
-import { ms, percentile, sleepUntil } from './bench-kit.ts';
+import { benchCore, fromAlice, ms, percentile, privateRedis, sleepUntil, versionFor } from './bench-kit.ts';
 
 const count = Number(process.argv[2] ?? 1500);
 const INTERVAL_MS = 10; // 100 commands a second
 const WARMUP = 20; // closed-loop operations before each measured run, not counted
-const dir = mkdtempSync(join(tmpdir(), 'vmops-bench-'));
-const server = await startRedisServer({ dir, appendOnly: false });
+const server = await privateRedis();
 
 interface Run {
   /** Scheduled delivery → acknowledgement, one per operation (ms). */
@@ -89,38 +81,18 @@ async function vmopsPipeline(): Promise<Run> {
     edit: async () => undefined,
     directTarget: (account) => ({ network: 'bench', room: account, isDirect: true }),
   };
-  const config = structuredClone(loadConfig());
-  config.redis.prefix = 'bench';
-  config.people.alice = { roles: ['operator'], accounts: { bench: 'alice' } };
-  config.jobs.refuseWithoutWorker = false; // nothing runs the jobs here: only the acknowledgement is measured
-  config.bot.throttle.commands = 1_000_000; // one person sends every command; the throttle's check still runs
-  const core = await startBotCore({
-    config,
-    redisUrl: server.url,
-    adapters: new Map([['bench', chat]]),
-    log: pino({ level: 'silent' }),
-    instanceId: 'bench',
-  });
-  await chat.start(async (message) => {
-    await core.handle(message);
-  });
+  // Nothing runs the jobs here: only the acknowledgement is measured.
+  const { core } = await benchCore(server, [chat]);
   const deliver = (message: IncomingMessage) => onMessage(message);
-  const message = (room: string, version: string): IncomingMessage => ({
-    eventId: `bench-${room}`,
-    sender: { id: 'alice', displayName: 'alice', isBot: false, isSelf: false },
-    target: { network: 'bench', room, isDirect: true },
-    // A version per command: one image takes one job at a time, so the same build twice would be refused.
-    text: `build cernvm ${version} kvm`,
-    mentioned: false,
-    sentAt: Date.now(),
-  });
+  const message = (room: string, version: string) =>
+    fromAlice(`build cernvm ${version} kvm`, { eventId: `bench-${room}`, room });
   for (let i = 0; i < WARMUP; i++) await deliver(message(`warm-${i}`, `1.0.${i}`));
   const run = await openLoop(
     (i) =>
       new Promise<number>((resolve, reject) => {
         const room = `r-${i}`;
         acked.set(room, resolve);
-        deliver(message(room, `2.${Math.floor(i / 1000)}.${i % 1000}`)).then(() => {
+        deliver(message(room, versionFor(i))).then(() => {
           if (acked.has(room)) reject(new Error(`command ${i} was handled without a message in its room`));
         }, reject);
       }),
@@ -150,5 +122,4 @@ try {
   console.log(`ack latency ratio (vmops p99 / raw BullMQ add p99): ${ratio.toFixed(2)}`);
 } finally {
   await server.stop();
-  rmSync(dir, { recursive: true, force: true });
 }

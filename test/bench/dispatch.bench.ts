@@ -2,30 +2,12 @@
 // authorize, enqueue, status message) against a raw BullMQ `add` loop, both on one private
 // redis-server started here, in the same run. Prints the ratio last.
 //   npm run bench   (or: node test/bench/dispatch.bench.ts [count])
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import pino from 'pino';
-import { startBotCore } from '../../src/bot-core.ts';
-import { loadConfig } from '../../src/config-load.ts';
 import { connectRedis } from '../../src/redis/connect.ts';
-import { startRedisServer } from '../../src/redis/redis-server-process.ts';
-import type { ChatAdapter, IncomingMessage } from '../../src/types.ts';
+import { benchCore, fromAlice, privateRedis, silentChat, versionFor } from './bench-kit.ts';
 
 const count = Number(process.argv[2] ?? 2000);
-const dir = mkdtempSync(join(tmpdir(), 'vmops-bench-'));
-const server = await startRedisServer({ dir, appendOnly: false });
-
-const silentChat: ChatAdapter = {
-  network: 'bench',
-  limits: { canEdit: true, minEditIntervalMs: 60_000, maxMessageLength: 4000 },
-  start: async () => undefined,
-  stop: async () => undefined,
-  send: async (target) => ({ network: 'bench', room: target.room, id: 'x' }),
-  edit: async () => undefined,
-  directTarget: (account) => ({ network: 'bench', room: account, isDirect: true }),
-};
+const server = await privateRedis();
 
 async function rawBullmq(): Promise<number> {
   const connection = connectRedis(server.url);
@@ -42,27 +24,10 @@ async function rawBullmq(): Promise<number> {
 }
 
 async function vmopsPipeline(): Promise<number> {
-  const config = structuredClone(loadConfig());
-  config.redis.prefix = 'bench';
-  config.people.alice = { roles: ['operator'], accounts: { bench: 'alice' } };
-  config.jobs.refuseWithoutWorker = false; // nothing runs the jobs here: only dispatch is measured
-  config.bot.throttle.commands = 1_000_000; // one person sends every command; the throttle's check still runs
-  const core = await startBotCore({
-    config,
-    redisUrl: server.url,
-    adapters: new Map([['bench', silentChat]]),
-    log: pino({ level: 'silent' }),
-    instanceId: 'bench',
-  });
-  const message = (i: number): IncomingMessage => ({
-    eventId: `bench-${i}`,
-    sender: { id: 'alice', displayName: 'alice', isBot: false, isSelf: false },
-    target: { network: 'bench', room: 'r', isDirect: true },
-    // A version per command: one image takes one job at a time, so the same build twice would be refused.
-    text: `build cernvm 2.${Math.floor(i / 1000)}.${i % 1000} kvm`,
-    mentioned: false,
-    sentAt: Date.now(),
-  });
+  // Nothing runs the jobs here: only dispatch is measured.
+  const { core } = await benchCore(server, [silentChat]);
+  const message = (i: number) =>
+    fromAlice(`build cernvm ${versionFor(i)} kvm`, { eventId: `bench-${i}`, room: 'r' });
   const start = performance.now();
   for (let i = 0; i < count; i++) {
     const handled = await core.handle(message(i));
@@ -82,5 +47,4 @@ try {
   console.log(`dispatch ratio (vmops / raw BullMQ add): ${(ours / raw).toFixed(2)}`);
 } finally {
   await server.stop();
-  rmSync(dir, { recursive: true, force: true });
 }

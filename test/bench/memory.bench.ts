@@ -6,25 +6,18 @@
 // job vmops queued, so the payload has the same size). Prints bytes per job for both, and the ratio of
 // Redis bytes per job last.
 //   npm run bench   (or: node test/bench/memory.bench.ts [jobs])
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import pino from 'pino';
-import { startBotCore } from '../../src/bot-core.ts';
-import { loadConfig } from '../../src/config-load.ts';
 import { queueName } from '../../src/jobs/stage-queues.ts';
 import { connectRedis } from '../../src/redis/connect.ts';
-import { startRedisServer } from '../../src/redis/redis-server-process.ts';
-import type { ChatAdapter, IncomingMessage, JobData } from '../../src/types.ts';
+import type { JobData } from '../../src/types.ts';
+import { benchCore, fromAlice, privateRedis, silentChat, versionFor } from './bench-kit.ts';
 
 const count = Number(process.argv[2] ?? 10_000);
 const IN_FLIGHT = 4; // commands handled at once (several chat rooms talking), to keep the run short
-const dir = mkdtempSync(join(tmpdir(), 'vmops-bench-'));
-const server = await startRedisServer({ dir, appendOnly: false });
+const server = await privateRedis();
 
 // A full collection before each heap reading: --expose-gc when given, otherwise turned on here.
 if (typeof globalThis.gc !== 'function') setFlagsFromString('--expose-gc');
@@ -51,37 +44,10 @@ interface Measured {
   seconds: number;
 }
 
-const silentChat: ChatAdapter = {
-  network: 'bench',
-  limits: { canEdit: true, minEditIntervalMs: 60_000, maxMessageLength: 4000 },
-  start: async () => undefined,
-  stop: async () => undefined,
-  send: async (target) => ({ network: 'bench', room: target.room, id: 'x' }),
-  edit: async () => undefined,
-  directTarget: (account) => ({ network: 'bench', room: account, isDirect: true }),
-};
-
 async function vmopsPipeline(redis: Redis): Promise<{ measured: Measured; sample: JobData }> {
-  const config = structuredClone(loadConfig());
-  config.redis.prefix = 'bench';
-  config.people.alice = { roles: ['operator'], accounts: { bench: 'alice' } };
-  config.jobs.refuseWithoutWorker = false; // nothing runs the jobs: they stay queued
-  config.bot.throttle.commands = 1_000_000;
-  const core = await startBotCore({
-    config,
-    redisUrl: server.url,
-    adapters: new Map([['bench', silentChat]]),
-    log: pino({ level: 'silent' }),
-    instanceId: 'bench',
-  });
-  const message = (i: number): IncomingMessage => ({
-    eventId: `bench-${i}`,
-    sender: { id: 'alice', displayName: 'alice', isBot: false, isSelf: false },
-    target: { network: 'bench', room: `room-${i % 100}`, isDirect: true },
-    text: `build cernvm 2.${Math.floor(i / 1000)}.${i % 1000} kvm`,
-    mentioned: false,
-    sentAt: Date.now(),
-  });
+  const { core } = await benchCore(server, [silentChat]); // nothing runs the jobs: they stay queued
+  const message = (i: number) =>
+    fromAlice(`build cernvm ${versionFor(i)} kvm`, { eventId: `bench-${i}`, room: `room-${i % 100}` });
   const handle = async (i: number) => {
     const handled = await core.handle(message(i));
     if (handled.jobs.length !== 1) throw new Error(`command ${i} queued ${handled.jobs.length} jobs`);
@@ -176,5 +142,4 @@ try {
 } finally {
   redis.disconnect();
   await server.stop();
-  rmSync(dir, { recursive: true, force: true });
 }

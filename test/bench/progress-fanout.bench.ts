@@ -10,18 +10,11 @@
 // interval (the pacing), so the ratio printed last is the worst staleness over that job's network
 // interval: about 1 or below is the bound, well above 1 is lag.
 //   npm run bench   (or: node test/bench/progress-fanout.bench.ts [progress events])
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker } from 'bullmq';
-import pino from 'pino';
-import { startBotCore } from '../../src/bot-core.ts';
-import { loadConfig } from '../../src/config-load.ts';
 import { FINAL_STATES } from '../../src/jobs/job-view.ts';
 import { queueName } from '../../src/jobs/stage-queues.ts';
 import { bullConnection, connectRedis } from '../../src/redis/connect.ts';
-import { startRedisServer } from '../../src/redis/redis-server-process.ts';
 import type {
   AdapterLimits,
   ChatAdapter,
@@ -33,7 +26,7 @@ import type {
   MessageRef,
   Reply,
 } from '../../src/types.ts';
-import { ms, percentile, sleepUntil } from './bench-kit.ts';
+import { benchCore, fromAlice, ms, percentile, privateRedis, sleepUntil } from './bench-kit.ts';
 
 const JOBS = 50;
 const EVENTS_PER_SECOND = 1000;
@@ -41,8 +34,7 @@ const events = Number(process.argv[2] ?? 10_000); // progress events in all: 10 
 const perJob = Math.max(1, Math.round(events / JOBS));
 const ROOMS_PER_NETWORK = 5;
 const ADAPTER_LATENCY_MS = 5; // each send or edit takes this long, as a network round trip would
-const dir = mkdtempSync(join(tmpdir(), 'vmops-bench-'));
-const server = await startRedisServer({ dir, appendOnly: false });
+const server = await privateRedis();
 
 class RateLimited extends Error {
   readonly status = 429;
@@ -149,26 +141,8 @@ class PacedChat implements ChatAdapter {
 const chats = [new PacedChat('paced-1s', 1000), new PacedChat('paced-250ms', 250)];
 
 try {
-  const config = structuredClone(loadConfig());
-  config.redis.prefix = 'bench';
-  config.people.alice = {
-    roles: ['operator'],
-    accounts: Object.fromEntries(chats.map((c) => [c.network, 'alice'])),
-  };
-  config.jobs.refuseWithoutWorker = false; // the bench's own worker runs the jobs, without a heartbeat
-  config.bot.throttle.commands = 1_000_000;
-  const core = await startBotCore({
-    config,
-    redisUrl: server.url,
-    adapters: new Map(chats.map((c) => [c.network, c])),
-    log: pino({ level: 'silent' }),
-    instanceId: 'bench',
-  });
-  for (const chat of chats) {
-    await chat.start(async (message) => {
-      await core.handle(message);
-    });
-  }
+  // The bench's own worker runs the jobs, without a heartbeat.
+  const { config, core } = await benchCore(server, chats);
 
   // The worker first, idle until all 50 jobs run: then every job reports at 20/s, offset by 1 ms each.
   const redis = connectRedis(server.url);
@@ -212,14 +186,13 @@ try {
   const jobIds: string[] = [];
   for (let i = 0; i < JOBS; i++) {
     const chat = chats[i % chats.length] as PacedChat;
-    const handled = await core.handle({
-      eventId: `fanout-${i}`,
-      sender: { id: 'alice', displayName: 'alice', isBot: false, isSelf: false },
-      target: { network: chat.network, room: `room-${i % ROOMS_PER_NETWORK}`, isDirect: true },
-      text: `build cernvm 3.0.${i} kvm`,
-      mentioned: false,
-      sentAt: Date.now(),
-    });
+    const handled = await core.handle(
+      fromAlice(`build cernvm 3.0.${i} kvm`, {
+        eventId: `fanout-${i}`,
+        network: chat.network,
+        room: `room-${i % ROOMS_PER_NETWORK}`,
+      }),
+    );
     const [id] = handled.jobs;
     if (handled.jobs.length !== 1 || id === undefined) throw new Error(`command ${i} queued no job`);
     jobIds.push(id);
@@ -289,5 +262,4 @@ try {
   if (delivered !== JOBS || !settled) process.exitCode = 1; // a lost final state is a failure, not a number
 } finally {
   await server.stop();
-  rmSync(dir, { recursive: true, force: true });
 }

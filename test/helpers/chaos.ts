@@ -1,6 +1,6 @@
 // Helpers for the chaos tests: a `node src/main.ts worker` process on a given Redis and prefix, with
 // slow demo build steps, whose output is watched; how many times each job started (from the audit
-// trail); and a poll with a deadline for what has no event of its own.
+// trail). A poll with a deadline is in until.ts.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,24 +9,10 @@ import { join } from 'node:path';
 import type { AuditTrail } from '../../src/audit/audit-trail.ts';
 import { repoRoot } from '../../src/config-load.ts';
 import type { SentMessage } from './fake-chat.ts';
+import { until } from './until.ts';
 
 export const finalText = (m: SentMessage) => m.versions.at(-1)?.text ?? '';
 export const jobIn = (m: SentMessage) => m.versions[0]?.status?.jobId;
-
-/** Polls `check` until it is true; fails after `timeoutMs` saying what was awaited. */
-export async function until(
-  check: () => boolean,
-  what: string | (() => string),
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** How many times each job started, from the audit trail (every worker appends `job.started`). */
 export async function startsPerJob(audit: AuditTrail): Promise<Map<string, number>> {
@@ -106,11 +92,10 @@ export function startWorkerProcess(options: WorkerProcessOptions): WorkerProcess
     child,
     output: () => output,
     logged: (msg, times = 1, timeoutMs = 20_000) =>
-      until(
-        () => count(msg) >= times,
-        () => `the worker to log "${msg}" ${times} time(s):\n${output}`,
+      until(() => count(msg) >= times, {
+        what: () => `the worker to log "${msg}" ${times} time(s):\n${output}`,
         timeoutMs,
-      ),
+      }).then(() => undefined),
     exited,
     signal(signal) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -24,30 +24,26 @@ export function realConfig(edit?: (config: Config) => void): Config {
   return config;
 }
 
-/** The default config with a fresh prefix, every person also on the `fake` network, and fast demo steps. */
+/** realConfig with fast demo steps (three for build, one for every other stage), so engine tests need no images. */
 export function testConfig(edit?: (config: Config) => void): Config {
-  const config = structuredClone(loadConfig());
-  config.redis.prefix = testPrefix();
-  for (const [name, person] of Object.entries(config.people)) person.accounts.fake = name;
-  config.bot.throttle.commands = 100_000; // tests drive many commands as one person; the throttle test sets its own
-  // The demo steps (three for build, one for every other stage), fast, so engine tests need no images.
   const demo = (name: string) => ({
     name,
     run: ['recipes/demo/step.sh', name],
     env: { VMOPS_DEMO_TICK: '0.01' },
   });
-  for (const product of Object.values(config.products)) {
-    product.stages = {
-      build: { steps: [demo('prepare'), demo('assemble'), demo('convert')] },
-      test: { steps: [demo('check')] },
-      publish: { steps: [demo('publish')] },
-      deploy: { steps: [demo('deploy')] },
-      update: { steps: [demo('update')] },
-      revoke: { steps: [demo('revoke')] },
-    };
-  }
-  edit?.(config);
-  return config;
+  return realConfig((config) => {
+    for (const product of Object.values(config.products)) {
+      product.stages = {
+        build: { steps: [demo('prepare'), demo('assemble'), demo('convert')] },
+        test: { steps: [demo('check')] },
+        publish: { steps: [demo('publish')] },
+        deploy: { steps: [demo('deploy')] },
+        update: { steps: [demo('update')] },
+        revoke: { steps: [demo('revoke')] },
+      };
+    }
+    edit?.(config);
+  });
 }
 
 export interface Engine {

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import type { RedisNodeAddress } from '../../src/redis/connect.ts';
 import { freePort } from '../../src/redis/free-port.ts';
+import { until } from './until.ts';
 
 const run = promisify(execFile);
 
@@ -79,20 +80,6 @@ function dataArgs(dir: string, port: number, extra: string[] = []): string[] {
     'no',
     ...extra,
   ];
-}
-
-/** Polls until `check` returns a value (not undefined). */
-export async function until<T>(
-  check: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** Runs one command on a node and disconnects. */
@@ -165,11 +152,14 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
     }
     // Failover needs every sentinel to know the replica and the other sentinels (hello messages).
     for (const { port } of sentinels) {
-      await until(async () => {
-        const others = (await ask(port, 'SENTINEL', 'SENTINELS', name)) as unknown[];
-        const replicas = (await ask(port, 'SENTINEL', 'REPLICAS', name)) as unknown[];
-        return others.length >= 2 && replicas.length >= 1 ? true : undefined;
-      });
+      await until(
+        async () => {
+          const others = (await ask(port, 'SENTINEL', 'SENTINELS', name)) as unknown[];
+          const replicas = (await ask(port, 'SENTINEL', 'REPLICAS', name)) as unknown[];
+          return others.length >= 2 && replicas.length >= 1;
+        },
+        { what: `sentinel ${port} to know the replica and the other sentinels`, intervalMs: 50 },
+      );
     }
     return {
       name,
@@ -232,9 +222,10 @@ export async function startCluster(): Promise<ClusterSetup> {
       '--cluster-yes',
     ]);
     for (const { port } of nodes) {
-      await until(async () =>
-        /cluster_state:ok/.test(String(await ask(port, 'CLUSTER', 'INFO'))) ? true : undefined,
-      );
+      await until(async () => /cluster_state:ok/.test(String(await ask(port, 'CLUSTER', 'INFO'))), {
+        what: `cluster node ${port} to report cluster_state:ok`,
+        intervalMs: 50,
+      });
     }
     return { nodes, stop };
   } catch (error) {

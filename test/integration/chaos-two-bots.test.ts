@@ -25,11 +25,12 @@ import { type StageWorkers, startStageWorkers } from '../../src/jobs/stage-worke
 import type { HandledMessage } from '../../src/pipeline/handle-message.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
 import type { IncomingMessage } from '../../src/types.ts';
-import { startsPerJob, until } from '../helpers/chaos.ts';
+import { startsPerJob } from '../helpers/chaos.ts';
 import { startEngine, testConfig } from '../helpers/engine.ts';
 import { FakeChat, message } from '../helpers/fake-chat.ts';
 import { type Prosody, startProsody } from '../helpers/prosody.ts';
 import { cleanPrefix, redisUrl, testPrefix } from '../helpers/redis.ts';
+import { until } from '../helpers/until.ts';
 import { body, fromBot, log, newRoom, PASSWORD, Person, replaces, waitIn } from '../helpers/xmpp.ts';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -217,7 +218,7 @@ describe('two bot instances on one XMPP account in one room', () => {
     expect(await startsPerJob(survivor.core.audit)).toEqual(new Map([[job, 1]]));
     const commands = (await survivor.core.audit.recent(50)).filter((e) => e.kind === 'command');
     expect(commands).toHaveLength(3);
-    await until(() => survivor.adapter.pending === 0, 'the outbox to empty');
+    await until(() => survivor.adapter.pending === 0, { what: 'the outbox to empty' });
   }, 90_000);
 });
 

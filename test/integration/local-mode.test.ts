@@ -12,7 +12,9 @@ import { createJobControl } from '../../src/jobs/job-control.ts';
 import { configuredFormats, openStageQueues } from '../../src/jobs/stage-queues.ts';
 import { connectRedis } from '../../src/redis/connect.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
+import { startWorkerProcess } from '../helpers/chaos.ts';
 import { cleanPrefix, redisUrl, testPrefix } from '../helpers/redis.ts';
+import { until } from '../helpers/until.ts';
 
 const main = join(repoRoot, 'src', 'main.ts');
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -60,15 +62,6 @@ async function finish(
 ): Promise<{ code: number | null; output: string }> {
   if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
   return { code: child.exitCode, output: child.output() };
-}
-
-/** Waits for something a process prints (its output is the event; there is nothing else to wait on). */
-async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for output');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 function configFile(dir: string, edit: (yaml: string) => string = (y) => y): string {
@@ -159,7 +152,10 @@ describe('local mode (npm start)', () => {
         const added = child.output().slice(before);
         return typeof expected === 'string' ? added.includes(expected) : expected.test(added);
       };
-      await until(seen, 20_000);
+      await until(seen, {
+        what: () => `the terminal to show ${expected} after "${line}":\n${child.output().slice(before)}`,
+        timeoutMs: 20_000,
+      });
       return child.output().slice(before);
     };
     await type('build 2.5 kvm', /✅ build cernvm 2\.5 kvm · job \S+ · succeeded/);
@@ -198,7 +194,7 @@ describe('local mode (npm start)', () => {
         child
           .output()
           .includes(`⌛ ${late} (revoke 2.6, asked by alice) expired after 4 seconds without an answer`),
-      20_000,
+      { what: `${late} to expire`, timeoutMs: 20_000 },
     );
     await type('/as bob', 'now speaking as bob');
     expect(await type(`approve ${late}`, 'cannot be answered again')).toContain('expired at');
@@ -213,7 +209,7 @@ describe('local mode (npm start)', () => {
     const config = configFile(dataDir);
     const first = start(['--config', config], { VMOPS_DATA_DIR: dataDir });
     first.stdin?.write('whoami\n');
-    await until(() => first.output().includes('alice> whoami'));
+    await until(() => first.output().includes('alice> whoami'), { what: 'the first instance to answer' });
     const second = await finish(start(['--config', config], { VMOPS_DATA_DIR: dataDir }));
     expect(second.code).toBe(1);
     expect(second.output).toContain(
@@ -242,18 +238,10 @@ describe('local mode (npm start)', () => {
 
 describe('worker process', () => {
   it('on SIGTERM stops taking jobs but lets the running one finish, then exits 0', async () => {
-    const dir = tempDir();
     const prefix = testPrefix();
     cleanups.push(() => cleanPrefix(prefix));
-    const file = configFile(dir, (yaml) =>
-      yaml
-        .replace('prefix: vmops', `prefix: ${prefix}`)
-        .replace(
-          '- { name: build, run: [recipes/cernvm/build.sh], timeout: 10m }',
-          '- { name: prepare, run: [recipes/demo/step.sh, prepare], env: { VMOPS_DEMO_TICK: "0.3" } }',
-        ),
-    );
-    const worker = start(['worker', '--config', file], { VMOPS_REDIS_URL: redisUrl(), VMOPS_DATA_DIR: dir });
+    const worker = startWorkerProcess({ redisUrl: redisUrl(), prefix, buildSteps: 1, tick: 0.3 });
+    cleanups.push(() => worker.stop());
     const redis = connectRedis(redisUrl());
     const queues = openStageQueues({
       connection: redis,
@@ -290,14 +278,14 @@ describe('worker process', () => {
       [{ stage: 'build', product: 'cernvm', version: '2.6', format: 'kvm' }],
       context('e1'),
     );
-    await until(() => worker.output().includes('"msg":"job started"'));
-    worker.kill('SIGTERM');
-    await until(() => worker.output().includes('stopping: waiting for running jobs'));
+    await worker.logged('job started');
+    worker.signal('SIGTERM');
+    await worker.logged('stopping: waiting for running jobs');
     const [waiting = ''] = await jobs.submit(
       [{ stage: 'build', product: 'cernvm', version: '2.6', format: 'xen' }],
       context('e2'),
     );
-    const { code } = await finish(worker);
+    const code = await worker.exited;
     expect(code).toBe(0);
     expect((await jobs.get(running))?.state).toBe('succeeded');
     expect((await jobs.get(waiting))?.state).toBe('queued');

@@ -2,19 +2,17 @@
 // killed mid-build, and on a three-node Redis Cluster (build, approvals, audit, subscriptions); and a
 // worker process killed with SIGKILL under a job, whose job then ends visibly in the room. Every
 // test starts its own redis-servers on free loopback ports and stops them.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AuditTrail } from '../../src/audit/audit-trail.ts';
 import type { BotCore } from '../../src/bot-core.ts';
 import { repoRoot } from '../../src/config-load.ts';
+import { finalText, startsPerJob, startWorkerProcess } from '../helpers/chaos.ts';
 import { type Engine, startEngine, testConfig } from '../helpers/engine.ts';
 import { FakeChat, message, type SentMessage } from '../helpers/fake-chat.ts';
 import { cleanPrefix, redisUrl, testPrefix } from '../helpers/redis.ts';
-import { startCluster, startSentinelSetup, until } from '../helpers/redis-topology.ts';
+import { startCluster, startSentinelSetup } from '../helpers/redis-topology.ts';
+import { until } from '../helpers/until.ts';
 
 const undo: (() => Promise<unknown> | unknown)[] = [];
 let engine: Engine | undefined;
@@ -24,7 +22,6 @@ afterEach(async () => {
   for (const step of undo.splice(0).reverse()) await step();
 });
 
-const finalText = (m: SentMessage) => m.versions.at(-1)?.text ?? '';
 const jobIn = (m: SentMessage) => /job ([a-z0-9-]+)/.exec(m.versions[0]?.text ?? '')?.[1];
 
 /** Two bot instances in the same rooms: every chat event reaches both, as on a real network. */
@@ -38,17 +35,6 @@ async function twoBots(e: Engine) {
     const replies = e.chat.sent.slice(before).filter((m) => m.target.room === event.target.room);
     return { jobs: results.flatMap((r) => r.jobs), replies: replies.map(finalText) };
   };
-}
-
-/** How many times each job started, from the audit trail (every worker appends `job.started`). */
-async function startsPerJob(audit: AuditTrail): Promise<Map<string, number>> {
-  const starts = new Map<string, number>();
-  for await (const entry of audit.entries()) {
-    if (entry.kind !== 'job.started') continue;
-    const job = String((entry.detail as { job?: string } | undefined)?.job);
-    starts.set(job, (starts.get(job) ?? 0) + 1);
-  }
-  return starts;
 }
 
 describe('Redis Sentinel', () => {
@@ -72,7 +58,10 @@ describe('Redis Sentinel', () => {
     await chat.waitFor((m) => jobIn(m) === kvm && /step 1\/3/.test(finalText(m)));
     const before = await sentinel.primaryPort();
     await sentinel.primary.kill();
-    await until(async () => ((await sentinel.primaryPort()) !== before ? true : undefined), 30_000);
+    await until(async () => (await sentinel.primaryPort()) !== before, {
+      what: 'the sentinels to promote the replica',
+      timeoutMs: 30_000,
+    });
     expect(await sentinel.primaryPort()).toBe(sentinel.replica.port);
 
     const status = await chat.waitFor((m) => jobIn(m) === kvm && finalText(m).startsWith('✅'), 40_000);
@@ -120,7 +109,9 @@ describe('Redis Cluster', () => {
       await chat.waitFor((m) => jobIn(m) === job && finalText(m).startsWith('✅'), 20_000);
     }
     const inOps = () => chat.sent.filter((m) => m.target.room === 'ops').map(finalText);
-    await until(() => (inOps().filter((t) => t.startsWith('📦')).length === 2 ? true : undefined));
+    await until(() => inOps().filter((t) => t.startsWith('📦')).length === 2, {
+      what: 'two built announcements in ops',
+    });
 
     // An approval: its request, answer and expiry are Lua scripts over several keys (one slot).
     const asked = await say('revoke 2.6 --reason "test on a cluster"');
@@ -134,7 +125,7 @@ describe('Redis Cluster', () => {
     expect(revokeJob).not.toBe('');
     await chat.waitFor((m) => jobIn(m) === revokeJob && finalText(m).startsWith('✅'), 20_000);
     const announced = () => inOps().filter((t) => !t.startsWith('This room'));
-    await until(() => (announced().length >= 3 ? true : undefined));
+    await until(() => announced().length >= 3, { what: 'three announcements in ops' });
     expect(announced()).toEqual([
       expect.stringMatching(/^📦 cernvm 2\.6 (kvm|vmware) built/),
       expect.stringMatching(/^📦 cernvm 2\.6 (kvm|vmware) built/),
@@ -163,42 +154,18 @@ describe('Redis Cluster', () => {
 });
 
 describe('a worker that vanishes', () => {
-  const main = join(repoRoot, 'src', 'main.ts');
-
-  /** A worker process on the run's Redis, with slow demo build steps and a short worker timeout. */
-  function workerProcess(prefix: string, attempts: number): ChildProcess & { output(): string } {
-    const dir = mkdtempSync(join(tmpdir(), 'vmops-vanish-'));
-    undo.push(() => rmSync(dir, { recursive: true, force: true }));
-    const file = join(dir, 'vmops.yaml');
-    writeFileSync(
-      file,
-      readFileSync(join(repoRoot, 'config', 'default.yaml'), 'utf8')
-        .replace('prefix: vmops', `prefix: ${prefix}`)
-        .replace(
-          '- { name: build, run: [recipes/cernvm/build.sh], timeout: 10m }',
-          '- { name: prepare, run: [recipes/demo/step.sh, prepare], env: { VMOPS_DEMO_TICK: "0.5" } }',
-        )
-        .concat(`\njobs:\n  attempts: ${attempts}\n  workerTimeout: 2s\n`),
-    );
-    const child = spawn(process.execPath, [main, 'worker', '--config', file, '--formats', 'kvm'], {
-      cwd: repoRoot,
-      env: { ...process.env, VMOPS_REDIS_URL: redisUrl(), VMOPS_DATA_DIR: dir },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  /** A worker process on the run's Redis, with a slow demo build step and a short worker timeout. */
+  function workerProcess(prefix: string, attempts: number) {
+    const worker = startWorkerProcess({
+      redisUrl: redisUrl(),
+      prefix,
+      buildSteps: 1,
+      tick: 0.5,
+      extraYaml: `jobs:\n  attempts: ${attempts}\n  workerTimeout: 2s\n`,
+      args: ['--formats', 'kvm'],
     });
-    let output = '';
-    child.stdout?.on('data', (chunk) => {
-      output += chunk;
-    });
-    child.stderr?.on('data', (chunk) => {
-      output += chunk;
-    });
-    undo.push(async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    });
-    return Object.assign(child, { output: () => output });
+    undo.push(() => worker.stop());
+    return worker;
   }
 
   async function killedMidJob(attempts: number) {
@@ -209,16 +176,16 @@ describe('a worker that vanishes', () => {
     undo.push(() => cleanPrefix(config.redis.prefix));
     engine = await startEngine({ config, worker: false, chat: new FakeChat() });
     const first = workerProcess(config.redis.prefix, attempts);
-    await until(() => (first.output().includes('"msg":"worker ready"') ? true : undefined));
+    await first.logged('worker ready');
     const { jobs } = await engine.core.handle(message('build 2.6 kvm'));
     const [job = ''] = jobs;
-    await until(() => (first.output().includes('"msg":"job started"') ? true : undefined));
+    await first.logged('job started');
     const pid = /"name":"[^"]*-(\d+)"/.exec(first.output())?.[1];
-    first.kill('SIGKILL');
-    await once(first, 'exit');
+    first.signal('SIGKILL');
+    await first.exited;
     // Another worker for the same format notices the lapsed lock and ends (or reruns) the job.
     const second = workerProcess(config.redis.prefix, attempts);
-    await until(() => (second.output().includes('"msg":"worker ready"') ? true : undefined));
+    await second.logged('worker ready');
     const status = await engine.chat.waitFor(
       (m) => jobIn(m) === job && /^(✅|❌)/.test(finalText(m)),
       30_000,

@@ -14,6 +14,7 @@ import type { ChatTarget, MessageRef, Reply } from '../../src/types.ts';
 import { type Engine, startEngine, testConfig } from '../helpers/engine.ts';
 import { FakeChat, message } from '../helpers/fake-chat.ts';
 import { cleanPrefix, redisUrl, testPrefix } from '../helpers/redis.ts';
+import { until } from '../helpers/until.ts';
 
 const silent = pino({ level: 'silent' });
 const undo: (() => Promise<unknown> | unknown)[] = [];
@@ -36,16 +37,6 @@ const announcementsIn = (chat: FakeChat, name: string) =>
 async function heard(chat: FakeChat, name: string, count: number): Promise<string[]> {
   await chat.waitFor(() => announcementsIn(chat, name).length >= count);
   return announcementsIn(chat, name);
-}
-
-async function until<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 function openRedis(): Redis {
@@ -113,7 +104,9 @@ describe('room subscriptions', () => {
     await heard(engine.chat, 'ops', 3);
     const redis = openRedis();
     const keys = redisKeys(engine.config.redis.prefix);
-    await until(async () => ((await pendingAnnouncements(redis, keys)) === 0 ? true : undefined));
+    await until(async () => (await pendingAnnouncements(redis, keys)) === 0, {
+      what: 'the announcers to acknowledge every lifecycle entry',
+    });
     expect(announcementsIn(engine.chat, 'ops').sort()).toEqual(
       build.jobs
         .map((id, i) => `📦 cernvm 2.6 ${['kvm', 'virtualbox', 'xen'][i]} built · job ${id} · by alice`)
@@ -191,7 +184,9 @@ describe('lifecycle announcer', () => {
 
     await start();
     await chat.waitFor((m) => m.target.room === 'ops');
-    await until(async () => ((await pendingAnnouncements(redis, keys)) === 0 ? true : undefined));
+    await until(async () => (await pendingAnnouncements(redis, keys)) === 0, {
+      what: 'the announcers to acknowledge every lifecycle entry',
+    });
     expect(chat.texts()).toEqual(['📦 cernvm 2.6 kvm built · job abcd2345 · by alice']);
     expect(chat.failures).toBe(0);
   });
@@ -211,7 +206,9 @@ describe('lifecycle announcer', () => {
       JSON.stringify({ ...event, event: 'published', job: 'new' }),
     );
     await chat.waitFor((m) => m.target.room === 'ops');
-    await until(async () => ((await pendingAnnouncements(redis, keys)) === 0 ? true : undefined));
+    await until(async () => (await pendingAnnouncements(redis, keys)) === 0, {
+      what: 'the announcers to acknowledge every lifecycle entry',
+    });
     expect(chat.texts()).toEqual(['📣 cernvm 2.6 kvm published · job new · by alice']);
   });
 });
@@ -228,7 +225,9 @@ describe('schedules', () => {
   /** Fires a schedule now: the same scheduler on an interval, whose first tick is at once. */
   async function fireNow(queue: Queue, name: string): Promise<TickOutcome> {
     await queue.upsertJobScheduler(name, { every: 3_600_000 }, { name, data: { schedule: name } });
-    const job = await until(async () => (await queue.getCompleted()).find((j) => j.data.schedule === name));
+    const job = await until(async () => (await queue.getCompleted()).find((j) => j.data.schedule === name), {
+      what: `a completed tick of ${name}`,
+    });
     return job.returnvalue as TickOutcome;
   }
 
@@ -299,10 +298,13 @@ describe('schedules', () => {
       { every: 3_600_000 },
       { name: 'nightly', data: { schedule: 'nightly' } },
     );
-    const [building] = await until(async () => {
-      const running = (await engine?.core.jobs.list(10))?.filter((j) => j.state === 'running');
-      return running?.length ? running : undefined;
-    });
+    const [building] = await until(
+      async () => {
+        const running = (await engine?.core.jobs.list(10))?.filter((j) => j.state === 'running');
+        return running?.length ? running : undefined;
+      },
+      { what: 'the scheduled build to run' },
+    );
     await engine.core.close();
     const queue = new Queue(SCHEDULE_QUEUE, {
       connection: redisOptions(redisUrl()),
@@ -312,12 +314,17 @@ describe('schedules', () => {
     expect(await queue.getWaitingCount()).toBe(1); // back in the queue, not failed
 
     const second = await engine.addBot();
-    await until(async () => ((await queue.getActiveCount()) === 1 ? true : undefined));
-    await second.core.jobs.cancel(building?.jobId ?? '', schedulePrincipal('nightly'));
-    const [tick] = await until(async () => {
-      const done = await queue.getCompleted();
-      return done.length > 0 ? done : undefined;
+    await until(async () => (await queue.getActiveCount()) === 1, {
+      what: 'the second instance to take the tick',
     });
+    await second.core.jobs.cancel(building?.jobId ?? '', schedulePrincipal('nightly'));
+    const [tick] = await until(
+      async () => {
+        const done = await queue.getCompleted();
+        return done.length > 0 ? done : undefined;
+      },
+      { what: 'the tick to complete' },
+    );
     // The second instance found the build the first one queued, saw it end, and had nothing to test.
     expect(tick?.returnvalue).toEqual({ schedule: 'nightly', builds: { kvm: building?.jobId }, tests: {} });
     expect(await queue.getFailedCount()).toBe(0);

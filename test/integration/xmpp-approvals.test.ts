@@ -6,6 +6,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ShellAdapter } from '../../adapters/shell.ts';
 import { type Prosody, startProsody } from '../helpers/prosody.ts';
+import { until } from '../helpers/until.ts';
 import { type Bot, body, fromBot, newRoom, PASSWORD, Person, startBot } from '../helpers/xmpp.ts';
 
 /** The terminal as a second network, typed into and read by the test. */
@@ -22,13 +23,11 @@ function terminal(as: string) {
     type: (line: string) => input.write(`${line}\n`),
     output: () => text,
     /** Resolves when the terminal shows `pattern` after `from` characters. */
-    async waitFor(pattern: RegExp, from = 0, timeoutMs = 20_000): Promise<string> {
-      const deadline = Date.now() + timeoutMs;
-      while (!pattern.test(text.slice(from))) {
-        if (Date.now() > deadline) throw new Error(`the terminal never showed ${pattern}:\n${text}`);
-        await new Promise((resolve) => output.once('data', resolve));
-      }
-      return text.slice(from);
+    waitFor(pattern: RegExp, from = 0, timeoutMs = 20_000): Promise<string> {
+      return until(() => pattern.test(text.slice(from)) && text.slice(from), {
+        what: () => `the terminal to show ${pattern}:\n${text}`,
+        timeoutMs,
+      });
     },
   };
 }
