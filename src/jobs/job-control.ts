@@ -126,6 +126,14 @@ export function createJobControl(options: JobControlOptions): JobControl & {
     async submit(requests, context: { principal: Principal; message: IncomingMessage; commandText: string }) {
       const eventKey = eventKeyOf(context.message);
       const base = jobBaseId(eventKey);
+      // The same event again (a redelivery, a schedule tick run twice): its jobs exist, so answer with
+      // them before the gates and locks, which the first run's own jobs may now hold or have changed.
+      if (requests.length === 0) return [];
+      const planned = requests.map((request) => ({ request, id: jobId(base, suffixFor(request, requests)) }));
+      const claims = await redis.hmget(keys.jobIndex, ...planned.map((p) => p.id));
+      const claimOf = (p: (typeof planned)[number]) =>
+        `${queueName(p.request.stage, p.request.format)} ${eventKey}`;
+      if (planned.every((p, i) => claims[i] === claimOf(p))) return planned.map((p) => p.id);
       await options.gate?.(requests);
       for (const request of requests) await lock(request, jobId(base, suffixFor(request, requests)));
       const ids: string[] = [];

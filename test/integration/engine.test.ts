@@ -124,6 +124,38 @@ describe('engine', () => {
     expect(engine.chat.sent).toHaveLength(0);
   });
 
+  it('answers the same event again with the jobs it already made, though a later job holds their image', async () => {
+    const config = testConfig((c) => {
+      const test = c.products.cernvm?.stages.test;
+      if (test) test.steps = [{ name: 'sleepy', run: ['test/fixtures/steps/sleep-forever.sh'] }];
+    });
+    engine = await startEngine({ config });
+    const event = message('build 2.6 kvm');
+    const { jobs } = await engine.core.handle(event);
+    await engine.core.notifier.whenSettled(jobs);
+    const testing = await engine.core.handle(message('test 2.6 kvm'));
+    await engine.chat.waitFor((m) => /step 1\/1 sleepy/.test(m.versions.at(-1)?.text ?? ''));
+    // A schedule tick run twice (its bot died under it), or an event whose claim lapsed, submits the
+    // same event again while the test job holds the image: the build's job is the answer, not image_busy.
+    const principal = {
+      id: 'alice',
+      known: true,
+      roles: ['operator' as const],
+      account: { network: 'fake', id: 'alice' },
+      displayName: 'alice',
+    };
+    const again = await engine.core.jobs.submit(
+      [{ stage: 'build', product: 'cernvm', version: '2.6', format: 'kvm' }],
+      { principal, message: event, commandText: 'build 2.6 kvm' },
+    );
+    expect(again).toEqual(jobs);
+    expect((await engine.core.jobs.list(10)).map((j) => j.jobId).sort()).toEqual(
+      [...jobs, ...testing.jobs].sort(),
+    );
+    await engine.core.jobs.cancel(testing.jobs[0] ?? '', principal);
+    await engine.core.notifier.whenSettled(testing.jobs);
+  });
+
   it('cancels a running job by killing its step, and says who cancelled it', async () => {
     const config = testConfig((c) => {
       const build = c.products.cernvm?.stages.build;
