@@ -30,3 +30,9 @@ it('the memory benchmark runs and prints its ratio last', () => {
     /^memory ratio \(vmops \/ raw BullMQ add, Redis used_memory per job\): -?\d+\.\d\d$/,
   );
 });
+
+it('the parse-authorize benchmark runs both sides over the same grammar and prints its ratio last', () => {
+  expect(lastLine('parse-authorize.bench.ts', 200)).toMatch(
+    /^parse-authorize ratio \(vmops \/ Hubot 14\): \d+\.\d\d$/,
+  );
+});
