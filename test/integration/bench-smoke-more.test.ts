@@ -36,3 +36,9 @@ it('the parse-authorize benchmark runs both sides over the same grammar and prin
     /^parse-authorize ratio \(vmops \/ Hubot 14\): \d+\.\d\d$/,
   );
 });
+
+it('the start-up benchmark runs local mode to its first reply and prints its ratio last', () => {
+  expect(lastLine('startup.bench.ts', 1)).toMatch(
+    /^startup ratio \(vmops local mode \/ bare script\): \d+\.\d\d$/,
+  );
+});
