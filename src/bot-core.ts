@@ -144,6 +144,7 @@ export async function startBotCore(options: {
       const raw = await redis.get(keys.report(jobId));
       return raw ? (JSON.parse(raw) as TestReport) : undefined;
     },
+    expunge: (product, version) => catalog.expunge(product, version),
   };
   const notifier = new Notifier({
     redis,

@@ -140,6 +140,22 @@ export class Catalog {
     return record;
   }
 
+  /**
+   * Removes a version from the catalog as if it had never been: its images, formats and version facts.
+   * For a version that never should have existed (`expunge`); the lifecycle stream keeps its history.
+   * Returns what was removed.
+   */
+  async expunge(product: string, version: string): Promise<VersionRecord> {
+    const record = await this.version(product, version);
+    const tx = this.#redis
+      .multi()
+      .zrem(this.#keys.versions(product), version)
+      .del(this.#keys.version(product, version), this.#keys.formats(product, version));
+    for (const image of record.images) tx.del(this.#keys.image(product, version, image.format));
+    await tx.exec();
+    return record;
+  }
+
   /** Changes version-wide facts (clouds, updates, revocation) and appends the event. */
   async putVersion(
     product: string,

@@ -3,6 +3,7 @@
 // revoked. A refusal says what the image lacks and what to do first.
 import type { StageRequest } from '../command-spec.ts';
 import { VmopsError } from '../errors.ts';
+import { canonicalVersion } from '../grammar/version.ts';
 import type { Stage } from '../types.ts';
 import type { Catalog, ImageRecord, VersionRecord } from './catalog.ts';
 
@@ -59,13 +60,35 @@ function checkVersion(request: StageRequest, version: VersionRecord, name: strin
   }
 }
 
+/**
+ * A revocation of the version under any spelling the catalog holds (`2.07` from before versions had
+ * one spelling, when `2.7` is asked): a version revoked once stays revoked whatever it is called.
+ */
+async function revokedSpelling(
+  catalog: Catalog,
+  request: StageRequest,
+): Promise<VersionRecord['revoked'] | undefined> {
+  const canonical = canonicalVersion(request.version);
+  for (const stored of await catalog.versions(request.product)) {
+    if (stored === request.version || canonicalVersion(stored) !== canonical) continue;
+    const other = await catalog.version(request.product, stored);
+    if (other.revoked) return other.revoked;
+  }
+  return undefined;
+}
+
 /** Throws `not_ready` for the first request the catalog does not allow. */
 export async function checkStageGates(catalog: Catalog, requests: readonly StageRequest[]): Promise<void> {
   const versions = new Map<string, VersionRecord>();
   for (const request of requests) {
     const key = `${request.product} ${request.version}`;
-    const version = versions.get(key) ?? (await catalog.version(request.product, request.version));
-    versions.set(key, version);
+    let version = versions.get(key);
+    if (!version) {
+      version = await catalog.version(request.product, request.version);
+      const revoked = version.revoked ?? (await revokedSpelling(catalog, request));
+      if (revoked) version = { ...version, revoked };
+      versions.set(key, version);
+    }
     checkVersion(request, version, key);
     if (request.format !== undefined) {
       const image = version.images.find((i) => i.format === request.format);
