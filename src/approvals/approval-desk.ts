@@ -105,7 +105,8 @@ export class ApprovalDesk {
     const identical = await this.#pendingLike(input.command, input.args, eventKey);
     if (identical) {
       const reply = this.#waitingReply(identical.request, identical.notified);
-      const asker = identical.request.requester.id === input.requester.id ? 'you' : identical.request.requester.id;
+      const asker =
+        identical.request.requester.id === input.requester.id ? 'you' : identical.request.requester.id;
       return { ...reply, text: `The same request is already waiting (asked by ${asker}):\n${reply.text}` };
     }
     const order = await this.#o.oncall.escalationOrder(input.requester.id);
@@ -150,7 +151,11 @@ export class ApprovalDesk {
   }
 
   /** An open request for the same command and arguments made by another chat event, if any. */
-  async #pendingLike(command: string, args: BoundArgs, eventKey: string): Promise<ApprovalRecord | undefined> {
+  async #pendingLike(
+    command: string,
+    args: BoundArgs,
+    eventKey: string,
+  ): Promise<ApprovalRecord | undefined> {
     const key = argsKey(args);
     for (const id of await this.#o.store.open()) {
       const record = await this.#o.store.get(id);
