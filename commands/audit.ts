@@ -11,14 +11,17 @@ import type { CommandSpec } from '../src/command-spec.ts';
 import { dataDirOf } from '../src/config-load.ts';
 import { VmopsError } from '../src/errors.ts';
 import { echo } from '../src/grammar/echo.ts';
+import { renderUntrusted } from '../src/render/untrusted.ts';
 
 const DEFAULT_COUNT = 10;
 const MAX_COUNT = 100;
 const USAGE = `Usage: audit [how many, 1 to ${MAX_COUNT}] | audit verify | audit export`;
 
+/** One entry, every part of it shown escaped: entries keep what was typed verbatim (NUL, ESC and all). */
 function line(entry: AuditEntry): string {
-  const where = entry.room ? ` in ${entry.room}` : '';
-  return `${entry.at.replace('T', ' ').slice(0, 19)}Z  ${entry.kind}  ${entry.summary}${where}`;
+  const shown = (text: string) => renderUntrusted(text, 'line');
+  const where = entry.room ? ` in ${shown(entry.room)}` : '';
+  return `${shown(entry.at.replace('T', ' ').slice(0, 19))}Z  ${shown(entry.kind)}  ${shown(entry.summary)}${where}`;
 }
 
 export function describeVerdict(verdict: AuditVerdict): string {
