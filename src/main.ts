@@ -119,7 +119,15 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
     const instanceId = `${hostname()}-${process.pid}`;
     // One metrics registry for this process, with its CPU, memory and event loop figures (/metrics).
     const metrics = new VmopsMetrics({ processMetrics: true });
-    const core = await startBotCore({ config, redisUrl, adapters, log, instanceId, metrics });
+    const core = await startBotCore({
+      config,
+      redisUrl,
+      adapters,
+      log,
+      instanceId,
+      metrics,
+      auditDir: join(dataDir, 'audit'),
+    });
     for (const warning of core.redisWarnings) process.stderr.write(`vmops: warning: ${warning}\n`);
     undo.push(() => core.close());
     const webConsole = await startWebConsoleFromConfig({

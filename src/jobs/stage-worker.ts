@@ -10,6 +10,7 @@ import { throttle } from 'es-toolkit';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
+import { AuditJournal } from '../audit/audit-journal.ts';
 import { AuditTrail } from '../audit/audit-trail.ts';
 import { Catalog } from '../catalog/catalog.ts';
 import { type StageEnd, StageLifecycle } from '../catalog/stage-lifecycle.ts';
@@ -100,7 +101,10 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
   let workers: Worker<JobData, JobResult, Stage>[] = [];
   let closing = false;
   const lifecycle = new StageLifecycle(new Catalog(commands, keys), commands, keys);
-  const audit = new AuditTrail(commands, keys, { key: config.audit.key });
+  const journal = new AuditJournal(join(options.dataDir, 'audit'), `worker-${options.name}`, (error) =>
+    options.log.error({ err: error }, 'could not write the audit journal'),
+  );
+  const audit = new AuditTrail(commands, keys, { key: config.audit.key, journal });
   /** Puts a job's start or end in the audit trail; a failure to do so is logged, never fatal to the job. */
   const auditJob = (data: JobData, what: string, extra: Record<string, string> = {}) =>
     audit.record(
@@ -320,6 +324,7 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
       await presence.stop().catch(() => undefined);
       await stopped;
       for (const close of connections) close();
+      await journal.close();
       subscriber.disconnect();
       commands.disconnect();
     },
