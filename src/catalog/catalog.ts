@@ -5,8 +5,20 @@ import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../redis/keys.ts';
 import type { Stage } from '../types.ts';
 
-/** Where an image stands (DESIGN.md): building → built → testing → passed | failed → published → revoked. */
-export type ImageState = 'building' | 'built' | 'testing' | 'passed' | 'failed' | 'published' | 'revoked';
+/**
+ * Where an image stands (DESIGN.md): building → built → testing → passed | failed → published → revoked;
+ * `unknown` when a job that changed it was lost with its worker, or the catalog and the download area
+ * disagreed (the next build, test or publish repairs it).
+ */
+export type ImageState =
+  | 'building'
+  | 'built'
+  | 'testing'
+  | 'passed'
+  | 'failed'
+  | 'published'
+  | 'revoked'
+  | 'unknown';
 
 export interface Artifact {
   /** File path on the worker that made it. */

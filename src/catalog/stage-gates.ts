@@ -26,7 +26,12 @@ const NOT_PASSED: Partial<Record<ImageRecord['state'], string>> = {
   built: 'it is built but not tested',
   testing: 'it is being tested',
   failed: 'its last build or test failed',
+  unknown: 'its state is unknown: a job on it was lost with its worker',
 };
+
+/** An unknown image whose last test passed may be published again (which repairs it). */
+const passedBefore = (image: ImageRecord | undefined): boolean =>
+  image?.state === 'unknown' && image.test !== undefined && image.test.failed === 0 && image.test.passed > 0;
 
 function checkImage(request: StageRequest, image: ImageRecord | undefined, name: string): void {
   if (request.stage === 'build' && image?.state === 'published') {
@@ -39,7 +44,12 @@ function checkImage(request: StageRequest, image: ImageRecord | undefined, name:
     if (image?.state === 'building')
       refuse(`${name} is being built (job ${image.job}): test it when that job has ended.`);
   }
-  if (request.stage === 'publish' && image?.state !== 'passed' && image?.state !== 'published') {
+  if (
+    request.stage === 'publish' &&
+    image?.state !== 'passed' &&
+    image?.state !== 'published' &&
+    !passedBefore(image)
+  ) {
     const now = ` (${image ? (NOT_PASSED[image.state] ?? `it is ${image.state}`) : 'it has not been built'})`;
     refuse(`${name} has not passed its tests${now}: test it first (test ${name}).`);
   }

@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { throttle } from 'es-toolkit';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
@@ -13,6 +13,7 @@ import type { Config } from '../../config/schema.ts';
 import { AuditJournal } from '../audit/audit-journal.ts';
 import { AuditTrail } from '../audit/audit-trail.ts';
 import { Catalog } from '../catalog/catalog.ts';
+import { reconcileDownloads } from '../catalog/reconcile-downloads.ts';
 import { type StageEnd, StageLifecycle } from '../catalog/stage-lifecycle.ts';
 import { roomKey } from '../chat-keys.ts';
 import { asVmopsError } from '../errors.ts';
@@ -25,6 +26,8 @@ import { STAGES } from '../types.ts';
 import { announceAgent } from './agent-presence.ts';
 import { encodeFailure } from './failure-reason.ts';
 import { lockKey, releaseLock } from './image-lock.ts';
+import { recoverLostJobs } from './recover-lost-jobs.ts';
+import { processStart, RunRecords } from './run-records.ts';
 import { runStage } from './run-stage.ts';
 import { configuredFormats, queueRoutes } from './stage-queues.ts';
 
@@ -100,7 +103,10 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
   const running = new Map<string, AbortController>();
   let workers: Worker<JobData, JobResult, Stage>[] = [];
   let closing = false;
-  const lifecycle = new StageLifecycle(new Catalog(commands, keys), commands, keys);
+  const catalog = new Catalog(commands, keys);
+  const lifecycle = new StageLifecycle(catalog, commands, keys);
+  const records = new RunRecords(options.dataDir);
+  const self = { name: options.name, pid: process.pid, start: processStart(process.pid) ?? '' };
   const journal = new AuditJournal(join(options.dataDir, 'audit'), `worker-${options.name}`, (error) =>
     options.log.error({ err: error }, 'could not write the audit journal'),
   );
@@ -143,9 +149,25 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
     startedAt: Date.now(),
     worker: options.name,
   });
+  /** Attempts of the job that ran a step before this one. */
+  const attemptsBefore = (job: Job<JobData, JobResult>): number =>
+    (job.progress as Partial<JobProgress> | undefined)?.attempt ?? 0;
   function inSlot(job: Job<JobData, JobResult>, signal?: AbortSignal): Promise<JobResult> {
+    // Taken: if this process dies from here on, the next start on this data directory settles the job
+    // (recover-lost-jobs.ts); a job that waited here for a slot and never ran a step runs again then.
+    const { stage, product, version, format, cloud, params } = job.data;
+    records.begin({
+      jobId: job.data.jobId,
+      queue: job.queueName,
+      data: { stage, product, version, params, ...(format ? { format } : {}), ...(cloud ? { cloud } : {}) },
+      worker: self,
+    });
     if (slots.activeCount >= config.jobs.concurrency) {
-      const waiting = { ...noStepYet(0), message: `waiting for a free slot on ${options.name}` };
+      const waiting = {
+        ...noStepYet(0),
+        attempt: attemptsBefore(job),
+        message: `waiting for a free slot on ${options.name}`,
+      };
       void job.updateProgress(waiting as unknown as object).catch(() => undefined);
     }
     return slots(() => processJob(job, signal));
@@ -155,8 +177,9 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
     try {
       return await runJob(job, signal);
     } finally {
-      // Whatever happened, the image is free for the next job.
+      // Whatever happened, the image is free for the next job, and the job ended here.
       await releaseLock(commands, lockKey(keys, job.data), job.data.jobId).catch(() => undefined);
+      records.end(job.data.jobId);
     }
   }
 
@@ -203,7 +226,8 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
       { edges: ['leading', 'trailing'] },
     );
     let logChain: Promise<unknown> = Promise.resolve();
-    let lastProgress: JobProgress = { ...noStepYet(steps.length), startedAt, worker: options.name };
+    let attempt = attemptsBefore(job);
+    let lastProgress: JobProgress = { ...noStepYet(steps.length), startedAt, worker: options.name, attempt };
     // Who runs it is in Redis before anything else happens, so a worker that dies at once is named.
     await job
       .updateProgress(lastProgress as unknown as object)
@@ -232,9 +256,15 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
         hosts: config.hosts,
         signal: controller.signal,
         onProgress: (p) => {
-          lastProgress = { ...p, startedAt, worker: options.name };
+          lastProgress = { ...p, startedAt, worker: options.name, attempt };
           report(lastProgress);
         },
+        onStepStart: (step) => {
+          if (step !== 1) return;
+          attempt += 1; // this attempt runs a step: it counts
+          records.stepStarting(data.jobId);
+        },
+        onSpawn: (pid) => records.spawned(data.jobId, pid),
         onLog: (line) => {
           logChain = logChain.then(() => job.log(line)).catch(() => undefined);
         },
@@ -277,6 +307,38 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
 
   const stages = options.stages ?? STAGES;
   const formats = options.formats ?? configuredFormats(config.products);
+  // Before taking any job: settle what a dead worker of this data directory left, then make the
+  // catalog agree with the download area.
+  const recoveryQueues = new Map(
+    queueRoutes(STAGES, configuredFormats(config.products)).map(({ name }) => [
+      name,
+      new Queue<JobData, JobResult>(name, { connection: commands, prefix: config.redis.prefix }),
+    ]),
+  );
+  try {
+    const recovered = await recoverLostJobs({
+      records,
+      redis: commands,
+      prefix: config.redis.prefix,
+      queue: (name) => recoveryQueues.get(name),
+      catalog,
+      downloadsDir: join(options.dataDir, 'downloads'),
+      lockMs: config.jobs.workerTimeout,
+      log: options.log,
+    });
+    if (recovered.killed.length + recovered.lost.length + recovered.requeued.length > 0)
+      options.log.warn(recovered, 'settled the jobs a dead worker of this data directory left');
+    if (stages.includes('publish') || stages.includes('revoke')) {
+      await reconcileDownloads({
+        catalog,
+        downloadsDir: join(options.dataDir, 'downloads'),
+        products: Object.keys(config.products),
+        log: options.log,
+      });
+    }
+  } finally {
+    await Promise.all([...recoveryQueues.values()].map((queue) => queue.close().catch(() => undefined)));
+  }
   const connections: (() => void)[] = [];
   workers = queueRoutes(stages, formats).map(({ name }) => {
     const { connection, close } = bullConnection(options.redisUrl, { name: `vmops-worker-${name}` });
