@@ -162,6 +162,14 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
       });
       const started = worker;
       undo.push(() => started.close());
+      // Jobs the last run took but never started run now; local mode waits for them like for its own.
+      const { requeued, lost } = worker.recovered;
+      jobs.push(...requeued);
+      if (requeued.length + lost.length > 0) {
+        shell.notice(
+          `vmops: the last run stopped without ending its jobs. ${requeued.length > 0 ? `Run again (they had not started): ${requeued.join(', ')}. ` : ''}${lost.length > 0 ? `Ended as worker lost, their images checked against the download area: ${lost.join(', ')}.` : ''}`.trim(),
+        );
+      }
     }
     undo.push(() => shell.stop());
 

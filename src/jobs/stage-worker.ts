@@ -26,7 +26,7 @@ import { STAGES } from '../types.ts';
 import { announceAgent } from './agent-presence.ts';
 import { encodeFailure } from './failure-reason.ts';
 import { lockKey, releaseLock } from './image-lock.ts';
-import { recoverLostJobs } from './recover-lost-jobs.ts';
+import { type RecoveredJobs, recoverLostJobs } from './recover-lost-jobs.ts';
 import { processStart, RunRecords } from './run-records.ts';
 import { runStage } from './run-stage.ts';
 import { configuredFormats, queueRoutes } from './stage-queues.ts';
@@ -58,6 +58,8 @@ export interface StageWorkers {
   close(options?: { cancelRunning?: boolean }): Promise<void>;
   /** Number of jobs running now. */
   running(): number;
+  /** What this start settled of the jobs a dead worker of its data directory left. */
+  recovered: RecoveredJobs;
 }
 
 const CANCEL_POLL_MS = 2000;
@@ -315,8 +317,9 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
       new Queue<JobData, JobResult>(name, { connection: commands, prefix: config.redis.prefix }),
     ]),
   );
+  let recovered: RecoveredJobs;
   try {
-    const recovered = await recoverLostJobs({
+    recovered = await recoverLostJobs({
       records,
       redis: commands,
       prefix: config.redis.prefix,
@@ -376,6 +379,7 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
 
   return {
     running: () => running.size,
+    recovered,
     async close(closeOptions = {}) {
       closing = true;
       if (closeOptions.cancelRunning) {
