@@ -16,7 +16,7 @@ import { Catalog } from '../catalog/catalog.ts';
 import { reconcileDownloads } from '../catalog/reconcile-downloads.ts';
 import { type StageEnd, StageLifecycle } from '../catalog/stage-lifecycle.ts';
 import { roomKey } from '../chat-keys.ts';
-import { asVmopsError } from '../errors.ts';
+import { asVmopsError, VmopsError } from '../errors.ts';
 import { traceOf } from '../observability/trace.ts';
 import { bullConnection, connectRedis, type RedisTarget } from '../redis/connect.ts';
 import type { RedisKeys } from '../redis/keys.ts';
@@ -234,15 +234,27 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
     await job
       .updateProgress(lastProgress as unknown as object)
       .catch((error: unknown) => log.warn({ err: error }, 'progress'));
-    /** Records the end in the catalog; a test summary goes into the job's last progress. */
-    const recordEnd = async (end: StageEnd) => {
+    /**
+     * Records the end in the catalog; a test summary goes into the job's last progress. A test stage
+     * whose steps succeeded but whose report failed (the catalog made the image `failed`) is failed.
+     */
+    let recorded = false;
+    const recordEnd = async (end: StageEnd): Promise<{ testsFailed: boolean; tests?: string }> => {
+      recorded = true;
       const tests = await lifecycle.end(data, end).catch((error: unknown) => {
         log.error({ err: error }, 'could not record the job in the catalog');
         return undefined;
       });
       if (tests !== undefined) await job.updateProgress({ ...lastProgress, tests } as unknown as object);
-      const how = end.ok ? 'succeeded' : controller.signal.aborted ? 'cancelled' : 'failed';
-      await auditJob(data, how, end.error ? { error: end.error.slice(0, 300) } : {});
+      const testsFailed =
+        end.ok &&
+        data.stage === 'test' &&
+        data.format !== undefined &&
+        (await catalog.image(data.product, data.version, data.format))?.state === 'failed';
+      const how = end.ok && !testsFailed ? 'succeeded' : controller.signal.aborted ? 'cancelled' : 'failed';
+      const why = end.error ?? (testsFailed ? tests : undefined);
+      await auditJob(data, how, why ? { error: why.slice(0, 300) } : {});
+      return { testsFailed, ...(tests === undefined ? {} : { tests }) };
     };
     log.info({ worker: options.name, steps: steps.length }, 'job started');
     try {
@@ -273,7 +285,13 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
       });
       report.flush();
       await logChain;
-      await recordEnd({ ok: true, artifacts: result.artifacts, reports: result.reports });
+      const ended = await recordEnd({ ok: true, artifacts: result.artifacts, reports: result.reports });
+      if (ended.testsFailed) {
+        throw new VmopsError(
+          'tests_failed',
+          `the tests failed: ${ended.tests ?? 'no report was left by the test steps'}`,
+        );
+      }
       // What a job needs to keep is in the catalog, the download area or Redis by now; a failed job's
       // directory stays for whoever looks into the failure.
       await rm(workdir, { recursive: true, force: true }).catch(() => undefined);
@@ -288,12 +306,13 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
           ? `${controller.signal.reason} (${failure.message.replace(/^cancelled\s*/, '')})`
           : failure.message;
       const detail = failure.detail ?? {};
-      await recordEnd({
-        ok: false,
-        artifacts: (detail.artifacts as string[] | undefined) ?? [],
-        reports: (detail.reports as string[] | undefined) ?? [],
-        error: message,
-      });
+      if (!recorded)
+        await recordEnd({
+          ok: false,
+          artifacts: (detail.artifacts as string[] | undefined) ?? [],
+          reports: (detail.reports as string[] | undefined) ?? [],
+          error: message,
+        });
       log.info({ code: failure.code, message }, 'job failed');
       // (An UnrecoverableError skips the attempts left: a failing step fails the same way again.)
       if (failure.code !== 'internal_error') {
