@@ -3,6 +3,8 @@
 //   npm start                      local mode: terminal chat, in-process worker, private Redis
 //   npm start -- worker            a worker for the Redis in config
 //   npm run vmops -- config check FILE
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
@@ -80,10 +82,13 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
   const dataDir = dataDirOf(config);
   const redisDir = join(dataDir, 'redis');
   const release = await lockDataDir(dataDir, join(redisDir, 'redis.pid'));
+  const logFile = join(dataDir, 'vmops.log');
+  if (!existsSync(logFile)) closeSync(openSync(logFile, 'a', 0o600));
   const log = createLogger({
     level: logLevel(),
-    destination: pino.destination({ dest: join(dataDir, 'vmops.log'), mkdir: true, sync: false }),
+    destination: pino.destination({ dest: logFile, mkdir: true, sync: false, mode: 0o600 }),
   });
+  chmodSync(logFile, 0o600); // also a log made by an older vmops: it names people, rooms and commands
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   let worker: StageWorkers | undefined;
   const signals = watchSignals(() => {
@@ -95,7 +100,12 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
   try {
     const privateRedis = configuredUrl
       ? undefined
-      : await startRedisServer({ dir: redisDir, appendOnly: true });
+      : await startRedisServer({
+          dir: redisDir,
+          appendOnly: true,
+          // Anyone on the host can reach a loopback port: only this process gets the password.
+          password: randomBytes(24).toString('base64url'),
+        });
     if (privateRedis) undo.push(() => privateRedis.stop());
     const redisUrl = configuredUrl || (privateRedis?.url ?? '');
     log.info(
