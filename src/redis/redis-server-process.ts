@@ -39,11 +39,9 @@ async function startOnce(options: RedisServerOptions, port: number): Promise<Red
   mkdirSync(options.dir, { recursive: true, mode: 0o700 });
   chmodSync(options.dir, 0o700);
   const configFile = join(options.dir, 'vmops-redis.conf');
-  writeFileSync(
-    configFile,
-    options.password === undefined ? '' : `requirepass "${options.password}"\n`,
-    { mode: 0o600 },
-  );
+  writeFileSync(configFile, options.password === undefined ? '' : `requirepass "${options.password}"\n`, {
+    mode: 0o600,
+  });
   chmodSync(configFile, 0o600);
   const args = [
     configFile,
