@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { clearLine, createInterface, cursorTo, type Interface, moveCursor } from 'node:readline';
 import stringWidth from 'string-width';
+import { renderUntrusted } from '../src/render/untrusted.ts';
 import type {
   AdapterLimits,
   ChatAdapter,
@@ -198,10 +199,12 @@ export class ShellAdapter implements ChatAdapter {
 
   /** On a terminal a status line is cut to the width (in columns, emoji count two), so a redraw never wraps. */
   #fit(reply: Reply): string {
+    // Nothing raw reaches the terminal: an escape sequence in a name, a step's output or an echoed
+    // word would retitle the window, recolour it or move the cursor. Shown escaped instead.
+    const text = renderUntrusted(reply.text, 'terminal');
     const width = this.#options.output.columns;
-    if (!this.#options.interactive || !width || !reply.status || stringWidth(reply.text) < width)
-      return reply.text;
-    const chars = Array.from(reply.text);
+    if (!this.#options.interactive || !width || !reply.status || stringWidth(text) < width) return text;
+    const chars = Array.from(text);
     while (chars.length > 0 && stringWidth(`${chars.join('')}…`) >= width) chars.pop();
     return `${chars.join('')}…`;
   }
@@ -218,7 +221,8 @@ export class ShellAdapter implements ChatAdapter {
     this.#lines += this.#rowsOf(text);
   }
 
-  #write(text: string): void {
+  #write(raw: string): void {
+    const text = renderUntrusted(raw, 'terminal');
     const output = this.#options.output;
     if (this.#options.interactive) {
       cursorTo(output, 0);

@@ -6,40 +6,57 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
+import { readCheckpoint } from '../src/audit/audit-checkpoint.ts';
 import type { AuditEntry, AuditVerdict } from '../src/audit/audit-trail.ts';
 import type { CommandSpec } from '../src/command-spec.ts';
 import { dataDirOf } from '../src/config-load.ts';
 import { VmopsError } from '../src/errors.ts';
 import { echo } from '../src/grammar/echo.ts';
+import { renderUntrusted } from '../src/render/untrusted.ts';
 
 const DEFAULT_COUNT = 10;
 const MAX_COUNT = 100;
-const USAGE = `Usage: audit [how many, 1 to ${MAX_COUNT}] | audit verify | audit export`;
+const USAGE = `Usage: audit [how many, 1 to ${MAX_COUNT}] | audit verify [checkpoint] | audit export`;
 
+/** One entry, every part of it shown escaped: entries keep what was typed verbatim (NUL, ESC and all). */
 function line(entry: AuditEntry): string {
-  const where = entry.room ? ` in ${entry.room}` : '';
-  return `${entry.at.replace('T', ' ').slice(0, 19)}Z  ${entry.kind}  ${entry.summary}${where}`;
+  const shown = (text: string) => renderUntrusted(text, 'line');
+  const where = entry.room ? ` in ${shown(entry.room)}` : '';
+  return `${shown(entry.at.replace('T', ' ').slice(0, 19))}Z  ${shown(entry.kind)}  ${shown(entry.summary)}${where}`;
+}
+
+/** What the chain was compared with, outside Redis. */
+function anchorsLine(verdict: AuditVerdict): string {
+  const anchors = verdict.anchors;
+  if (!anchors) return ' No anchors outside Redis were compared (no journal here, no checkpoint given).';
+  const parts = [
+    `${anchors.anchors} anchors in ${anchors.journals} journal${anchors.journals === 1 ? '' : 's'} on this host`,
+  ];
+  if (anchors.checkpoints > 0) parts.push(`${anchors.checkpoints} signed checkpoint`);
+  return ` Compared with ${parts.join(' and ')}${verdict.ok ? ': all held' : ''}.`;
 }
 
 export function describeVerdict(verdict: AuditVerdict): string {
   if (verdict.ok)
-    return `The audit chain is intact: ${verdict.checked} entries, each matching its hash and the one before.`;
+    return `The audit chain is intact: ${verdict.checked} entries, each matching its hash and the one before.${anchorsLine(verdict)}`;
   const broken = verdict.broken;
-  return `The audit chain is BROKEN at entry ${broken?.id}: ${broken?.problem}. ${verdict.checked} entries were read up to there.`;
+  return `The audit chain is BROKEN at entry ${broken?.id}: ${broken?.problem}. ${verdict.checked} entries were read up to there.${verdict.anchors ? anchorsLine(verdict) : ''}`;
 }
 
 export const command: CommandSpec = {
   name: 'audit',
   summary: 'show, verify or export the audit trail',
   description:
-    'Every command, approval decision and state change, each chained to the one before by its hash. `audit` shows the latest entries, `audit verify` checks the whole chain and names the first entry that was changed or removed, `audit export` writes every entry to a file in the data directory (JSON lines) and verifies it.',
+    "Every command, approval decision and state change, each chained to the one before by its hash and anchored outside Redis (a journal per process in the data directory, signed checkpoints in the admins' rooms). `audit` shows the latest entries, escaped; `audit verify` checks the whole chain against the anchors and names what was changed, removed or added behind vmops's back; `audit verify <checkpoint>` also checks a posted checkpoint; `audit export` writes every entry to a file in the data directory (JSON lines) and verifies it.",
   examples: ['audit', 'audit 30', 'audit verify', 'audit export'],
   access: 'admin',
   args: [{ name: 'what', kind: 'text', optional: true }],
   async run(ctx, args) {
-    const what = (args.text ?? '').trim().toLowerCase();
+    const [first = '', ...more] = (args.text ?? '').trim().split(/\s+/);
+    const what = first.toLowerCase();
     if (what === 'verify') {
-      const verdict = await ctx.audit.verify();
+      const checkpoints = more.map((token) => readCheckpoint(ctx.config.audit.checkpoint?.key, token));
+      const verdict = await ctx.audit.verify(undefined, checkpoints);
       return { reply: { tone: verdict.ok ? 'ok' : 'error', text: describeVerdict(verdict) } };
     }
     if (what === 'export') {
@@ -57,7 +74,7 @@ export const command: CommandSpec = {
         },
       };
     }
-    const count = what === '' ? DEFAULT_COUNT : Number(what);
+    const count = what === '' ? DEFAULT_COUNT : more.length > 0 ? Number.NaN : Number(what);
     if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) {
       throw new VmopsError('bad_argument', `audit does not understand ${echo(args.text ?? '')}. ${USAGE}`);
     }

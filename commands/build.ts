@@ -1,6 +1,6 @@
 // `build [product] <version> <format…|all>`: builds images, one job per format.
 import type { CommandSpec } from '../src/command-spec.ts';
-import { PRODUCT_AND_VERSION, perFormatJobs } from './support/stage-jobs.ts';
+import { PRODUCT_AND_VERSION, perFormatJobs, perFormatRequests, queues } from './support/stage-jobs.ts';
 
 export const command: CommandSpec = {
   name: 'build',
@@ -10,5 +10,6 @@ export const command: CommandSpec = {
   examples: ['build 2.6 kvm', 'build cernvm 2.6 vmware virtualbox', 'build 2.6.1 all'],
   access: 'operator',
   args: [...PRODUCT_AND_VERSION, { name: 'format', kind: 'formats' }],
+  plan: (ctx, args) => queues(perFormatRequests(ctx.config, args, 'build')),
   run: (ctx, args) => perFormatJobs(ctx, args, 'build'),
 };

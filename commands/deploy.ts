@@ -1,6 +1,6 @@
 // `deploy [product] <version> <cloud…>`: deploys published images, one job per cloud.
 import type { CommandSpec } from '../src/command-spec.ts';
-import { PRODUCT_AND_VERSION, perCloudJobs } from './support/stage-jobs.ts';
+import { PRODUCT_AND_VERSION, perCloudJobs, perCloudRequests, queues } from './support/stage-jobs.ts';
 
 export const command: CommandSpec = {
   name: 'deploy',
@@ -10,5 +10,6 @@ export const command: CommandSpec = {
   examples: ['deploy 2.6 local', 'deploy cernvm 2.6.1 local'],
   access: 'operator',
   args: [...PRODUCT_AND_VERSION, { name: 'cloud', kind: 'clouds' }],
+  plan: (_ctx, args) => queues(perCloudRequests(args, 'deploy')),
   run: (ctx, args) => perCloudJobs(ctx, args, 'deploy'),
 };

@@ -7,6 +7,7 @@ import { command as build } from './build.ts';
 import { command as cancel } from './cancel.ts';
 import { command as deny } from './deny.ts';
 import { command as deploy } from './deploy.ts';
+import { command as expunge } from './expunge.ts';
 import { command as help } from './help.ts';
 import { command as images } from './images.ts';
 import { command as jobs } from './jobs.ts';
@@ -53,5 +54,6 @@ export const allCommands: readonly CommandSpec[] = [
   login,
   people,
   audit,
+  expunge,
   help,
 ];

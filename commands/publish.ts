@@ -1,6 +1,6 @@
 // `publish [product] <version> [format…]`: makes passed images downloadable, one job per format.
 import type { CommandSpec } from '../src/command-spec.ts';
-import { PRODUCT_AND_VERSION, perFormatJobs } from './support/stage-jobs.ts';
+import { PRODUCT_AND_VERSION, perFormatJobs, perFormatRequests, queues } from './support/stage-jobs.ts';
 
 export const command: CommandSpec = {
   name: 'publish',
@@ -10,5 +10,6 @@ export const command: CommandSpec = {
   examples: ['publish 2.6', 'publish 2.6 kvm', 'publish cernvm 2.6 vmware virtualbox'],
   access: 'operator',
   args: [...PRODUCT_AND_VERSION, { name: 'format', kind: 'formats', optional: true }],
+  plan: (ctx, args) => queues(perFormatRequests(ctx.config, args, 'publish')),
   run: (ctx, args) => perFormatJobs(ctx, args, 'publish'),
 };

@@ -1,6 +1,11 @@
 // `revoke [product] <version> [--reason "…"]`: unpublishes a version everywhere and tells the clouds.
-import type { CommandSpec } from '../src/command-spec.ts';
-import { PRODUCT_AND_VERSION, versionJob } from './support/stage-jobs.ts';
+import type { BoundArgs, CommandSpec } from '../src/command-spec.ts';
+import { PRODUCT_AND_VERSION, queues, versionJob, versionRequest } from './support/stage-jobs.ts';
+
+const reasonOf = (args: BoundArgs): Record<string, string> => {
+  const reason = typeof args.options.reason === 'string' ? args.options.reason.trim() : '';
+  return reason === '' ? {} : { reason };
+};
 
 export const command: CommandSpec = {
   name: 'revoke',
@@ -17,8 +22,6 @@ export const command: CommandSpec = {
   options: [
     { name: 'reason', type: 'string', description: 'why the version is revoked (shown to subscribers)' },
   ],
-  run(ctx, args) {
-    const reason = typeof args.options.reason === 'string' ? args.options.reason.trim() : '';
-    return versionJob(ctx, args, 'revoke', reason === '' ? {} : { reason });
-  },
+  plan: (_ctx, args) => queues([versionRequest(args, 'revoke', reasonOf(args))]),
+  run: (ctx, args) => versionJob(ctx, args, 'revoke', reasonOf(args)),
 };

@@ -1,6 +1,6 @@
 // `test [product] <version> [format…]`: integrity-tests built images, one job per format.
 import type { CommandSpec } from '../src/command-spec.ts';
-import { PRODUCT_AND_VERSION, perFormatJobs } from './support/stage-jobs.ts';
+import { PRODUCT_AND_VERSION, perFormatJobs, perFormatRequests, queues } from './support/stage-jobs.ts';
 
 export const command: CommandSpec = {
   name: 'test',
@@ -10,5 +10,6 @@ export const command: CommandSpec = {
   examples: ['test 2.6', 'test 2.6 kvm vmware', 'test cernvm 2.6.1 vbox'],
   access: 'operator',
   args: [...PRODUCT_AND_VERSION, { name: 'format', kind: 'formats', optional: true }],
+  plan: (ctx, args) => queues(perFormatRequests(ctx.config, args, 'test')),
   run: (ctx, args) => perFormatJobs(ctx, args, 'test'),
 };

@@ -1,6 +1,6 @@
 // `update [product] <version>`: publishes software updates for an older, still-published version.
 import type { CommandSpec } from '../src/command-spec.ts';
-import { PRODUCT_AND_VERSION, versionJob } from './support/stage-jobs.ts';
+import { PRODUCT_AND_VERSION, queues, versionJob, versionRequest } from './support/stage-jobs.ts';
 
 export const command: CommandSpec = {
   name: 'update',
@@ -9,5 +9,6 @@ export const command: CommandSpec = {
   examples: ['update 2.5', 'update cernvm 2.5.3'],
   access: 'operator',
   args: PRODUCT_AND_VERSION,
+  plan: (_ctx, args) => queues([versionRequest(args, 'update')]),
   run: (ctx, args) => versionJob(ctx, args, 'update'),
 };

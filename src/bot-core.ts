@@ -6,6 +6,8 @@ import { allCommands } from '../commands/index.ts';
 import type { Config } from '../config/schema.ts';
 import { ApprovalDesk } from './approvals/approval-desk.ts';
 import { ApprovalStore } from './approvals/approval-store.ts';
+import { type CheckpointPoster, startCheckpoints } from './audit/audit-checkpoint.ts';
+import { AuditJournal } from './audit/audit-journal.ts';
 import { AuditTrail } from './audit/audit-trail.ts';
 import { Catalog } from './catalog/catalog.ts';
 import { checkStageGates } from './catalog/stage-gates.ts';
@@ -71,6 +73,8 @@ export interface BotCore {
   approvals: ApprovalDesk;
   /** The audit trail. */
   audit: AuditTrail;
+  /** Signed audit checkpoints, when audit.checkpoint is configured. */
+  checkpoints: CheckpointPoster | undefined;
   /** What is wrong with the Redis for production (eviction, persistence), checked at start; also logged. */
   redisWarnings: string[];
   /** The image catalog and test reports (for the web console). */
@@ -106,6 +110,8 @@ export async function startBotCore(options: {
   now?: () => number;
   /** The process's metrics registry (main.ts adds the process metrics); default a new one. */
   metrics?: VmopsMetrics;
+  /** Where this process anchors the audit trail (its journal, beside the other processes' on this host). */
+  auditDir?: string;
 }): Promise<BotCore> {
   const { config, redisUrl, log } = options;
   // Config mistakes first, before anything connects or starts that would then have to be stopped.
@@ -144,6 +150,7 @@ export async function startBotCore(options: {
       const raw = await redis.get(keys.report(jobId));
       return raw ? (JSON.parse(raw) as TestReport) : undefined;
     },
+    expunge: (product, version) => catalog.expunge(product, version),
   };
   const notifier = new Notifier({
     redis,
@@ -189,7 +196,12 @@ export async function startBotCore(options: {
     throw error;
   });
   const now = options.now ?? Date.now;
-  const audit = new AuditTrail(redis, keys, { key: config.audit.key, now });
+  const journal = options.auditDir
+    ? new AuditJournal(options.auditDir, `bot-${options.instanceId}`, (error) =>
+        log.error({ err: error }, 'could not write the audit journal'),
+      )
+    : undefined;
+  const audit = new AuditTrail(redis, keys, { key: config.audit.key, now, journal });
   const oncall = new OnCallDesk(redis, keys, config, now);
   const send = async (target: ChatTarget, reply: Reply) => {
     const adapter = adapters.get(target.network);
@@ -269,6 +281,25 @@ export async function startBotCore(options: {
   });
   const health = botHealth({ redis, adapters });
   approvals.start();
+  const checkpointConfig = config.audit.checkpoint;
+  const checkpoints = checkpointConfig
+    ? startCheckpoints({
+        redis,
+        keys,
+        key: checkpointConfig.key,
+        every: checkpointConfig.every,
+        head: () => audit.head(),
+        post: async (text) => {
+          for (const room of checkpointConfig.rooms) {
+            await send({ ...room, isDirect: false }, { tone: 'info', text }).catch((error: unknown) =>
+              log.warn({ err: error, network: room.network }, 'could not post the audit checkpoint'),
+            );
+          }
+        },
+        log: log.child({ part: 'audit' }),
+        now,
+      })
+    : undefined;
   return {
     handle: (message) => handleMessage(message, deps),
     notifier,
@@ -276,6 +307,7 @@ export async function startBotCore(options: {
     schedules,
     approvals,
     audit,
+    checkpoints,
     redisWarnings,
     catalog: catalogReader,
     liveWorkers: () => liveAgents(redis, keys),
@@ -283,12 +315,14 @@ export async function startBotCore(options: {
     metrics,
     health,
     async close() {
+      checkpoints?.stop();
       detachMetrics();
       await approvals.stop();
       await schedules.close();
       await announcer.stop();
       await notifier.close();
       await queues.close();
+      await journal?.close();
       redis.disconnect();
     },
   };

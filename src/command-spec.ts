@@ -124,6 +124,8 @@ export interface CatalogReader {
   versions(product: string): Promise<string[]>;
   /** The test report a test job left, if any. */
   report(jobId: string): Promise<TestReport | undefined>;
+  /** Removes a version from the catalog (`expunge`, admins, after an approval); returns what it held. */
+  expunge(product: string, version: string): Promise<VersionRecord>;
 }
 
 /** Which lifecycle events each room is told about, for `subscribe` and `unsubscribe`. */
@@ -178,6 +180,14 @@ export interface CommandOutcome {
   startedElsewhere?: string[];
 }
 
+/**
+ * What a command would do, declared without doing anything, for the approval gate: the stage jobs it
+ * would queue (checked against the lifecycle gates and workers before anyone is asked), or that it
+ * acts by itself when it runs (`oncall set`, `subscribe`, `audit export`, `expunge`): then nothing of it
+ * runs before the approval.
+ */
+export type CommandPlan = { acts: 'queue'; requests: StageRequest[] } | { acts: 'itself' };
+
 export interface CommandSpec {
   /** The word that starts the command. */
   name: string;
@@ -195,6 +205,11 @@ export interface CommandSpec {
   args: readonly ArgSpec[];
   /** Named options. */
   options?: readonly OptionSpec[];
+  /**
+   * What running it would do, without running it (the approval gate asks this); pure, may throw a
+   * VmopsError for arguments it cannot take. A command without one is taken to act by itself.
+   */
+  plan?(ctx: Pick<CommandContext, 'config'>, args: BoundArgs): CommandPlan;
   /** Does the work. Throws VmopsError for refusals; returns the reply. */
   run(ctx: CommandContext, args: BoundArgs): Promise<CommandOutcome>;
 }

@@ -35,7 +35,8 @@ async function stopOrphanRedis(pidFile: string): Promise<void> {
 
 /** Locks `dataDir` for this process; returns the function that releases it. */
 export async function lockDataDir(dataDir: string, redisPidFile: string): Promise<() => void> {
-  mkdirSync(dataDir, { recursive: true });
+  // A data directory vmops makes is its own: 0700 (jobs' files, the audit journals, the Redis AOF, the log).
+  if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const lockFile = join(dataDir, 'vmops.pid');
   const owner = readPid(lockFile);
   if (owner !== undefined && owner !== process.pid && alive(owner)) {

@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   no_recipe: 'the product has no steps configured for that stage',
   step_failed: 'a recipe step exited with a non-zero status',
   step_timeout: 'a recipe step ran longer than its timeout',
+  tests_failed:
+    'the test steps ran to their end, but the report has failed tests or problems (or there is none)',
   cancelled: 'the job was cancelled',
   worker_lost:
     'the worker running the job stopped answering (killed, hung, cut off from Redis) and jobs.attempts allows no further run',

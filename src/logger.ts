@@ -31,6 +31,7 @@ export const REDACT_PATHS = [
   'config.networks.*.appToken',
   'config.networks.*.signingSecret',
   'config.audit.key',
+  'config.audit.checkpoint.key',
   'config.web.metricsToken',
 ];
 

@@ -3,6 +3,8 @@
 //   npm start                      local mode: terminal chat, in-process worker, private Redis
 //   npm start -- worker            a worker for the Redis in config
 //   npm run vmops -- config check FILE
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
@@ -80,10 +82,13 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
   const dataDir = dataDirOf(config);
   const redisDir = join(dataDir, 'redis');
   const release = await lockDataDir(dataDir, join(redisDir, 'redis.pid'));
+  const logFile = join(dataDir, 'vmops.log');
+  if (!existsSync(logFile)) closeSync(openSync(logFile, 'a', 0o600));
   const log = createLogger({
     level: logLevel(),
-    destination: pino.destination({ dest: join(dataDir, 'vmops.log'), mkdir: true, sync: false }),
+    destination: pino.destination({ dest: logFile, mkdir: true, sync: false, mode: 0o600 }),
   });
+  chmodSync(logFile, 0o600); // also a log made by an older vmops: it names people, rooms and commands
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   let worker: StageWorkers | undefined;
   const signals = watchSignals(() => {
@@ -95,7 +100,12 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
   try {
     const privateRedis = configuredUrl
       ? undefined
-      : await startRedisServer({ dir: redisDir, appendOnly: true });
+      : await startRedisServer({
+          dir: redisDir,
+          appendOnly: true,
+          // Anyone on the host can reach a loopback port: only this process gets the password.
+          password: randomBytes(24).toString('base64url'),
+        });
     if (privateRedis) undo.push(() => privateRedis.stop());
     const redisUrl = configuredUrl || (privateRedis?.url ?? '');
     log.info(
@@ -119,7 +129,15 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
     const instanceId = `${hostname()}-${process.pid}`;
     // One metrics registry for this process, with its CPU, memory and event loop figures (/metrics).
     const metrics = new VmopsMetrics({ processMetrics: true });
-    const core = await startBotCore({ config, redisUrl, adapters, log, instanceId, metrics });
+    const core = await startBotCore({
+      config,
+      redisUrl,
+      adapters,
+      log,
+      instanceId,
+      metrics,
+      auditDir: join(dataDir, 'audit'),
+    });
     for (const warning of core.redisWarnings) process.stderr.write(`vmops: warning: ${warning}\n`);
     undo.push(() => core.close());
     const webConsole = await startWebConsoleFromConfig({
@@ -154,6 +172,14 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
       });
       const started = worker;
       undo.push(() => started.close());
+      // Jobs the last run took but never started run now; local mode waits for them like for its own.
+      const { requeued, lost } = worker.recovered;
+      jobs.push(...requeued);
+      if (requeued.length + lost.length > 0) {
+        shell.notice(
+          `vmops: the last run stopped without ending its jobs. ${requeued.length > 0 ? `Run again (they had not started): ${requeued.join(', ')}. ` : ''}${lost.length > 0 ? `Ended as worker lost, their images checked against the download area: ${lost.join(', ')}.` : ''}`.trim(),
+        );
+      }
     }
     undo.push(() => shell.stop());
 

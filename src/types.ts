@@ -187,6 +187,8 @@ export interface JobProgress {
   worker: string;
   /** One-line test summary, once a test stage has read its report. */
   tests?: string;
+  /** Attempts of the job that ran a step, this one included once its first step starts. */
+  attempt?: number;
 }
 
 /** What a finished job returns (BullMQ return value). */

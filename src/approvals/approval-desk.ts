@@ -100,6 +100,15 @@ export class ApprovalDesk {
   }): Promise<Reply> {
     const now = this.#now();
     const eventKey = `${input.message.target.network}:${input.message.eventId}`;
+    // The same command with the same arguments already waiting (a second `revoke 2.5`, from anyone):
+    // that request is the answer, so approvers see one request per change, not a pile of them.
+    const identical = await this.#pendingLike(input.command, input.args, eventKey);
+    if (identical) {
+      const reply = this.#waitingReply(identical.request, identical.notified);
+      const asker =
+        identical.request.requester.id === input.requester.id ? 'you' : identical.request.requester.id;
+      return { ...reply, text: `The same request is already waiting (asked by ${asker}):\n${reply.text}` };
+    }
     const order = await this.#o.oncall.escalationOrder(input.requester.id);
     const { current } = await this.#o.oncall.whoIsOnCall();
     const first = this.#policy.approvedBy === 'oncall' || current ? order.slice(0, 1) : order;
@@ -139,6 +148,23 @@ export class ApprovalDesk {
     );
     await this.#notify(request, notified, 'asks for your approval');
     return this.#waitingReply(request, notified);
+  }
+
+  /** An open request for the same command and arguments made by another chat event, if any. */
+  async #pendingLike(
+    command: string,
+    args: BoundArgs,
+    eventKey: string,
+  ): Promise<ApprovalRecord | undefined> {
+    const key = argsKey(args);
+    for (const id of await this.#o.store.open()) {
+      const record = await this.#o.store.get(id);
+      if (record?.state !== 'pending' || record.request.command !== command) continue;
+      const { message } = record.request;
+      if (`${message.target.network}:${message.eventId}` === eventKey) continue; // a redelivery: answered below
+      if (argsKey(record.request.args) === key) return record;
+    }
+    return undefined;
   }
 
   #waitingReply(request: ApprovalRequest, notified: string[]): Reply {

@@ -4,16 +4,9 @@
 import type { Config } from '../../config/schema.ts';
 import type { BoundArgs, CatalogReader } from '../command-spec.ts';
 
-/** Compares two version strings numerically (`2.10` is newer than `2.9`). */
-export function compareVersions(a: string, b: string): number {
-  const left = a.split('.').map(Number);
-  const right = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(left.length, right.length); i++) {
-    const d = (left[i] ?? 0) - (right[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
+import { compareVersions, newestVersion } from '../grammar/version.ts';
+
+export { compareVersions };
 
 /** Why the command (by name) needs an approval, or undefined when it needs none. */
 export async function approvalReason(
@@ -24,6 +17,8 @@ export async function approvalReason(
 ): Promise<string | undefined> {
   const policy = config.policy.approvals;
   if (policy.always.includes(command)) return `${command} always waits for an approval`;
+  // Removing a version from the catalog undoes history: never without a second person.
+  if (command === 'expunge') return 'expunge always waits for an approval';
   if (command === 'revoke' && policy.revoke) return 'revoke always waits for an approval';
   if (command === 'deploy') {
     const tagged = args.clouds.filter((cloud) =>
@@ -38,10 +33,9 @@ export async function approvalReason(
   }
   if (command === 'publish' && policy.publishOlder && args.version !== undefined) {
     const versions = await catalog.versions(args.product);
-    const newest = versions.reduce<string | undefined>(
-      (best, v) => (best === undefined || compareVersions(v, best) > 0 ? v : best),
-      undefined,
-    );
+    // Only versions written rightly count: one that never should have existed (`99999999999999999999.1`,
+    // from before versions were bounded) does not hold every publish back; `expunge` removes it.
+    const newest = newestVersion(versions);
     if (newest !== undefined && compareVersions(args.version, newest) < 0) {
       return `publish of ${args.product} ${args.version}, older than the newest version ${newest}, waits for an approval`;
     }

@@ -1,13 +1,17 @@
 // The audit trail: every command, decision, approval and state change, appended to a Redis stream.
-// Each entry carries the hash of the entry before it and its own hash over that link and its content
-// (an HMAC when `audit.key` is set), so changing, removing or reordering an entry breaks the chain at a
-// place `verify` names. Appends from any number of processes stay in one chain: a Lua script adds an
-// entry only if the chain's head is still the hash it was computed from, and the appender retries.
+// Each entry carries the hash of the entry before it, a sequence number, and its own hash over that
+// link and its content (an HMAC when `audit.key` is set), so changing, removing or reordering an entry
+// breaks the chain at a place `verify` names. Appends from any number of processes stay in one chain: a
+// Lua script adds an entry only if the chain's head is still the hash it was computed from, and the
+// appender retries. What a chain alone cannot show (its newest entries removed and the head set back,
+// a head rewritten with its entry) the anchors outside Redis show: each process's journal file
+// (audit-journal.ts) and the signed checkpoints (audit-checkpoint.ts) that `verify` compares with.
 import { createHash, createHmac } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import pRetry from 'p-retry';
 import type { Logger } from 'pino';
 import type { RedisKeys } from '../redis/keys.ts';
+import { type AuditJournal, readJournals } from './audit-journal.ts';
 
 /** What happened, in a few words: `command`, `approval.requested`, `job.succeeded`, `oncall.set`… */
 export type AuditKind = string;
@@ -37,6 +41,8 @@ export interface AuditEntry extends AuditFact {
   prev: string;
   /** Hash of this entry. */
   hash: string;
+  /** Place in the chain (1, 2, …), for entries appended since entries carry one. */
+  seq?: number;
 }
 
 /** The result of walking the chain. */
@@ -46,14 +52,27 @@ export interface AuditVerdict {
   checked: number;
   /** The first entry that breaks the chain, and how. */
   broken?: { id: string; problem: string };
+  /** How the chain compared with the anchors outside Redis, when there are any to compare with. */
+  anchors?: { journals: number; anchors: number; checkpoints: number };
 }
 
-/** Appends if the head is still ARGV[1]: {1, id}; else {0, the head now}, to compute the entry again. */
+/** A signed statement that the chain had `hash` as its entry `seq` (see audit-checkpoint.ts). */
+export interface AuditCheckpointClaim {
+  seq: number;
+  hash: string;
+}
+
+/**
+ * Appends if the head is still ARGV[1] and the sequence number ARGV[4] - 1: {1, id}; else {0, the head
+ * now, the sequence number now}, to compute the entry again.
+ */
 const APPEND = `
 local head = redis.call('GET', KEYS[2]) or ''
-if head ~= ARGV[1] then return {0, head} end
-local id = redis.call('XADD', KEYS[1], '*', 'entry', ARGV[2], 'prev', ARGV[1], 'hash', ARGV[3])
+local seq = tonumber(redis.call('GET', KEYS[3]) or '0')
+if head ~= ARGV[1] or seq + 1 ~= tonumber(ARGV[4]) then return {0, head, tostring(seq)} end
+local id = redis.call('XADD', KEYS[1], '*', 'entry', ARGV[2], 'prev', ARGV[1], 'hash', ARGV[3], 'seq', ARGV[4])
 redis.call('SET', KEYS[2], ARGV[3])
+redis.call('SET', KEYS[3], ARGV[4])
 return {1, id}
 `;
 
@@ -62,9 +81,10 @@ class HeadMoved extends Error {
   override readonly name = 'HeadMoved';
 }
 
-/** The JSON an entry's hash covers: its fields in a fixed order. */
-function canonical(fact: AuditFact, at: string): string {
+/** The JSON an entry's hash covers: its fields in a fixed order (the sequence number when it has one). */
+function canonical(fact: AuditFact, at: string, seq: number | undefined): string {
   return JSON.stringify({
+    ...(seq === undefined ? {} : { seq }),
     at,
     kind: fact.kind,
     actor: fact.actor,
@@ -82,16 +102,31 @@ export class AuditTrail {
   readonly #keys: RedisKeys;
   readonly #key: string | undefined;
   readonly #now: () => number;
+  readonly #journal: AuditJournal | undefined;
+  readonly #journalDir: string | undefined;
   /** Appends of this process go one at a time, so they seldom collide with each other. */
   #tail: Promise<unknown> = Promise.resolve();
-  /** The chain's head as this process last saw it: one round trip per append while nobody else appends. */
-  #head: string | undefined;
+  /** The chain's head and sequence number as this process last saw them: one round trip per append while nobody else appends. */
+  #head: { hash: string; seq: number } | undefined;
 
-  constructor(redis: Redis, keys: RedisKeys, options: { key?: string | undefined; now?: () => number } = {}) {
+  constructor(
+    redis: Redis,
+    keys: RedisKeys,
+    options: {
+      key?: string | undefined;
+      now?: () => number;
+      /** This process's journal: every entry it appends is anchored there. */
+      journal?: AuditJournal | undefined;
+      /** Where the journals of every process on this host are, for `verify` (default: the journal's). */
+      journalDir?: string | undefined;
+    } = {},
+  ) {
     this.#redis = redis;
     this.#keys = keys;
     this.#key = options.key;
     this.#now = options.now ?? Date.now;
+    this.#journal = options.journal;
+    this.#journalDir = options.journalDir;
   }
 
   #hash(prev: string, body: string): string {
@@ -124,23 +159,29 @@ export class AuditTrail {
     // process from losing the race many times in a row.
     return pRetry(
       async () => {
-        const prev = this.#head ?? (await this.#redis.get(this.#keys.auditHead)) ?? '';
-        const body = canonical(fact, new Date(this.#now()).toISOString());
+        this.#head ??= await this.#readHead();
+        const { hash: prev } = this.#head;
+        const seq = this.#head.seq + 1;
+        const at = new Date(this.#now()).toISOString();
+        const body = canonical(fact, at, seq);
         const hash = this.#hash(prev, body);
-        const [done, value] = (await this.#redis.eval(
+        const [done, value, seqNow] = (await this.#redis.eval(
           APPEND,
-          2,
+          3,
           this.#keys.audit,
           this.#keys.auditHead,
+          this.#keys.auditSeq,
           prev,
           body,
           hash,
-        )) as [number, string];
+          seq,
+        )) as [number, string, string?];
         if (done === 1) {
-          this.#head = hash;
+          this.#head = { hash, seq };
+          this.#journal?.note({ seq, hash, id: value, at });
           return value;
         }
-        this.#head = value; // another process appended meanwhile: chain onto its entry
+        this.#head = { hash: value, seq: Number(seqNow ?? 0) }; // another process appended meanwhile: chain onto its entry
         throw new HeadMoved();
       },
       {
@@ -154,10 +195,35 @@ export class AuditTrail {
     );
   }
 
-  /** The last `count` entries, newest first. */
+  async #readHead(): Promise<{ hash: string; seq: number }> {
+    const [hash, seq] = await this.#redis.mget(this.#keys.auditHead, this.#keys.auditSeq);
+    return { hash: hash ?? '', seq: Number(seq ?? 0) };
+  }
+
+  /** The chain's head now: the newest entry's hash and sequence number (for checkpoints). */
+  head(): Promise<{ hash: string; seq: number }> {
+    return this.#readHead();
+  }
+
+  /** Waits until every entry this process appended is anchored in its journal on disk. */
+  async flush(): Promise<void> {
+    await this.#tail;
+    await this.#journal?.flush();
+  }
+
+  /**
+   * The last `count` entries of the chain, newest first. Entries after the head (added to the stream
+   * without moving the head: forged, or half-written) are not in the chain and are left out.
+   */
   async recent(count: number): Promise<AuditEntry[]> {
-    const raw = await this.#redis.xrevrange(this.#keys.audit, '+', '-', 'COUNT', count);
-    return raw.map(([id, fields]) => parseEntry(id, fields));
+    const [[, head], [, raw]] = (await this.#redis
+      .multi()
+      .get(this.#keys.auditHead)
+      .xrevrange(this.#keys.audit, '+', '-', 'COUNT', count + 100)
+      .exec()) as [[unknown, string | null], [unknown, [string, string[]][]]];
+    const entries = raw.map(([id, fields]) => parseEntry(id, fields));
+    const at = entries.findIndex((entry) => entry.hash === head);
+    return (at < 0 ? entries : entries.slice(at)).slice(0, count);
   }
 
   /** Every entry, oldest first, in pages (for export and verification). */
@@ -172,59 +238,157 @@ export class AuditTrail {
     }
   }
 
-  /** Walks the whole chain: each entry's hash matches its content and link, each link the entry before. */
-  async verify(onEntry?: (entry: AuditEntry) => void): Promise<AuditVerdict> {
-    // The head is read first: entries appended while the chain is walked come after it and are left
-    // for the next verification, so a busy system does not look broken.
-    const head = (await this.#redis.get(this.#keys.auditHead)) ?? '';
-    let prev = '';
-    let checked = 0;
-    let lastId = '';
-    for await (const entry of this.entries()) {
-      if (head === '') {
-        // Nothing was appended when the walk began; an entry now is either newer, or the head is gone.
-        if (await this.#redis.exists(this.#keys.auditHead)) return { ok: true, checked };
-        return {
-          ok: false,
-          checked: 1,
-          broken: { id: entry.id, problem: 'the chain has entries but no head: its head was removed' },
-        };
-      }
-      onEntry?.(entry);
-      checked += 1;
-      if (entry.prev !== prev) {
+  /**
+   * Walks the whole chain: each entry's hash matches its content and link, each link the entry before,
+   * nothing lies after the head; then compares it with the anchors: every entry a journal here or a
+   * given checkpoint vouches for must be in the chain, at its place, with its hash.
+   */
+  async verify(
+    onEntry?: (entry: AuditEntry) => void,
+    checkpoints: readonly AuditCheckpointClaim[] = [],
+  ): Promise<AuditVerdict> {
+    // Anchors first: whatever they vouch for was in the chain before the walk begins.
+    await this.flush().catch(() => undefined);
+    const journalDir = this.#journalDir ?? this.#journal?.dir;
+    const journals = journalDir === undefined ? [] : await readJournals(journalDir);
+    const walked = await this.#walk(onEntry);
+    if (!walked.verdict.ok || (journalDir === undefined && checkpoints.length === 0)) return walked.verdict;
+    const { checked } = walked.verdict;
+    const anchors = {
+      journals: journals.length,
+      anchors: journals.reduce((n, journal) => n + journal.anchors.length, 0),
+      checkpoints: checkpoints.length,
+    };
+    const vouched = [
+      ...journals.flatMap((journal) =>
+        journal.anchors.map((anchor) => ({ ...anchor, source: `the journal ${journal.file}` })),
+      ),
+      ...checkpoints.map((claim) => ({ ...claim, id: '', at: '', source: 'the checkpoint given' })),
+    ];
+    const { bySeq, last } = walked;
+    // A rewritten entry first (it names the place), then what is missing at the end.
+    for (const anchor of vouched) {
+      const held = bySeq.get(anchor.seq);
+      if (held && held.hash !== anchor.hash) {
         return {
           ok: false,
           checked,
+          anchors,
           broken: {
-            id: entry.id,
-            problem: `its link does not match the entry before it${lastId ? ` (${lastId})` : ''}: an entry before it was removed, changed or reordered`,
+            id: held.id,
+            problem: `it is entry #${anchor.seq}, but ${anchor.source} has another hash for #${anchor.seq}${anchor.at ? ` (appended ${anchor.at})` : ''}: the entry was rewritten${held.hash === walked.head ? ', and the head with it' : ''}`,
           },
         };
       }
-      const body = canonical(entry, entry.at);
-      if (this.#hash(entry.prev, body) !== entry.hash) {
-        return {
-          ok: false,
-          checked,
-          broken: { id: entry.id, problem: 'its content does not match its hash: the entry was changed' },
-        };
-      }
-      prev = entry.hash;
-      lastId = entry.id;
-      if (prev === head) return { ok: true, checked };
     }
-    if (head !== prev) {
+    const beyond = vouched.filter((anchor) => !bySeq.has(anchor.seq)).sort((a, b) => b.seq - a.seq);
+    const newest = beyond[0];
+    if (newest) {
+      const lastSeq = last?.seq ?? 0;
+      const gone = newest.seq > lastSeq ? newest.seq - lastSeq : beyond.length;
       return {
         ok: false,
         checked,
+        anchors,
         broken: {
-          id: lastId || '(none)',
-          problem: 'the chain ends here, but its head names a later entry: entries after it were removed',
+          id: last?.id ?? '(none)',
+          problem:
+            newest.seq > lastSeq
+              ? `the chain ends at entry #${lastSeq}, but ${newest.source} vouches for entries up to #${newest.seq}${newest.at ? ` (appended ${newest.at})` : ''}: the ${gone} newest entries were removed and the head set back`
+              : `${newest.source} vouches for entry #${newest.seq}, which the chain does not hold: entries were removed`,
         },
       };
     }
-    return { ok: true, checked };
+    return { ok: true, checked, anchors };
+  }
+
+  /** The chain alone: links, hashes, and nothing after the head. */
+  async #walk(onEntry?: (entry: AuditEntry) => void): Promise<{
+    verdict: AuditVerdict;
+    bySeq: Map<number, { hash: string; id: string }>;
+    last: { seq: number; id: string } | undefined;
+    head: string;
+  }> {
+    // The head is read first: entries appended while the chain is walked come after it and are
+    // checked in a second step against the head as it is then, read together with them.
+    let head = (await this.#redis.get(this.#keys.auditHead)) ?? '';
+    const bySeq = new Map<number, { hash: string; id: string }>();
+    let last: { seq: number; id: string } | undefined;
+    let prev = '';
+    let checked = 0;
+    let lastId = '';
+    const result = (verdict: AuditVerdict) => ({ verdict, bySeq, last, head });
+    const broken = (id: string, problem: string) => result({ ok: false, checked, broken: { id, problem } });
+    /** Checks one entry against the one before; the problem, if any. */
+    const check = (entry: AuditEntry): string | undefined => {
+      onEntry?.(entry);
+      checked += 1;
+      if (entry.prev !== prev) {
+        return `its link does not match the entry before it${lastId ? ` (${lastId})` : ''}: an entry before it was removed, changed or reordered`;
+      }
+      if (this.#hash(entry.prev, canonical(entry, entry.at, entry.seq)) !== entry.hash) {
+        return 'its content does not match its hash: the entry was changed';
+      }
+      prev = entry.hash;
+      lastId = entry.id;
+      if (entry.seq !== undefined) {
+        bySeq.set(entry.seq, { hash: entry.hash, id: entry.id });
+        last = { seq: entry.seq, id: entry.id };
+      }
+      return undefined;
+    };
+    let reached = head === '';
+    for await (const entry of this.entries()) {
+      if (head === '') {
+        // Nothing was appended when the walk began; an entry now is either newer, or the head is gone.
+        if (await this.#redis.exists(this.#keys.auditHead)) break;
+        checked = 1;
+        return broken(entry.id, 'the chain has entries but no head: its head was removed');
+      }
+      const problem = check(entry);
+      if (problem) return broken(entry.id, problem);
+      if (entry.hash === head) {
+        reached = true;
+        break;
+      }
+    }
+    if (!reached) {
+      return broken(
+        lastId || '(none)',
+        'the chain ends here, but its head names a later entry: entries after it were removed',
+      );
+    }
+    // After the head: the head and what follows it, read at one instant. An append moves the head in
+    // the same step as it adds its entry, so everything after the head then was added some other way.
+    for (;;) {
+      const [[, headNow], [, rest]] = (await this.#redis
+        .multi()
+        .get(this.#keys.auditHead)
+        .xrange(this.#keys.audit, lastId === '' ? '-' : `(${lastId}`, '+', 'COUNT', 500)
+        .exec()) as [[unknown, string | null], [unknown, [string, string[]][]]];
+      head = headNow ?? '';
+      let atHead = prev === head;
+      for (const [id, fields] of rest) {
+        if (atHead) {
+          return broken(
+            id,
+            "it comes after the chain's head, which does not name it: it was put into the stream outside vmops (forged), and is not part of the chain",
+          );
+        }
+        const entry = parseEntry(id, fields);
+        const problem = check(entry);
+        if (problem) return broken(entry.id, problem);
+        atHead = entry.hash === head;
+      }
+      if (atHead && rest.length < 500) break;
+      if (!atHead && rest.length < 500) {
+        return broken(
+          lastId || '(none)',
+          'the chain ends here, but its head names a later entry: entries after it were removed',
+        );
+      }
+    }
+    return result({ ok: true, checked });
   }
 }
 
@@ -247,6 +411,7 @@ function parseEntry(id: string, fields: string[]): AuditEntry {
     prev: map.get('prev') ?? '',
     hash: map.get('hash') ?? '',
   };
+  if (typeof body.seq === 'number') entry.seq = body.seq;
   const account = text(body.account);
   if (account !== undefined) entry.account = account;
   const room = text(body.room);

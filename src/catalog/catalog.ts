@@ -5,8 +5,20 @@ import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../redis/keys.ts';
 import type { Stage } from '../types.ts';
 
-/** Where an image stands (DESIGN.md): building → built → testing → passed | failed → published → revoked. */
-export type ImageState = 'building' | 'built' | 'testing' | 'passed' | 'failed' | 'published' | 'revoked';
+/**
+ * Where an image stands (DESIGN.md): building → built → testing → passed | failed → published → revoked;
+ * `unknown` when a job that changed it was lost with its worker, or the catalog and the download area
+ * disagreed (the next build, test or publish repairs it).
+ */
+export type ImageState =
+  | 'building'
+  | 'built'
+  | 'testing'
+  | 'passed'
+  | 'failed'
+  | 'published'
+  | 'revoked'
+  | 'unknown';
 
 export interface Artifact {
   /** File path on the worker that made it. */
@@ -136,6 +148,22 @@ export class Catalog {
         'event',
         JSON.stringify(event),
       );
+    await tx.exec();
+    return record;
+  }
+
+  /**
+   * Removes a version from the catalog as if it had never been: its images, formats and version facts.
+   * For a version that never should have existed (`expunge`); the lifecycle stream keeps its history.
+   * Returns what was removed.
+   */
+  async expunge(product: string, version: string): Promise<VersionRecord> {
+    const record = await this.version(product, version);
+    const tx = this.#redis
+      .multi()
+      .zrem(this.#keys.versions(product), version)
+      .del(this.#keys.version(product, version), this.#keys.formats(product, version));
+    for (const image of record.images) tx.del(this.#keys.image(product, version, image.format));
     await tx.exec();
     return record;
   }

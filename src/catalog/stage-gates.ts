@@ -3,6 +3,7 @@
 // revoked. A refusal says what the image lacks and what to do first.
 import type { StageRequest } from '../command-spec.ts';
 import { VmopsError } from '../errors.ts';
+import { canonicalVersion } from '../grammar/version.ts';
 import type { Stage } from '../types.ts';
 import type { Catalog, ImageRecord, VersionRecord } from './catalog.ts';
 
@@ -25,7 +26,12 @@ const NOT_PASSED: Partial<Record<ImageRecord['state'], string>> = {
   built: 'it is built but not tested',
   testing: 'it is being tested',
   failed: 'its last build or test failed',
+  unknown: 'its state is unknown: a job on it was lost with its worker',
 };
+
+/** An unknown image whose last test passed may be published again (which repairs it). */
+const passedBefore = (image: ImageRecord | undefined): boolean =>
+  image?.state === 'unknown' && image.test !== undefined && image.test.failed === 0 && image.test.passed > 0;
 
 function checkImage(request: StageRequest, image: ImageRecord | undefined, name: string): void {
   if (request.stage === 'build' && image?.state === 'published') {
@@ -38,7 +44,12 @@ function checkImage(request: StageRequest, image: ImageRecord | undefined, name:
     if (image?.state === 'building')
       refuse(`${name} is being built (job ${image.job}): test it when that job has ended.`);
   }
-  if (request.stage === 'publish' && image?.state !== 'passed' && image?.state !== 'published') {
+  if (
+    request.stage === 'publish' &&
+    image?.state !== 'passed' &&
+    image?.state !== 'published' &&
+    !passedBefore(image)
+  ) {
     const now = ` (${image ? (NOT_PASSED[image.state] ?? `it is ${image.state}`) : 'it has not been built'})`;
     refuse(`${name} has not passed its tests${now}: test it first (test ${name}).`);
   }
@@ -59,13 +70,35 @@ function checkVersion(request: StageRequest, version: VersionRecord, name: strin
   }
 }
 
+/**
+ * A revocation of the version under any spelling the catalog holds (`2.07` from before versions had
+ * one spelling, when `2.7` is asked): a version revoked once stays revoked whatever it is called.
+ */
+async function revokedSpelling(
+  catalog: Catalog,
+  request: StageRequest,
+): Promise<VersionRecord['revoked'] | undefined> {
+  const canonical = canonicalVersion(request.version);
+  for (const stored of await catalog.versions(request.product)) {
+    if (stored === request.version || canonicalVersion(stored) !== canonical) continue;
+    const other = await catalog.version(request.product, stored);
+    if (other.revoked) return other.revoked;
+  }
+  return undefined;
+}
+
 /** Throws `not_ready` for the first request the catalog does not allow. */
 export async function checkStageGates(catalog: Catalog, requests: readonly StageRequest[]): Promise<void> {
   const versions = new Map<string, VersionRecord>();
   for (const request of requests) {
     const key = `${request.product} ${request.version}`;
-    const version = versions.get(key) ?? (await catalog.version(request.product, request.version));
-    versions.set(key, version);
+    let version = versions.get(key);
+    if (!version) {
+      version = await catalog.version(request.product, request.version);
+      const revoked = version.revoked ?? (await revokedSpelling(catalog, request));
+      if (revoked) version = { ...version, revoked };
+      versions.set(key, version);
+    }
     checkVersion(request, version, key);
     if (request.format !== undefined) {
       const image = version.images.find((i) => i.format === request.format);

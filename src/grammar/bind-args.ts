@@ -7,9 +7,10 @@ import { JOB_ID_PATTERN } from '../jobs/job-id.ts';
 import { echo } from './echo.ts';
 import { suggest } from './suggest.ts';
 import { optionUsage, usageLine, VARIADIC_KINDS } from './usage.ts';
+import { readVersion, VERSION_SHAPE } from './version.ts';
 import type { Vocabulary } from './vocabulary.ts';
 
-export const VERSION_PATTERN = /^\d+(\.\d+){1,3}$/;
+export { VERSION_PATTERN } from './version.ts';
 export const REQUEST_ID_PATTERN = /^[a-z0-9-]{1,40}$/;
 
 /** What the binder needs of the command registry. */
@@ -294,6 +295,29 @@ function badVersion(spec: CommandSpec, word: string, vocabulary: Vocabulary, pro
   refuse('bad_version', `${echo(word)} is not a version: write it like 2.6 or 2.6.1`);
 }
 
+/**
+ * The version a word names, canonical. Another spelling of a version (`2.07`) is refused with the
+ * canonical one suggested, so `2.07` and `2.7` can never become two versions; oversized parts too.
+ */
+function canonicalOrRefuse(
+  spec: CommandSpec,
+  word: string,
+  vocabulary: Vocabulary,
+  productSkipped: boolean,
+): string {
+  const reading = readVersion(word);
+  if (reading.kind === 'canonical') return reading.version;
+  if (reading.kind === 'spelling') {
+    refuse(
+      'bad_version',
+      `${echo(word)} is version ${reading.version}, written without leading zeros: did you mean ${reading.version}?`,
+    );
+  }
+  if (reading.kind === 'out_of_bounds' && VERSION_SHAPE.test(word))
+    refuse('bad_version', `${echo(word)} is not a version: ${reading.reason}`);
+  return badVersion(spec, word, vocabulary, productSkipped);
+}
+
 function singleWord(arg: ArgSpec, word: string, vocabulary: Vocabulary, commands: CommandWords): string {
   const lowered = word.toLowerCase();
   switch (arg.kind) {
@@ -363,7 +387,7 @@ function bind(
       }
       if (word === undefined && !arg.optional) missing(spec, arg, bound.product, vocabulary);
       if (word !== undefined && !arg.optional) unknownProduct(word, vocabulary);
-      if (word !== undefined && !VERSION_PATTERN.test(word)) {
+      if (word !== undefined && !VERSION_SHAPE.test(word)) {
         if (suggest(word, [...vocabulary.products.keys()]) !== undefined) unknownProduct(word, vocabulary);
         productSkipped = true;
       }
@@ -375,8 +399,7 @@ function bind(
     }
     switch (arg.kind) {
       case 'version':
-        if (!VERSION_PATTERN.test(word)) badVersion(spec, word, vocabulary, productSkipped);
-        bound.version = word;
+        bound.version = canonicalOrRefuse(spec, word, vocabulary, productSkipped);
         next++;
         break;
       case 'formats':

@@ -1,7 +1,8 @@
-// Makes a user's word safe to quote back in a reply: no control or bidi characters, at most 60 characters.
+// Makes a user's word safe to quote back in a reply: control and bidi characters shown escaped
+// (src/render/untrusted.ts), at most 60 characters.
+import { renderUntrusted } from '../render/untrusted.ts';
 
 const MAX_ECHO = 60;
-const UNSAFE = /[\p{Cc}\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]/gu;
 
 const CONTROL_NAMES: Record<number, string> = {
   0: 'NUL',
@@ -13,15 +14,25 @@ const CONTROL_NAMES: Record<number, string> = {
   13: 'carriage return',
   27: 'escape',
   127: 'delete',
+  1564: 'Arabic letter mark',
+  8206: 'left-to-right mark',
+  8207: 'right-to-left mark',
   8232: 'line separator',
   8233: 'paragraph separator',
+  8234: 'left-to-right embedding',
+  8235: 'right-to-left embedding',
+  8236: 'pop directional formatting',
+  8237: 'left-to-right override',
+  8238: 'right-to-left override',
+  8294: 'left-to-right isolate',
+  8295: 'right-to-left isolate',
+  8296: 'first strong isolate',
+  8297: 'pop directional isolate',
 };
 
-/** The word without unsafe characters, cut to 60 characters (ending in …), never splitting a surrogate pair. */
+/** The word with unsafe characters escaped, cut to 60 characters (ending in …), never splitting a surrogate pair. */
 export function printable(word: string, max = MAX_ECHO): string {
-  const clean = word.toWellFormed().replace(UNSAFE, '');
-  const chars = Array.from(clean);
-  return chars.length <= max ? clean : `${chars.slice(0, max - 1).join('')}…`;
+  return renderUntrusted(word, 'line', max);
 }
 
 /** A user's word in single quotes, ready to put in a reply. */

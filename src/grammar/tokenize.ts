@@ -5,8 +5,14 @@ import { parseArgsStringToArgv } from 'string-argv';
 import { fail, ok, type Result } from '../errors.ts';
 import { describeCharacter } from './echo.ts';
 
-/** Control characters other than space and tab, and the Unicode line and paragraph separators. */
-const FORBIDDEN = /[\p{Cc}\u2028\u2029]/u;
+/**
+ * Control characters other than space and tab, the Unicode line and paragraph separators, and the
+ * invisible direction marks, embeddings, overrides and isolates: a command that shows as `build 2.6`
+ * must be `build 2.6`, not a hidden mark and `build` (which would read as an unknown command that looks
+ * exactly like a known one).
+ */
+const FORBIDDEN = /[\p{Cc}\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
+const DIRECTION = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
 const TYPOGRAPHIC_DOUBLE = /[\u201C\u201D\u201E\u201F]/g;
 /** Single typographic quotes, except a ’ between letters: that is the apostrophe phones type (it’s, don’t). */
 const TYPOGRAPHIC_SINGLE = /[\u2018\u201A\u201B]|(?<![\p{L}\p{M}])\u2019|\u2019(?!\p{L})/gu;
@@ -50,6 +56,12 @@ export function tokenize(text: string, maxLength: number): Result<string[]> {
     );
   }
   const forbidden = findForbidden(text);
+  if (forbidden !== undefined && DIRECTION.test(String.fromCodePoint(forbidden.codePoint))) {
+    return fail(
+      'bad_syntax',
+      `invisible direction character ${describeCharacter(forbidden.codePoint)} at position ${forbidden.position} is not allowed: retype the command without it (some keyboards add it)`,
+    );
+  }
   if (forbidden !== undefined) {
     return fail(
       'bad_syntax',

@@ -34,7 +34,9 @@ export function jobView(job: Job<JobData, JobResult>, bullState: string): JobSta
     percent: state === 'succeeded' ? 100 : (progress?.percent ?? 0),
     requestedBy: data.requestedBy.displayName || data.requestedBy.person,
     createdAt: data.createdAt,
-    attempts: Math.max(job.attemptsStarted ?? 0, job.attemptsMade ?? 0),
+    // Attempts that ran a step: a job fetched and lost before its first step (a crash while it
+    // waited for a slot) and run again at the next start is on its first attempt.
+    attempts: progress?.attempt ?? Math.min(1, Math.max(job.attemptsStarted ?? 0, job.attemptsMade ?? 0)),
   };
   if (data.format !== undefined) view.format = data.format;
   if (data.cloud !== undefined) view.cloud = data.cloud;

@@ -35,6 +35,10 @@ export interface RunStageOptions {
   onProgress?: (progress: StageProgress) => void;
   /** Called for each log line: step output (stderr lines start with `! `), step starts and ends. */
   onLog?: (line: string) => void;
+  /** Called when a step is about to run (before it starts, so an attempt that runs a step is counted first). */
+  onStepStart?: (step: number) => void;
+  /** Called with the process group of each local step once it started. */
+  onSpawn?: (pid: number) => void;
 }
 
 /** Runs the steps; throws VmopsError `step_failed`, `step_timeout` or `cancelled` at the first that does not succeed. */
@@ -79,6 +83,7 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
         reports: result.reports,
       });
     }
+    options.onStepStart?.(number);
     options.onLog?.(
       `${label} started${step.host === undefined ? '' : ` on ${step.host}`}: ${showArgv(step.run)}`,
     );
@@ -98,6 +103,7 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
       ...(killGraceMs === undefined ? {} : { killGraceMs }),
       onLine: ({ stream, text }) => options.onLog?.(stream === 'stderr' ? `! ${text}` : text),
       onDirective,
+      ...(options.onSpawn === undefined ? {} : { onSpawn: options.onSpawn }),
     };
     const outcome =
       step.host === undefined || host === undefined

@@ -49,6 +49,8 @@ export interface RunStepOptions {
   onLine?: (line: StepOutputLine) => void;
   /** Each directive the step printed on stdout (see progress-protocol.ts). */
   onDirective?: (directive: StepDirective) => void;
+  /** The step started as process (and process group) `pid`: recorded so a later start can stop it if its worker died. */
+  onSpawn?: (pid: number) => void;
 }
 
 export interface StepOutcome {
@@ -127,6 +129,7 @@ export function runStep(options: RunStepOptions): Promise<StepOutcome> {
       return;
     }
 
+    options.onSpawn?.(pid);
     let exited = false;
     let timedOut = false;
     let cancelled = false;

@@ -5,16 +5,18 @@
 import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { throttle } from 'es-toolkit';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
+import { AuditJournal } from '../audit/audit-journal.ts';
 import { AuditTrail } from '../audit/audit-trail.ts';
 import { Catalog } from '../catalog/catalog.ts';
+import { reconcileDownloads } from '../catalog/reconcile-downloads.ts';
 import { type StageEnd, StageLifecycle } from '../catalog/stage-lifecycle.ts';
 import { roomKey } from '../chat-keys.ts';
-import { asVmopsError } from '../errors.ts';
+import { asVmopsError, VmopsError } from '../errors.ts';
 import { traceOf } from '../observability/trace.ts';
 import { bullConnection, connectRedis, type RedisTarget } from '../redis/connect.ts';
 import type { RedisKeys } from '../redis/keys.ts';
@@ -24,6 +26,8 @@ import { STAGES } from '../types.ts';
 import { announceAgent } from './agent-presence.ts';
 import { encodeFailure } from './failure-reason.ts';
 import { lockKey, releaseLock } from './image-lock.ts';
+import { type RecoveredJobs, recoverLostJobs } from './recover-lost-jobs.ts';
+import { processStart, RunRecords } from './run-records.ts';
 import { runStage } from './run-stage.ts';
 import { configuredFormats, queueRoutes } from './stage-queues.ts';
 
@@ -54,6 +58,8 @@ export interface StageWorkers {
   close(options?: { cancelRunning?: boolean }): Promise<void>;
   /** Number of jobs running now. */
   running(): number;
+  /** What this start settled of the jobs a dead worker of its data directory left. */
+  recovered: RecoveredJobs;
 }
 
 const CANCEL_POLL_MS = 2000;
@@ -99,8 +105,14 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
   const running = new Map<string, AbortController>();
   let workers: Worker<JobData, JobResult, Stage>[] = [];
   let closing = false;
-  const lifecycle = new StageLifecycle(new Catalog(commands, keys), commands, keys);
-  const audit = new AuditTrail(commands, keys, { key: config.audit.key });
+  const catalog = new Catalog(commands, keys);
+  const lifecycle = new StageLifecycle(catalog, commands, keys);
+  const records = new RunRecords(options.dataDir);
+  const self = { name: options.name, pid: process.pid, start: processStart(process.pid) ?? '' };
+  const journal = new AuditJournal(join(options.dataDir, 'audit'), `worker-${options.name}`, (error) =>
+    options.log.error({ err: error }, 'could not write the audit journal'),
+  );
+  const audit = new AuditTrail(commands, keys, { key: config.audit.key, journal });
   /** Puts a job's start or end in the audit trail; a failure to do so is logged, never fatal to the job. */
   const auditJob = (data: JobData, what: string, extra: Record<string, string> = {}) =>
     audit.record(
@@ -139,9 +151,25 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
     startedAt: Date.now(),
     worker: options.name,
   });
+  /** Attempts of the job that ran a step before this one. */
+  const attemptsBefore = (job: Job<JobData, JobResult>): number =>
+    (job.progress as Partial<JobProgress> | undefined)?.attempt ?? 0;
   function inSlot(job: Job<JobData, JobResult>, signal?: AbortSignal): Promise<JobResult> {
+    // Taken: if this process dies from here on, the next start on this data directory settles the job
+    // (recover-lost-jobs.ts); a job that waited here for a slot and never ran a step runs again then.
+    const { stage, product, version, format, cloud, params } = job.data;
+    records.begin({
+      jobId: job.data.jobId,
+      queue: job.queueName,
+      data: { stage, product, version, params, ...(format ? { format } : {}), ...(cloud ? { cloud } : {}) },
+      worker: self,
+    });
     if (slots.activeCount >= config.jobs.concurrency) {
-      const waiting = { ...noStepYet(0), message: `waiting for a free slot on ${options.name}` };
+      const waiting = {
+        ...noStepYet(0),
+        attempt: attemptsBefore(job),
+        message: `waiting for a free slot on ${options.name}`,
+      };
       void job.updateProgress(waiting as unknown as object).catch(() => undefined);
     }
     return slots(() => processJob(job, signal));
@@ -151,8 +179,9 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
     try {
       return await runJob(job, signal);
     } finally {
-      // Whatever happened, the image is free for the next job.
+      // Whatever happened, the image is free for the next job, and the job ended here.
       await releaseLock(commands, lockKey(keys, job.data), job.data.jobId).catch(() => undefined);
+      records.end(job.data.jobId);
     }
   }
 
@@ -199,20 +228,33 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
       { edges: ['leading', 'trailing'] },
     );
     let logChain: Promise<unknown> = Promise.resolve();
-    let lastProgress: JobProgress = { ...noStepYet(steps.length), startedAt, worker: options.name };
+    let attempt = attemptsBefore(job);
+    let lastProgress: JobProgress = { ...noStepYet(steps.length), startedAt, worker: options.name, attempt };
     // Who runs it is in Redis before anything else happens, so a worker that dies at once is named.
     await job
       .updateProgress(lastProgress as unknown as object)
       .catch((error: unknown) => log.warn({ err: error }, 'progress'));
-    /** Records the end in the catalog; a test summary goes into the job's last progress. */
-    const recordEnd = async (end: StageEnd) => {
+    /**
+     * Records the end in the catalog; a test summary goes into the job's last progress. A test stage
+     * whose steps succeeded but whose report failed (the catalog made the image `failed`) is failed.
+     */
+    let recorded = false;
+    const recordEnd = async (end: StageEnd): Promise<{ testsFailed: boolean; tests?: string }> => {
+      recorded = true;
       const tests = await lifecycle.end(data, end).catch((error: unknown) => {
         log.error({ err: error }, 'could not record the job in the catalog');
         return undefined;
       });
       if (tests !== undefined) await job.updateProgress({ ...lastProgress, tests } as unknown as object);
-      const how = end.ok ? 'succeeded' : controller.signal.aborted ? 'cancelled' : 'failed';
-      await auditJob(data, how, end.error ? { error: end.error.slice(0, 300) } : {});
+      const testsFailed =
+        end.ok &&
+        data.stage === 'test' &&
+        data.format !== undefined &&
+        (await catalog.image(data.product, data.version, data.format))?.state === 'failed';
+      const how = end.ok && !testsFailed ? 'succeeded' : controller.signal.aborted ? 'cancelled' : 'failed';
+      const why = end.error ?? (testsFailed ? tests : undefined);
+      await auditJob(data, how, why ? { error: why.slice(0, 300) } : {});
+      return { testsFailed, ...(tests === undefined ? {} : { tests }) };
     };
     log.info({ worker: options.name, steps: steps.length }, 'job started');
     try {
@@ -228,16 +270,28 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
         hosts: config.hosts,
         signal: controller.signal,
         onProgress: (p) => {
-          lastProgress = { ...p, startedAt, worker: options.name };
+          lastProgress = { ...p, startedAt, worker: options.name, attempt };
           report(lastProgress);
         },
+        onStepStart: (step) => {
+          if (step !== 1) return;
+          attempt += 1; // this attempt runs a step: it counts
+          records.stepStarting(data.jobId);
+        },
+        onSpawn: (pid) => records.spawned(data.jobId, pid),
         onLog: (line) => {
           logChain = logChain.then(() => job.log(line)).catch(() => undefined);
         },
       });
       report.flush();
       await logChain;
-      await recordEnd({ ok: true, artifacts: result.artifacts, reports: result.reports });
+      const ended = await recordEnd({ ok: true, artifacts: result.artifacts, reports: result.reports });
+      if (ended.testsFailed) {
+        throw new VmopsError(
+          'tests_failed',
+          `the tests failed: ${ended.tests ?? 'no report was left by the test steps'}`,
+        );
+      }
       // What a job needs to keep is in the catalog, the download area or Redis by now; a failed job's
       // directory stays for whoever looks into the failure.
       await rm(workdir, { recursive: true, force: true }).catch(() => undefined);
@@ -252,12 +306,13 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
           ? `${controller.signal.reason} (${failure.message.replace(/^cancelled\s*/, '')})`
           : failure.message;
       const detail = failure.detail ?? {};
-      await recordEnd({
-        ok: false,
-        artifacts: (detail.artifacts as string[] | undefined) ?? [],
-        reports: (detail.reports as string[] | undefined) ?? [],
-        error: message,
-      });
+      if (!recorded)
+        await recordEnd({
+          ok: false,
+          artifacts: (detail.artifacts as string[] | undefined) ?? [],
+          reports: (detail.reports as string[] | undefined) ?? [],
+          error: message,
+        });
       log.info({ code: failure.code, message }, 'job failed');
       // (An UnrecoverableError skips the attempts left: a failing step fails the same way again.)
       if (failure.code !== 'internal_error') {
@@ -273,6 +328,39 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
 
   const stages = options.stages ?? STAGES;
   const formats = options.formats ?? configuredFormats(config.products);
+  // Before taking any job: settle what a dead worker of this data directory left, then make the
+  // catalog agree with the download area.
+  const recoveryQueues = new Map(
+    queueRoutes(STAGES, configuredFormats(config.products)).map(({ name }) => [
+      name,
+      new Queue<JobData, JobResult>(name, { connection: commands, prefix: config.redis.prefix }),
+    ]),
+  );
+  let recovered: RecoveredJobs;
+  try {
+    recovered = await recoverLostJobs({
+      records,
+      redis: commands,
+      prefix: config.redis.prefix,
+      queue: (name) => recoveryQueues.get(name),
+      catalog,
+      downloadsDir: join(options.dataDir, 'downloads'),
+      lockMs: config.jobs.workerTimeout,
+      log: options.log,
+    });
+    if (recovered.killed.length + recovered.lost.length + recovered.requeued.length > 0)
+      options.log.warn(recovered, 'settled the jobs a dead worker of this data directory left');
+    if (stages.includes('publish') || stages.includes('revoke')) {
+      await reconcileDownloads({
+        catalog,
+        downloadsDir: join(options.dataDir, 'downloads'),
+        products: Object.keys(config.products),
+        log: options.log,
+      });
+    }
+  } finally {
+    await Promise.all([...recoveryQueues.values()].map((queue) => queue.close().catch(() => undefined)));
+  }
   const connections: (() => void)[] = [];
   workers = queueRoutes(stages, formats).map(({ name }) => {
     const { connection, close } = bullConnection(options.redisUrl, { name: `vmops-worker-${name}` });
@@ -310,6 +398,7 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
 
   return {
     running: () => running.size,
+    recovered,
     async close(closeOptions = {}) {
       closing = true;
       if (closeOptions.cancelRunning) {
@@ -320,6 +409,7 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
       await presence.stop().catch(() => undefined);
       await stopped;
       for (const close of connections) close();
+      await journal.close();
       subscriber.disconnect();
       commands.disconnect();
     },

@@ -19,7 +19,6 @@ import type {
   CommandSpec,
   JobControl,
   RoomSubscriptions,
-  StageRequest,
 } from '../command-spec.ts';
 import { asVmopsError, VmopsError } from '../errors.ts';
 import { commandText } from '../grammar/addressing.ts';
@@ -166,18 +165,11 @@ export async function handleMessage(message: IncomingMessage, deps: PipelineDeps
     const needsApproval = await approvalReason(spec.name, args, deps.config, deps.catalog);
     let result: CommandOutcome;
     if (needsApproval) {
-      // A command the gates would refuse now is refused now, not after someone approved it.
-      const dryRun: JobControl = {
-        ...deps.jobs,
-        async submit(requests: StageRequest[]) {
-          await deps.jobs.check(requests);
-          return [];
-        },
-      };
-      await spec.run(
-        { ...contextFor(deps, principal, message, parsed.value.text, clog), jobs: dryRun },
-        args,
-      );
+      // Nothing of the command runs before the approval: it declares what it would do. Jobs it would
+      // queue that the gates refuse now are refused now, not after someone approved them; a command
+      // that acts by itself (no plan) is only asked about.
+      const plan = spec.plan?.({ config: deps.config }, args) ?? { acts: 'itself' };
+      if (plan.acts === 'queue') await deps.jobs.check(plan.requests);
       const reply = await deps.approvals.request({
         command: spec.name,
         text: parsed.value.text,

@@ -44,6 +44,10 @@ export interface RedisKeys {
   audit: string;
   /** String: hash of the audit trail's newest entry (the chain's head). */
   auditHead: string;
+  /** String: sequence number of the audit trail's newest entry (counted since entries carry one). */
+  auditSeq: string;
+  /** String: set by the bot instance that posts the signed audit checkpoint of a period (so one posts). */
+  auditCheckpoint(period: number): string;
   /** String: JSON ApprovalRecord of one approval request. */
   approval(id: string): string;
   /** Sorted set: ids of open approval requests by when they expire. */
@@ -83,6 +87,8 @@ export function redisKeys(prefix: string): RedisKeys {
     announced: (entryId) => `${prefix}:announced:${entryId}`,
     audit: `${prefix}:audit`,
     auditHead: `${prefix}:audit-head`,
+    auditSeq: `${prefix}:audit-seq`,
+    auditCheckpoint: (period) => `${prefix}:audit-checkpoint:${period}`,
     approval: (id) => `${prefix}:approval:${id}`,
     approvalsOpen: `${prefix}:approvals-open`,
     approvalsEscalation: `${prefix}:approvals-escalation`,

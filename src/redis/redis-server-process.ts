@@ -1,8 +1,10 @@
 // Starts a private redis-server on a free loopback port (local mode, tests, benchmarks) and stops it.
-// The server keeps its files in `dir`; with `appendOnly` jobs survive a restart of local mode.
+// The server keeps its files in `dir` (made 0700, so its AOF is nobody else's to read); with
+// `appendOnly` jobs survive a restart of local mode. With `password`, clients must authenticate: the
+// password goes in a 0600 config file, never on the command line (which any user can read in /proc).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { VmopsError } from '../errors.ts';
@@ -17,10 +19,12 @@ export interface RedisServerOptions {
   appendOnly: boolean;
   /** The redis-server binary. */
   binary?: string;
+  /** A password clients must give (local mode: a new random one each start). */
+  password?: string;
 }
 
 export interface RedisServerHandle {
-  /** redis://127.0.0.1:PORT */
+  /** redis://127.0.0.1:PORT, with the password when there is one (redis://:PASSWORD@127.0.0.1:PORT). */
   url: string;
   port: number;
   /** The server process. */
@@ -32,8 +36,15 @@ export interface RedisServerHandle {
 const READY = /Ready to accept connections/;
 
 async function startOnce(options: RedisServerOptions, port: number): Promise<RedisServerHandle> {
-  mkdirSync(options.dir, { recursive: true });
+  mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+  chmodSync(options.dir, 0o700);
+  const configFile = join(options.dir, 'vmops-redis.conf');
+  writeFileSync(configFile, options.password === undefined ? '' : `requirepass "${options.password}"\n`, {
+    mode: 0o600,
+  });
+  chmodSync(configFile, 0o600);
   const args = [
+    configFile,
     '--port',
     String(port),
     '--bind',
@@ -96,7 +107,10 @@ async function startOnce(options: RedisServerOptions, port: number): Promise<Red
   }
   let stopping: Promise<void> | undefined;
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url:
+      options.password === undefined
+        ? `redis://127.0.0.1:${port}`
+        : `redis://:${encodeURIComponent(options.password)}@127.0.0.1:${port}`,
     port,
     process: child,
     stop() {

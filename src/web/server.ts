@@ -4,7 +4,7 @@
 // (csrf.ts) and runs as a chat command of the signed-in person through the bot's own pipeline
 // (web-adapter.ts), so roles, policy, approvals and the audit trail apply exactly as in chat. The
 // download area (<dataDir>/downloads) is served read-only.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,8 +23,10 @@ import { accessFor, authorize, mayRun } from '../pipeline/authorize.ts';
 import { identitiesFromConfig, WEB_NETWORK } from '../pipeline/identify.ts';
 import type { JobStatusView, Principal } from '../types.ts';
 import { crossSite, tokenOf } from './csrf.ts';
+import { knownHost } from './host-check.ts';
 import type { Html } from './html.ts';
 import { JobFeed, RECENT_JOBS } from './job-feed.ts';
+import { servableWithoutLinks } from './no-symlinks.ts';
 import { registerOpsRoutes } from './ops-routes.ts';
 import { approvalsBody } from './pages/approvals.ts';
 import { auditBody } from './pages/audit.ts';
@@ -151,6 +153,14 @@ export async function startWebConsole(options: WebConsoleOptions): Promise<WebCo
   const app = Fastify({ logger: false, forceCloseConnections: true, trustProxy: false });
   await app.register(fastifyCookie);
   await app.register(fastifyFormbody);
+  // Only requests addressed to this console by a name it is known by (DNS rebinding, host-check.ts).
+  app.addHook('onRequest', async (request, reply) => {
+    if (knownHost(request.headers.host, { publicUrl: config.web.publicUrl, bindHost: options.host })) return;
+    return reply
+      .code(421)
+      .type('text/plain; charset=utf-8')
+      .send('This console does not answer to that host name.\n');
+  });
   app.addHook('onSend', async (_request, reply, payload) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
@@ -507,14 +517,26 @@ export async function startWebConsole(options: WebConsoleOptions): Promise<WebCo
   app.get('/assets/console.js', async (_request, reply) =>
     reply.type('text/javascript; charset=utf-8').header('cache-control', 'max-age=300').send(assets.js),
   );
-  const downloads = join(options.dataDir, 'downloads');
-  mkdirSync(downloads, { recursive: true });
+  mkdirSync(join(options.dataDir, 'downloads'), { recursive: true });
+  const downloads = realpathSync(join(options.dataDir, 'downloads'));
   await app.register(async (scope) => {
     if (config.web.downloads === 'signed-in') {
       scope.addHook('onRequest', async (request, reply) => {
         if (!(await viewerOf(request))) return toSignIn(request, reply);
       });
     }
+    scope.addHook('onRequest', async (request, reply) => {
+      const path = new URL(request.url, 'http://console').pathname.slice('/downloads/'.length);
+      let relative: string;
+      try {
+        relative = decodeURIComponent(path);
+      } catch {
+        relative = '\0'; // not a path: refused below
+      }
+      if (relative.includes('\0') || !(await servableWithoutLinks(downloads, relative))) {
+        return send(reply, 404, layout({ title: 'Not found', body: refusedBody('There is no such page.') }));
+      }
+    });
     await scope.register(fastifyStatic, {
       root: downloads,
       prefix: '/downloads/',

@@ -99,6 +99,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
       ...(options.now ? { now: options.now } : {}),
       sendRetryMs: 5,
       approvalSweepMs: 20,
+      auditDir: join(dataDir, 'audit'),
     });
     cores.push(core);
     for (const c of chats) {

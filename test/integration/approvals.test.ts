@@ -1,10 +1,13 @@
 // Approvals through the real bot core and Redis, on two chat networks at once: the two-person rule
 // across accounts, exact arguments, answered and expired requests, escalation, several bot instances,
 // and the audit trail of it all.
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../config/schema.ts';
+import { redisKeys } from '../../src/redis/keys.ts';
 import { type Engine, startEngine, testConfig } from '../helpers/engine.ts';
 import { FakeChat, message, type SentMessage } from '../helpers/fake-chat.ts';
+import { redisUrl } from '../helpers/redis.ts';
 
 let engine: Engine | undefined;
 afterEach(async () => {
@@ -180,6 +183,43 @@ describe('approvals', () => {
     const newest = await say(fake, 'publish 2.10 kvm', 'alice');
     expect(newest.reply).not.toContain('approval');
     expect(newest.jobs).toHaveLength(1);
+  });
+
+  it('asks before a command that acts by itself takes effect, and runs it only once approved', async () => {
+    await start((config) => {
+      config.policy.approvals.always = ['oncall'];
+    });
+    if (!engine) throw new Error('no engine');
+    const redis = new Redis(redisUrl());
+    try {
+      const override = redisKeys(engine.config.redis.prefix).oncallOverride;
+      const asked = await say(engine.chat, 'oncall set dave 8h', 'root');
+      expect(asked.reply).toContain('oncall always waits for an approval');
+      // Nothing of it happened: no override was set while the request waits.
+      expect(await redis.exists(override)).toBe(0);
+      const approved = await say(engine.chat, `approve ${requestId(asked.reply)}`, 'bob', 'ops');
+      expect(approved.reply).toMatch(/^✅ bob approved/);
+      expect(await redis.exists(override)).toBe(1);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('answers an identical request with the one already waiting, whoever asks', async () => {
+    const { fake } = await start();
+    await builtVersion(fake, '2.5');
+    const first = await say(fake, 'revoke 2.5', 'alice');
+    const id = requestId(first.reply);
+    const second = await say(fake, 'revoke 2.5', 'alice');
+    expect(second.reply).toContain('The same request is already waiting (asked by you)');
+    expect(requestId(second.reply)).toBe(id);
+    const third = await say(fake, 'revoke cernvm 2.5', 'bob');
+    expect(third.reply).toContain('already waiting (asked by alice)');
+    expect(requestId(third.reply)).toBe(id);
+    // Other arguments are another request.
+    const other = await say(fake, 'revoke 2.5 --reason CVE', 'alice');
+    expect(requestId(other.reply)).not.toBe(id);
+    expect((await say(fake, 'pending', 'alice')).reply.match(/r-[a-z0-9]+/g)?.length).toBe(2);
   });
 
   it('expires an unanswered request, tells the room, and refuses a late approve', async () => {

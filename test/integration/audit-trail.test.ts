@@ -1,13 +1,20 @@
 // The audit trail on a real Redis: a chain that any change, removal or reordering breaks at a place
 // `verify` names; one chain however many processes append at once; an HMAC key that a forger lacks.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuditTrail } from '../../src/audit/audit-trail.ts';
+import { AuditJournal } from '../../src/audit/audit-journal.ts';
+import { type AuditEntry, AuditTrail } from '../../src/audit/audit-trail.ts';
 import { type RedisKeys, redisKeys } from '../../src/redis/keys.ts';
 import { cleanPrefix, redisUrl, testPrefix } from '../helpers/redis.ts';
 
 const opened: { redis: Redis; prefix: string }[] = [];
+const dirs: string[] = [];
 afterEach(async () => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   for (const { redis, prefix } of opened.splice(0)) {
     await cleanPrefix(prefix);
     redis.disconnect();
@@ -133,5 +140,164 @@ describe('audit trail', () => {
       ),
     );
     expect(await trails[0]?.verify()).toEqual({ ok: true, checked: 90 });
+  });
+});
+
+/** A trail anchored in a journal in a fresh directory, with `count` entries. */
+async function anchored(count: number) {
+  const { redis, keys } = open();
+  const dir = mkdtempSync(join(tmpdir(), 'vmops-audit-'));
+  dirs.push(dir);
+  const journal = new AuditJournal(dir, 'bot-1');
+  const trail = new AuditTrail(redis, keys, { journal });
+  for (let i = 0; i < count; i++) {
+    await trail.append({ kind: 'command', actor: 'alice', summary: `alice: build 2.${i} kvm` });
+  }
+  await trail.flush();
+  const entries: AuditEntry[] = [];
+  for await (const entry of trail.entries()) entries.push(entry);
+  /** The trail as verified later, by a process that only has the journals on disk. */
+  const later = () => new AuditTrail(redis, keys, { journalDir: dir });
+  return { redis, keys, dir, journal, trail, entries, later };
+}
+
+/** The plain-sha256 hash of an entry as the code computes it without a key (what a forger can do). */
+function forgedHash(prev: string, body: string): string {
+  return createHash('sha256').update(`${prev}\n${body}`).digest('hex');
+}
+
+describe('audit anchors', () => {
+  it('names the newest entries removed with the head set back, which the chain alone cannot show', async () => {
+    const { redis, keys, entries, later, journal } = await anchored(20);
+    expect(statSync(journal.path).mode & 0o777).toBe(0o600);
+    expect(await later().verify()).toEqual({
+      ok: true,
+      checked: 20,
+      anchors: { journals: 1, anchors: 20, checkpoints: 0 },
+    });
+    // The tamperer removes the 5 newest entries and sets the head (and the count) to the last one left.
+    for (const entry of entries.slice(15)) await redis.xdel(keys.audit, entry.id);
+    const kept = entries[14];
+    await redis.set(keys.auditHead, kept?.hash ?? '');
+    await redis.set(keys.auditSeq, String(kept?.seq));
+    // Without the anchors, the chain looks whole…
+    expect(await new AuditTrail(redis, keys).verify()).toEqual({ ok: true, checked: 15 });
+    // …with them, what is missing is named.
+    const verdict = await later().verify();
+    expect(verdict.ok).toBe(false);
+    expect(verdict.broken?.id).toBe(kept?.id);
+    expect(verdict.broken?.problem).toMatch(
+      /^the chain ends at entry #15, but the journal journal-bot-1\.jsonl vouches for entries up to #20 \(appended \S+\): the 5 newest entries were removed and the head set back$/,
+    );
+  });
+
+  it('names an entry forged after the head, and audit leaves it out', async () => {
+    const { redis, keys, entries, trail } = await anchored(4);
+    const last = entries.at(-1);
+    const body = JSON.stringify({
+      seq: 5,
+      at: new Date().toISOString(),
+      kind: 'command',
+      actor: 'root',
+      account: null,
+      room: null,
+      summary: 'root: oncall set mallory',
+      detail: null,
+    });
+    const forged = await redis.xadd(
+      keys.audit,
+      '*',
+      'entry',
+      body,
+      'prev',
+      last?.hash ?? '',
+      'hash',
+      forgedHash(last?.hash ?? '', body),
+      'seq',
+      '5',
+    );
+    const verdict = await new AuditTrail(redis, keys).verify();
+    expect(verdict).toEqual({
+      ok: false,
+      checked: 4,
+      broken: {
+        id: forged,
+        problem:
+          "it comes after the chain's head, which does not name it: it was put into the stream outside vmops (forged), and is not part of the chain",
+      },
+    });
+    expect((await trail.recent(4)).map((entry) => entry.summary)).not.toContain('root: oncall set mallory');
+    expect((await trail.recent(1))[0]?.id).toBe(last?.id);
+  });
+
+  it('names a head rewritten together with its entry', async () => {
+    const { redis, keys, entries, later } = await anchored(6);
+    const last = entries.at(-1);
+    const before = entries.at(-2);
+    if (!last || !before) throw new Error('no entries');
+    const body = JSON.stringify({
+      seq: 6,
+      at: last.at,
+      kind: 'command',
+      actor: 'alice',
+      account: null,
+      room: null,
+      summary: 'alice: nothing happened',
+      detail: null,
+    });
+    const hash = forgedHash(before.hash, body);
+    await redis.xdel(keys.audit, last.id);
+    const id = await redis.xadd(
+      keys.audit,
+      '*',
+      'entry',
+      body,
+      'prev',
+      before.hash,
+      'hash',
+      hash,
+      'seq',
+      '6',
+    );
+    await redis.set(keys.auditHead, hash);
+    expect((await new AuditTrail(redis, keys).verify()).ok).toBe(true); // consistent on its own
+    const verdict = await later().verify();
+    expect(verdict.broken?.id).toBe(id);
+    expect(verdict.broken?.problem).toMatch(
+      /^it is entry #6, but the journal journal-bot-1\.jsonl has another hash for #6 \(appended \S+\): the entry was rewritten, and the head with it$/,
+    );
+  });
+
+  it('checks a chain against a checkpoint it is given', async () => {
+    const { redis, keys, entries } = await anchored(3);
+    const plain = new AuditTrail(redis, keys);
+    const third = entries[2];
+    expect((await plain.verify(undefined, [{ seq: 3, hash: third?.hash ?? '' }])).ok).toBe(true);
+    const verdict = await plain.verify(undefined, [{ seq: 9, hash: 'ab'.repeat(32) }]);
+    expect(verdict.broken?.problem).toBe(
+      'the chain ends at entry #3, but the checkpoint given vouches for entries up to #9: the 6 newest entries were removed and the head set back',
+    );
+  });
+
+  it('anchors every entry of several processes, each in its own journal', async () => {
+    const { keys, prefix } = open();
+    const dir = mkdtempSync(join(tmpdir(), 'vmops-audit-'));
+    dirs.push(dir);
+    const trails = [0, 1, 2].map(
+      (i) => new AuditTrail(open(prefix).redis, keys, { journal: new AuditJournal(dir, `p${i}`) }),
+    );
+    await Promise.all(
+      trails.flatMap((trail, t) =>
+        Array.from({ length: 20 }, (_, i) =>
+          trail.append({ kind: 'command', actor: `p${t}`, summary: `entry ${t}.${i}` }),
+        ),
+      ),
+    );
+    for (const trail of trails) await trail.flush();
+    expect(await new AuditTrail(open(prefix).redis, keys, { journalDir: dir }).verify()).toEqual({
+      ok: true,
+      checked: 60,
+      anchors: { journals: 3, anchors: 60, checkpoints: 0 },
+    });
   });
 });

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Engine, realConfig, startEngine } from '../helpers/engine.ts';
+import { type Engine, realConfig, startEngine, testConfig } from '../helpers/engine.ts';
 import { message } from '../helpers/fake-chat.ts';
 
 let engine: Engine | undefined;
@@ -95,6 +95,26 @@ describe('image lifecycle', () => {
     const report = (await say(`report ${test.jobs[0]}`)).reply;
     expect(report).toMatch(/failed/);
     expect(report.split('\n').length).toBeGreaterThan(2);
+  });
+
+  it('ends a test job whose steps succeed but whose report has failed tests ❌, in the room and in status', async () => {
+    engine = await startEngine({
+      config: testConfig((c) => {
+        const product = c.products.cernvm;
+        if (product)
+          product.stages.test = {
+            steps: [{ name: 'check', run: ['test/fixtures/steps/failing-report.sh'] }],
+          };
+      }),
+    });
+    await say('build 2.6 kvm');
+    const test = await say('test 2.6 kvm');
+    expect(test.reply).toMatch(
+      /^❌ test cernvm 2\.6 kvm · job \w+ · failed after .*: the tests failed: tests: 1 passed, 1 failed, 0 skipped — failed: the kernel is signed/,
+    );
+    const status = (await say(`status ${test.jobs[0]}`)).reply;
+    expect(status).toMatch(/ {2}test cernvm 2\.6 kvm {2}failed/);
+    expect((await say('images 2.6')).reply).toMatch(/kvm +failed/);
   });
 
   it('runs one job per image at a time, names the job that holds it, and never rebuilds a published image', async () => {

@@ -1,7 +1,7 @@
 // The web console over HTTP, against the real engine and Redis: one-time login links and their
 // expiry, sessions that expire, CSRF refusals, the same roles and refusals as chat, guests sent to
 // sign in, the audit page for admins only, and the download area served read-only.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -79,10 +79,14 @@ async function signedIn(web: WebEngine, person: string): Promise<Client> {
 }
 
 /** GET with the path exactly as written (fetch would resolve `..` itself). */
-function rawGet(base: string, path: string): Promise<{ status: number; body: string }> {
+function rawGet(
+  base: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, path, method: 'GET' }, (res) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, path, method: 'GET', headers }, (res) => {
       let body = '';
       res.on('data', (chunk: Buffer) => {
         body += chunk.toString();
@@ -269,6 +273,45 @@ describe('web console', () => {
     expect(page.status).toBe(200);
     const trail = await page.text();
     expect(trail).toContain('<span class="kind">command</span> · fake:dm:root</div><div>root: login</div>');
+  });
+
+  it('never follows a symbolic link out of the download area, to a file or through a directory', async () => {
+    const web = await start();
+    const downloads = join(web.engine.dataDir, 'downloads', 'cernvm');
+    mkdirSync(downloads, { recursive: true });
+    writeFileSync(join(downloads, 'index.json'), '{"product":"cernvm"}');
+    const outside = join(web.engine.dataDir, 'outside');
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'secret.txt'), 'not for download');
+    symlinkSync(join(outside, 'secret.txt'), join(downloads, 'secret.txt'));
+    symlinkSync(outside, join(downloads, 'linked'));
+    symlinkSync('index.json', join(downloads, 'alias.json')); // a link even inside the area is not followed
+    const client = new Client(web.web.url);
+    expect((await client.fetch('/downloads/cernvm/index.json')).status).toBe(200);
+    for (const path of [
+      '/downloads/cernvm/secret.txt',
+      '/downloads/cernvm/linked/secret.txt',
+      '/downloads/cernvm/alias.json',
+    ]) {
+      const response = await client.fetch(path);
+      expect(response.status, path).toBe(404);
+      expect(await response.text(), path).not.toContain('not for download');
+    }
+  });
+
+  it('answers only to its own names: a rebound host name gets 421, /metrics included', async () => {
+    const web = await start((config) => {
+      config.web.publicUrl = 'https://vmops.example.org';
+    });
+    const port = new URL(web.web.url).port;
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'vmops.example.org', `[::1]:${port}`]) {
+      expect((await rawGet(web.web.url, '/healthz', { host })).status, host).toBe(200);
+    }
+    for (const host of [`attacker.example:${port}`, 'vmops.example.org.attacker.example', 'intranet']) {
+      for (const path of ['/metrics', '/healthz', '/jobs']) {
+        expect((await rawGet(web.web.url, path, { host })).status, `${host} ${path}`).toBe(421);
+      }
+    }
   });
 
   it('serves the download area read-only, without dot files or a way out of it', async () => {

@@ -1,5 +1,6 @@
 // The audit trail, newest first (admins, or whoever policy lets run `audit`).
 import type { AuditEntry } from '../../audit/audit-trail.ts';
+import { renderUntrusted } from '../../render/untrusted.ts';
 import { type Html, html } from '../html.ts';
 
 export function auditBody(entries: readonly AuditEntry[]): Html {
@@ -7,6 +8,6 @@ export function auditBody(entries: readonly AuditEntry[]): Html {
   return html`<p class="hint">The last ${entries.length} entries, newest first. <code>audit verify</code> in chat checks the chain.</p>
 <ul class="audit">${entries.map(
     (e) =>
-      html`<li><div class="meta"><time>${e.at.replace('T', ' ').slice(0, 19)}Z</time> · <span class="kind">${e.kind}</span>${e.room ? ` · ${e.room}` : ''}</div><div>${e.summary}</div></li>`,
+      html`<li><div class="meta"><time>${renderUntrusted(e.at.replace('T', ' ').slice(0, 19), 'html')}Z</time> · <span class="kind">${renderUntrusted(e.kind, 'html')}</span>${e.room ? ` · ${renderUntrusted(e.room, 'html')}` : ''}</div><div>${renderUntrusted(e.summary, 'html')}</div></li>`,
   )}</ul>`;
 }

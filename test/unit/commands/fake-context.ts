@@ -136,6 +136,7 @@ export const emptyCatalog: CatalogReader = {
   version: async (product, version) => ({ product, version, images: [], clouds: [], updates: 0 }),
   versions: async () => [],
   report: async () => undefined,
+  expunge: async (product, version) => ({ product, version, images: [], clouds: [], updates: 0 }),
 };
 
 /** Room subscriptions in memory, keyed like the real store (`network:room`), events in LIFECYCLE_EVENTS order. */

@@ -70,9 +70,9 @@ describe('jobs', () => {
     );
   });
 
-  it('cleans display names before showing them', async () => {
+  it('shows display names with their escapes made visible', async () => {
     const jobs = fakeJobs([view({ jobId: 'abcd2345', requestedBy: 'Eve\u001b[2J\u202E' })]);
-    expect((await run('jobs', { jobs: jobs.control })).reply?.text).toContain('by Eve[2J');
+    expect((await run('jobs', { jobs: jobs.control })).reply?.text).toContain('by Eve\\x1b[2J\\u202e');
   });
 });
 
@@ -141,11 +141,11 @@ describe('log', () => {
     expect(text.slice(1)).toEqual(lines.slice(10));
   });
 
-  it('honours --tail and cleans control characters out of log lines', async () => {
+  it('honours --tail and shows control characters in log lines escaped', async () => {
     const jobs = fakeJobs([running], { 'k3x9q2ab-kvm': ['\u001b[32mok\u001b[0m'] });
     const outcome = await run('log k3x9q2ab-kvm --tail 1', { jobs: jobs.control });
     expect(jobs.calls).toEqual([{ method: 'logs', jobId: 'k3x9q2ab-kvm', tail: 1 }]);
-    expect(outcome.reply?.text).toBe('Log of k3x9q2ab-kvm, last 1 line:\n[32mok[0m');
+    expect(outcome.reply?.text).toBe('Log of k3x9q2ab-kvm, last 1 line:\n\\x1b[32mok\\x1b[0m');
   });
 
   it('says when a job has no log yet', async () => {

@@ -176,7 +176,7 @@ describe('bindArgs: options', () => {
   it('cuts and cleans an option value echoed back', () => {
     const shown = message(flagged, `--count=${'9'.repeat(100)}`);
     expect(shown).toContain(`not '${'9'.repeat(59)}…'`);
-    expect(message(flagged, '--count=\u001b[2J')).toContain("not '[2J'");
+    expect(message(flagged, '--count=\u001b[2J')).toContain("not '\\x1b[2J'");
   });
 
   it('suggests an option and lists them all', () => {

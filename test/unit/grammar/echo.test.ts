@@ -18,8 +18,14 @@ describe('echo', () => {
     expect(shown.isWellFormed()).toBe(true);
   });
 
-  it('strips control and bidi characters', () => {
-    expect(echo('kvm\u001b[31m\u0000\u202Eevil')).toBe("'kvm[31mevil'");
+  it('shows control and bidi characters escaped, never raw', () => {
+    expect(echo('kvm\u001b[31m\u0000\u202Eevil')).toBe("'kvm\\x1b[31m\\x00\\u202eevil'");
+    expect(echo('\u001b]0;owned\u0007')).toBe("'\\x1b]0;owned\\x07'");
+  });
+
+  it('cuts between escapes, never through one', () => {
+    const shown = printable('\u001b'.repeat(40), 10);
+    expect(shown).toBe('\\x1b\\x1b…');
   });
 
   it('replaces lone surrogates so replies stay valid text', () => {

@@ -42,6 +42,7 @@ describe('default policy', () => {
       oncall: 'anyone',
       whoami: 'anyone',
       login: 'known',
+      expunge: 'admin',
       people: 'admin',
       audit: 'admin',
       help: 'anyone',

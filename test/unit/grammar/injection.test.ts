@@ -82,10 +82,37 @@ describe('injection attempts', () => {
     expect(refusal('deploy 2.6 constructor').code).toBe('unknown_cloud');
   });
 
-  it('echoes at most 60 characters of a long word, and no bidi overrides', () => {
-    const message = refusal(`build 2.6 ${'A'.repeat(300)}\u202E`).message;
+  it('echoes at most 60 characters of a long word, and refuses bidi overrides by name', () => {
+    const message = refusal(`build 2.6 ${'A'.repeat(300)}`).message;
     expect(message).toBe(`unknown format '${'A'.repeat(59)}…': ${FORMAT_LIST}`);
-    expect(refusal('build 2.6 kvm\u202Emvk').message).not.toContain('\u202E');
+    const bidi = refusal('build 2.6 kvm\u202Emvk');
+    expect(bidi.code).toBe('bad_syntax');
+    expect(bidi.message).toBe(
+      'invisible direction character U+202E (right-to-left override) at position 14 is not allowed: retype the command without it (some keyboards add it)',
+    );
+  });
+
+  it('never answers a command hidden behind a direction mark with "did you mean" the same word', () => {
+    for (const mark of [
+      '\u200E',
+      '\u200F',
+      '\u202A',
+      '\u202B',
+      '\u202C',
+      '\u202D',
+      '\u202E',
+      '\u2066',
+      '\u2067',
+      '\u2068',
+      '\u2069',
+    ]) {
+      const error = refusal(`${mark}build 2.6 kvm`);
+      expect(error.code).toBe('bad_syntax');
+      expect(error.message).toMatch(
+        /^invisible direction character U\+[0-9A-F]{4} \([a-z -]+\) at position 1 /,
+      );
+      expect(error.message).not.toContain(mark);
+    }
   });
 
   it('keeps shell text in a reason as plain data (steps get it as an environment variable)', () => {

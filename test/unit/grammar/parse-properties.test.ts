@@ -163,9 +163,9 @@ describe('parseCommand properties', () => {
     );
   });
 
-  it('binds every version of the documented shape', () => {
+  it('binds every version of the documented shape (canonical: no leading zeros)', () => {
     fc.assert(
-      fc.property(fc.stringMatching(/^\d{1,6}(\.\d{1,6}){1,3}$/), (version) => {
+      fc.property(fc.stringMatching(/^(0|[1-9]\d{0,5})(\.(0|[1-9]\d{0,5})){1,3}$/), (version) => {
         const result = parse(`build ${version} kvm`);
         expect(result.ok && result.value.args.version).toBe(version);
       }),

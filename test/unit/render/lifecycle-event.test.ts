@@ -61,11 +61,11 @@ describe('lifecycle event announcement', () => {
     );
   });
 
-  it('shows text from people and steps on one line, without control or bidi characters, cut short', () => {
+  it('shows text from people and steps on one line, control and bidi characters escaped, cut short', () => {
     const reason = `line one\nline two\u202E\u0007 ${'x'.repeat(400)}`;
     const { format: _format, ...version } = { ...base, event: 'revoked' as const, by: 'bob' };
     const out = renderLifecycleEvent({ ...version, detail: reason }).text;
-    expect(out.startsWith('🚫 cernvm 2.6 revoked by bob: line one line two x')).toBe(true);
+    expect(out.startsWith('🚫 cernvm 2.6 revoked by bob: line one line two\\u202e\\x07 x')).toBe(true);
     for (const bad of ['\n', '\u202E', '\u0007']) expect(out).not.toContain(bad);
     expect(out.length).toBeLessThan(400);
     expect(out).toContain('… · job abcd2345');

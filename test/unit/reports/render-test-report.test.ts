@@ -51,11 +51,11 @@ describe('reportSummary', () => {
     expect(reportSummary(buildReport('tap', [], []))).toBe('tests: none ran');
   });
 
-  it('names at most three failures, each cut to 80 characters with control characters removed', () => {
+  it('names at most three failures, each cut to 80 characters with control characters escaped', () => {
     const cases = failing(5, (i) => (i === 1 ? `boot\u001b[31m\nlog ${'x'.repeat(100)}` : `check ${i}`));
     const line = reportSummary(buildReport('junit', cases, []));
     expect(line).toBe(
-      `tests: 0 passed, 5 failed, 0 skipped — failed: boot[31m log ${'x'.repeat(66)}…; check 2; check 3 and 2 more`,
+      `tests: 0 passed, 5 failed, 0 skipped — failed: boot\\x1b[31m log ${'x'.repeat(62)}…; check 2; check 3 and 2 more`,
     );
   });
 
@@ -154,7 +154,7 @@ describe('reportDetail', () => {
       [
         'TAP report: 1 test, 0 passed, 1 failed, 0 skipped, took 340 ms',
         'failed:',
-        '  pkg list',
+        '  pkg\\x07 list',
         '    first line',
         `    second ${'y'.repeat(112)}…`,
         '    third …',
