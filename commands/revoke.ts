@@ -1,4 +1,5 @@
-// `revoke [product] <version> [--reason "…"]`: unpublishes a version everywhere and tells the clouds.
+// `revoke [product] <version> [--reason "…"] [--terminate]`: unpublishes a version everywhere and
+// removes its images from every cloud.
 import type { CommandSpec } from '../src/command-spec.ts';
 import { PRODUCT_AND_VERSION, versionJob } from './support/stage-jobs.ts';
 
@@ -6,19 +7,26 @@ export const command: CommandSpec = {
   name: 'revoke',
   summary: 'revoke a version everywhere',
   description:
-    'Unpublishes every format of the version, adds it to the published revocation list, undeploys it from every cloud and tells subscribed rooms. It waits for an approval (policy.approvals.revoke): vmops answers with a request id, and the revoke runs when an approver other than you approves it.',
+    'Unpublishes every format of the version, adds it to the published revocation list, and deactivates then deletes its images in every cloud (ec2: deregisters the AMI and deletes the S3 object); instances vmops launched from them are terminated only with --terminate. It waits for an approval (policy.approvals.revoke): vmops answers with a request id, and the revoke runs when an approver other than you approves it.',
   examples: [
     'revoke 2.5',
     'revoke 2.5 --reason "CVE-2024-1234 in the kernel"',
-    'revoke cernvm 2.5 reason=obsolete',
+    'revoke cernvm 2.5 reason=obsolete --terminate',
   ],
   access: 'operator',
   args: PRODUCT_AND_VERSION,
   options: [
     { name: 'reason', type: 'string', description: 'why the version is revoked (shown to subscribers)' },
+    {
+      name: 'terminate',
+      type: 'boolean',
+      description: 'also terminate the instances vmops launched from it',
+    },
   ],
   run(ctx, args) {
     const reason = typeof args.options.reason === 'string' ? args.options.reason.trim() : '';
-    return versionJob(ctx, args, 'revoke', reason === '' ? {} : { reason });
+    const params: Record<string, string> = reason === '' ? {} : { reason };
+    if (args.options.terminate === true) params.terminate = 'yes';
+    return versionJob(ctx, args, 'revoke', params);
   },
 };
