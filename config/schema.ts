@@ -187,6 +187,12 @@ const httpUrl = z
   .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'must be a URL like https://glance.example.org:9292')
   .transform((url) => url.replace(/\/+$/, ''));
 
+/** A required key of a cloud: leaving it out says what it is for. */
+const needed = (what: string) => ({
+  error: (issue: { input: unknown }) => (issue.input === undefined ? `is required: ${what}` : undefined),
+});
+const secret = (what: string) => z.string(needed(what)).min(1, 'is empty (is the environment variable set?)');
+
 const cloudCommon = {
   description: z.string().default(''),
   tags: z.array(name).default([]),
@@ -223,9 +229,9 @@ const glanceCloud = z
     driver: z.literal('glance'),
     ...cloudCommon,
     /** The format the cloud takes (kvm for qcow2, xen for raw, …). */
-    format: name,
+    format: z.string(needed('the format the cloud takes, e.g. kvm')).pipe(name),
     /** Glance's image API, e.g. https://glance.example.org:9292 (without /v2). */
-    endpoint: httpUrl,
+    endpoint: z.string(needed("Glance's URL, e.g. https://glance.example.org:9292")).pipe(httpUrl),
     /** A Keystone token (X-Auth-Token), e.g. ${OS_TOKEN}; or `keystone` to log in; or neither (noauth Glance). */
     token: z.string().min(1, 'is empty (is the environment variable set?)').optional(),
     keystone: keystoneSchema.optional(),
@@ -247,18 +253,22 @@ const ec2Cloud = z
     driver: z.literal('ec2'),
     ...cloudCommon,
     /** The format uploaded to S3 (ec2 or xen for raw, vmware for a streamOptimized VMDK). */
-    format: name,
-    region: z.string().regex(/^[a-z0-9-]{2,40}$/, 'must be a region name like eu-west-1'),
+    format: z.string(needed('the format uploaded, e.g. ec2')).pipe(name),
+    region: z
+      .string(needed('the region, e.g. eu-west-1'))
+      .regex(/^[a-z0-9-]{2,40}$/, 'must be a region name like eu-west-1'),
     /** EC2 API endpoint of a non-AWS cloud (or a test server); unset: AWS. */
     endpoint: httpUrl.optional(),
     /** S3 endpoint; default `endpoint`. */
     s3Endpoint: httpUrl.optional(),
     /** Bucket the image files go to (created when missing). */
-    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
+    bucket: z
+      .string(needed('the S3 bucket the image files go to'))
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
     /** Path-style S3 URLs (http://host/bucket/key), which most non-AWS clouds need. */
     forcePathStyle: z.boolean().default(false),
-    accessKeyId: z.string().min(1, 'is empty (is the environment variable set?)'),
-    secretAccessKey: z.string().min(1, 'is empty (is the environment variable set?)'),
+    accessKeyId: secret('the access key id (write it as a reference to an environment variable)'),
+    secretAccessKey: secret('the secret access key (write it as a reference to an environment variable)'),
     sessionToken: z.string().min(1).optional(),
     /**
      * How the AMI's disk is made: `import` (ImportSnapshot from the S3 object; AWS and clouds that have

@@ -205,6 +205,18 @@ describe('real clouds through the bot', () => {
     expect(clouds).toContain(`openstack (glance, kvm):\n  cernvm 2.6 · offered · ${first?.id}`);
     expect(clouds).toContain(`aws (ec2, kvm):\n  cernvm 2.6 · offered · ${ami?.ImageId}`);
 
+    const recorded = async () =>
+      Object.fromEntries(
+        ((await engine?.core.catalog.deployments?.('cernvm', '2.6')) ?? []).map((d) => [
+          d.cloud,
+          d.images.map((i) => [i.id, i.revision, i.state]),
+        ]),
+      );
+    expect(await recorded()).toEqual({
+      aws: [[ami?.ImageId, 0, 'offered']],
+      openstack: [[first?.id, 0, 'offered']],
+    });
+
     // update: r1 goes to both clouds, r0 is hidden (Glance) or tagged and deprecated (EC2).
     const updated = await say('update 2.6');
     expect(updated.reply).toMatch(/^✅ update cernvm 2\.6/);
@@ -227,6 +239,12 @@ describe('real clouds through the bot', () => {
       ['1', undefined],
     ]);
 
+    const second = afterUpdate[1]?.id;
+    expect((await recorded()).openstack).toEqual([
+      [first?.id, 0, 'hidden'],
+      [second, 1, 'offered'],
+    ]);
+
     // revoke: nothing of the version is left in either cloud; the instance goes with --terminate.
     const revoked = await say('revoke 2.6 --reason obsolete --terminate');
     expect(revoked.reply).toMatch(/^✅ revoke cernvm 2\.6/);
@@ -240,6 +258,10 @@ describe('real clouds through the bot', () => {
     );
     expect(states?.every((s) => s === 'terminated' || s === 'shutting-down')).toBe(true);
     expect((await say('clouds 2.6')).reply).toContain('openstack (glance, kvm): nothing of cernvm 2.6');
+    expect((await recorded()).openstack).toEqual([
+      [first?.id, 0, 'removed'],
+      [second, 1, 'removed'],
+    ]);
 
     // The EC2 secret never reached a reply.
     expect(JSON.stringify(engine.chat.sent)).not.toContain(SECRET);
@@ -272,6 +294,14 @@ describe('real clouds through the bot', () => {
     });
     await new Promise<void>((resolve) => proxy.listen(proxyPort, '127.0.0.1', resolve));
     const downPort = await freePort();
+    // A Glance that answers every request with an error: 503 (overloaded), or 401 (wrong token).
+    const answering = createServer((req, res) => {
+      const status = req.headers['x-auth-token'] === 'wrong-token' ? 401 : 503;
+      res.writeHead(status, { 'content-type': 'text/html' });
+      res.end(`<html><body><h1>${status}</h1>try later</body></html>`);
+    });
+    const answeringPort = await freePort();
+    await new Promise<void>((resolve) => answering.listen(answeringPort, '127.0.0.1', resolve));
     try {
       engine = await startEngine({
         config: cloudConfig(glance.dir, (config) => {
@@ -279,6 +309,12 @@ describe('real clouds through the bot', () => {
           if (openstack?.driver !== 'glance') throw new Error('no glance cloud');
           config.clouds.flaky = { ...openstack, endpoint: `http://127.0.0.1:${proxyPort}` };
           config.clouds.down = { ...openstack, endpoint: `http://127.0.0.1:${downPort}` };
+          config.clouds.busy = { ...openstack, endpoint: `http://127.0.0.1:${answeringPort}` };
+          config.clouds.locked = {
+            ...openstack,
+            endpoint: `http://127.0.0.1:${answeringPort}`,
+            token: 'wrong-token',
+          };
         }),
       });
       for (const stage of ['build', 'test', 'publish']) await say(`${stage} 2.6 kvm`);
@@ -289,6 +325,16 @@ describe('real clouds through the bot', () => {
         `cloud down: could not list images (checking the endpoint and credentials): http://127.0.0.1:${downPort} did not answer: ECONNREFUSED`,
       );
 
+      const busy = await say('deploy 2.6 busy');
+      expect(busy.reply).toContain(
+        'cloud busy: could not list images (checking the endpoint and credentials): HTTP 503 Service Unavailable: 503 try later',
+      );
+      const locked = await say('deploy 2.6 locked');
+      expect(locked.reply).toContain(
+        'cloud locked: could not list images (checking the endpoint and credentials): HTTP 401 Unauthorized (are the credentials right?)',
+      );
+      expect(JSON.stringify(engine.chat.sent)).not.toContain('wrong-token');
+
       const flaky = await say('deploy 2.6 flaky');
       expect(flaky.reply).toMatch(/^❌ deploy cernvm 2\.6 flaky · job \S+ · failed/);
       expect(flaky.reply).toMatch(/cloud flaky: could not upload image [0-9a-f-]{36}: /);
@@ -297,6 +343,7 @@ describe('real clouds through the bot', () => {
       expect((await say('clouds 2.6')).reply).toContain('flaky (glance, kvm): nothing of cernvm 2.6');
     } finally {
       await new Promise((resolve) => proxy.close(resolve));
+      await new Promise((resolve) => answering.close(resolve));
     }
   }, 240_000);
 });

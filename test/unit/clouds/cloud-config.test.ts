@@ -61,6 +61,7 @@ describe('clouds in config', () => {
     );
     expect(
       problems(
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a ${ENV} reference in config text, not a template
         '  aws: { driver: ec2, format: kvm, region: eu-west-1, bucket: b1b, accessKeyId: "${AWS_KEY}", secretAccessKey: x }\n',
       ),
     ).toContain('clouds.aws.accessKeyId: environment variable AWS_KEY is not set');
