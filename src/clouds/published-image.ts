@@ -12,7 +12,13 @@ export interface PublishedFile {
 }
 
 interface IndexJson {
-  versions?: Record<string, { formats?: Record<string, { files?: { name: string; sha256: string }[] }> }>;
+  versions?: Record<
+    string,
+    {
+      revision?: number;
+      formats?: Record<string, { revision?: number; files?: { name: string; sha256: string }[] }>;
+    }
+  >;
 }
 
 function readJson<T>(path: string): T | undefined {
@@ -46,8 +52,16 @@ export function publishedFile(
   return { path: join(downloads, product, version, file.name), name: file.name, sha256: file.sha256 };
 }
 
-/** The version's current revision: 0, or the number of the last update published for it. */
+/**
+ * The version's current revision: the one the download index serves (`revision` of the version, as
+ * the real recipe's update writes it), else the number of the last update the stand-in recipe
+ * recorded in updates.json, else 0.
+ */
 export function currentRevision(downloads: string, product: string, version: string): number {
+  const entry = readJson<IndexJson>(join(downloads, product, 'index.json'))?.versions?.[version];
+  const served =
+    entry?.revision ?? Math.max(-1, ...Object.values(entry?.formats ?? {}).map((f) => f.revision ?? -1));
+  if (typeof served === 'number' && served >= 0) return served;
   const updates = readJson<{ latest?: number }>(join(downloads, product, version, 'updates.json'));
   return typeof updates?.latest === 'number' ? updates.latest : 0;
 }
