@@ -107,7 +107,11 @@ export async function runCloudStep(
         `cloud ${name} (${cloud.config.driver}) cannot start instances: nothing was uploaded`,
       );
     }
-    const userData = userDataFor(name, cloud, { product, version, revision, job }, env.VMOPS_PARAM_CONTEXT);
+    // The user-data is only sent with instances: rendered and checked before anything is uploaded.
+    const userData =
+      launchCount > 0
+        ? userDataFor(name, cloud, { product, version, revision, job }, env.VMOPS_PARAM_CONTEXT)
+        : undefined;
     const format = cloud.config.format ?? '';
     const file = publishedFile(downloads, product, version, format);
     const launch = launchCount > 0 ? { count: launchCount, userData: userData ?? '' } : undefined;
