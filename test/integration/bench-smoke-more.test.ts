@@ -30,3 +30,15 @@ it('the memory benchmark runs and prints its ratio last', () => {
     /^memory ratio \(vmops \/ raw BullMQ add, Redis used_memory per job\): -?\d+\.\d\d$/,
   );
 });
+
+it('the parse-authorize benchmark runs both sides over the same grammar and prints its ratio last', () => {
+  expect(lastLine('parse-authorize.bench.ts', 200)).toMatch(
+    /^parse-authorize ratio \(vmops \/ Hubot 14\): \d+\.\d\d$/,
+  );
+});
+
+it('the start-up benchmark runs local mode to its first reply and prints its ratio last', () => {
+  expect(lastLine('startup.bench.ts', 1)).toMatch(
+    /^startup ratio \(vmops local mode \/ bare script\): \d+\.\d\d$/,
+  );
+});
