@@ -5,6 +5,7 @@ import { command as approve } from './approve.ts';
 import { command as audit } from './audit.ts';
 import { command as build } from './build.ts';
 import { command as cancel } from './cancel.ts';
+import { command as clouds } from './clouds.ts';
 import { command as deny } from './deny.ts';
 import { command as deploy } from './deploy.ts';
 import { command as expunge } from './expunge.ts';
@@ -36,6 +37,7 @@ export const allCommands: readonly CommandSpec[] = [
   update,
   revoke,
   images,
+  clouds,
   jobs,
   status,
   log,

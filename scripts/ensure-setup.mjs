@@ -28,6 +28,11 @@ const programs = [
   { bin: 'prosody', pkg: 'prosody', for: ['test'] },
   // The web console's end-to-end tests drive Debian's Chromium.
   { bin: 'chromium', pkg: 'chromium', for: ['test'] },
+  // Cloud driver tests run a real OpenStack Glance image API on loopback (sqlite, file store, no
+  // Keystone). Installing it upgrades a few host packages and runs on /usr/bin/python3. The EC2
+  // tests use moto_server (pip's moto[server]; not a Debian package, so only checked, never installed).
+  { bin: 'glance-api', pkg: 'glance-api', for: ['test'] },
+  { bin: 'glance-manage', pkg: 'glance-common', for: ['test'] },
 ];
 
 function run(cmd, args, opts = {}) {

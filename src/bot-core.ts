@@ -1,6 +1,7 @@
 // The bot's half of vmops, wired: Redis connection, queues and job control, notifier, command registry,
 // room subscriptions and their announcer, the schedule runner, and the pipeline over a set of adapters.
 // main.ts adds the adapters, the worker and the process life.
+
 import type { Logger } from 'pino';
 import { allCommands } from '../commands/index.ts';
 import type { Config } from '../config/schema.ts';
@@ -11,6 +12,7 @@ import { AuditJournal } from './audit/audit-journal.ts';
 import { AuditTrail } from './audit/audit-trail.ts';
 import { Catalog } from './catalog/catalog.ts';
 import { checkStageGates } from './catalog/stage-gates.ts';
+import { readDeployments } from './clouds/deployment-record.ts';
 import { CommandRegistry } from './command-registry.ts';
 import type { CatalogReader, JobControl } from './command-spec.ts';
 import { VmopsError } from './errors.ts';
@@ -151,6 +153,7 @@ export async function startBotCore(options: {
       return raw ? (JSON.parse(raw) as TestReport) : undefined;
     },
     expunge: (product, version) => catalog.expunge(product, version),
+    deployments: (product, version) => readDeployments(redis, keys, product, version),
   };
   const notifier = new Notifier({
     redis,

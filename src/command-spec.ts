@@ -1,10 +1,12 @@
 // What a chat command is: its grammar, help, policy and handler. Each file in commands/ exports one
 // CommandSpec; the registry (src/command-registry.ts) collects them and rejects clashes.
+
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { ApprovalDesk } from './approvals/approval-desk.ts';
 import type { AuditTrail } from './audit/audit-trail.ts';
 import type { VersionRecord } from './catalog/catalog.ts';
+import type { CloudDeployment } from './clouds/deployment-record.ts';
 import type { AgentInfo } from './jobs/agent-presence.ts';
 import type { OnCallDesk } from './oncall/oncall-desk.ts';
 import type { TestReport } from './reports/test-report.ts';
@@ -126,6 +128,8 @@ export interface CatalogReader {
   report(jobId: string): Promise<TestReport | undefined>;
   /** Removes a version from the catalog (`expunge`, admins, after an approval); returns what it held. */
   expunge(product: string, version: string): Promise<VersionRecord>;
+  /** Where the version is deployed, per cloud, with the clouds' image ids (as the catalog recorded it). */
+  deployments?(product: string, version: string): Promise<CloudDeployment[]>;
 }
 
 /** Which lifecycle events each room is told about, for `subscribe` and `unsubscribe`. */

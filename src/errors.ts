@@ -38,6 +38,11 @@ export const ERROR_CODES = {
   cancelled: 'the job was cancelled',
   worker_lost:
     'the worker running the job stopped answering (killed, hung, cut off from Redis) and jobs.attempts allows no further run',
+  bad_user_data:
+    "a cloud's user-data template does not render (a placeholder without a value, no #cloud-config header, not YAML, too big)",
+  cloud_unsupported: 'the cloud cannot do that (start instances on a Glance-only cloud)',
+  cloud_failed:
+    'a cloud refused a request or did not answer (down, slow, 5xx, wrong credentials or endpoint)',
   throttled: 'the person gave more commands than bot.throttle allows; the rest of the window is dropped',
   // Start-up and infrastructure
   config_invalid: 'the configuration file is missing, unreadable or does not match the schema',

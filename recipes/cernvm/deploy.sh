@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # cernvm deploy step: copies every published file of the version (all formats published) into the
 # directory cloud $VMOPS_CLOUD_PATH/<product>-<version>/ with a deployment.json. Refuses (exit 2)
-# a version that is not published or is revoked. The copy appears whole or not at all.
+# a version that is not published or is revoked. The copy appears whole or not at all. Clouds of
+# other drivers (glance, ec2) are left to the cloud step (src/clouds/cloud-step.ts).
 set -euo pipefail
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 init_env
+if [[ "${VMOPS_CLOUD_DRIVER:-directory}" != directory ]]; then
+  status "cloud ${VMOPS_CLOUD:-?} uses the ${VMOPS_CLOUD_DRIVER//[^a-z0-9]/_} driver: the cloud step uploads the image"
+  exit 0
+fi
 require_abs VMOPS_CLOUD_PATH
 cloud="${VMOPS_CLOUD:-$(basename -- "$VMOPS_CLOUD_PATH")}"
 target="$VMOPS_CLOUD_PATH/$DEPLOY_NAME"

@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { Redis } from 'ioredis';
+import { recordCloudResult } from '../clouds/deployment-record.ts';
 import type { RedisKeys } from '../redis/keys.ts';
 import { reportSummary } from '../render/test-report.ts';
 import { readReport } from '../reports/read-report.ts';
@@ -137,14 +138,21 @@ export class StageLifecycle {
         return undefined;
       }
       case 'deploy': {
-        if (!end.ok || data.cloud === undefined) return undefined;
+        // The cloud step's result: image ids per cloud; its summary goes in the status message.
+        const clouds = await recordCloudResult(this.#redis, this.#keys, data, end.artifacts);
+        if (!end.ok || data.cloud === undefined) return clouds;
         const version = await this.#catalog.version(data.product, data.version);
-        const clouds = [...new Set([...version.clouds, data.cloud])].sort();
-        await this.#catalog.putVersion(data.product, data.version, { clouds }, event('deployed'));
-        return undefined;
+        await this.#catalog.putVersion(
+          data.product,
+          data.version,
+          { clouds: [...new Set([...version.clouds, data.cloud])].sort() },
+          event('deployed'),
+        );
+        return clouds;
       }
       case 'update': {
-        if (!end.ok) return undefined;
+        const clouds = await recordCloudResult(this.#redis, this.#keys, data, end.artifacts);
+        if (!end.ok) return clouds;
         const version = await this.#catalog.version(data.product, data.version);
         await this.#catalog.putVersion(
           data.product,
@@ -152,10 +160,11 @@ export class StageLifecycle {
           { updates: version.updates + 1 },
           event('updated', `update ${version.updates + 1}`),
         );
-        return undefined;
+        return clouds;
       }
       case 'revoke': {
-        if (!end.ok) return undefined;
+        const clouds = await recordCloudResult(this.#redis, this.#keys, data, end.artifacts);
+        if (!end.ok) return clouds;
         const version = await this.#catalog.version(data.product, data.version);
         for (const image of version.images)
           await this.#catalog.putImage({ ...who, format: image.format, state: 'revoked' });
@@ -166,7 +175,7 @@ export class StageLifecycle {
           { clouds: [], revoked: { at: Date.now(), by: who.by, reason } },
           event('revoked', reason),
         );
-        return undefined;
+        return clouds;
       }
     }
   }

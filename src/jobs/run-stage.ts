@@ -19,6 +19,8 @@ export interface RunStageOptions {
   steps: readonly StepConfig[];
   /** Job parameters as environment variables (VMOPS_JOB_ID, VMOPS_STAGE, …, VMOPS_PARAM_*). */
   params: Readonly<Record<string, string>>;
+  /** Variables only steps marked `cloudAccess` get: the clouds' settings and secrets. */
+  cloudEnv?: Readonly<Record<string, string>>;
   /** Working directory of every step. */
   cwd: string;
   /** Relative step programs (`recipes/demo/step.sh`) are found here. */
@@ -94,6 +96,7 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
       env: {
         ...step.env, // fixed values from config first: the job's own variables always win
         ...options.params,
+        ...(step.cloudAccess ? options.cloudEnv : {}),
         VMOPS_STEP: step.name,
         VMOPS_STEP_NUMBER: String(number),
         VMOPS_STEPS: String(steps.length),

@@ -16,6 +16,7 @@ import { Catalog } from '../catalog/catalog.ts';
 import { reconcileDownloads } from '../catalog/reconcile-downloads.ts';
 import { type StageEnd, StageLifecycle } from '../catalog/stage-lifecycle.ts';
 import { roomKey } from '../chat-keys.ts';
+import { cloudStepEnvironment } from '../clouds/cloud-settings.ts';
 import { asVmopsError, VmopsError } from '../errors.ts';
 import { traceOf } from '../observability/trace.ts';
 import { bullConnection, connectRedis, type RedisTarget } from '../redis/connect.ts';
@@ -85,8 +86,11 @@ export function jobEnvironment(
   };
   if (data.format !== undefined) env.VMOPS_FORMAT = data.format;
   if (data.cloud !== undefined) {
+    const cloud = clouds[data.cloud];
+    const path = cloud?.driver === 'directory' ? cloud.path : undefined;
     env.VMOPS_CLOUD = data.cloud;
-    env.VMOPS_CLOUD_PATH = resolve(dataDir, clouds[data.cloud]?.path ?? join('clouds', data.cloud));
+    env.VMOPS_CLOUD_DRIVER = cloud?.driver ?? 'directory';
+    env.VMOPS_CLOUD_PATH = resolve(dataDir, path ?? join('clouds', data.cloud));
   }
   for (const [name, value] of Object.entries(data.params)) {
     env[`VMOPS_PARAM_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] = value;
@@ -264,6 +268,8 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
       const result = await runStage({
         steps,
         params: jobEnvironment(data, workdir, options.dataDir, config.clouds),
+        // Only steps marked cloudAccess get the clouds' settings and secrets.
+        cloudEnv: cloudStepEnvironment(data, config.clouds),
         repoRoot: options.repoRoot,
         cwd: workdir,
         defaultTimeoutMs: config.jobs.stepTimeout,

@@ -24,6 +24,8 @@ export interface RedisKeys {
   version(product: string, version: string): string;
   /** Sorted set: versions of a product by when they were first built. */
   versions(product: string): string;
+  /** Hash: cloud name → JSON CloudDeployment: the version's images in that cloud (ids, revisions), launches, revocation. */
+  deployments(product: string, version: string): string;
   /** Set: formats of a version that have an image. */
   formats(product: string, version: string): string;
   /** String: the job working on an image (or version and cloud) now: one stage job at a time. */
@@ -77,6 +79,7 @@ export function redisKeys(prefix: string): RedisKeys {
     image: (product, version, format) => `${prefix}:image:${product}:${version}:${format}`,
     version: (product, version) => `${prefix}:version:${product}:${version}`,
     versions: (product) => `${prefix}:versions:${product}`,
+    deployments: (product, version) => `${prefix}:deployments:${product}:${version}`,
     formats: (product, version) => `${prefix}:formats:${product}:${version}`,
     busy: (product, version, what) => `${prefix}:busy:${product}:${version}:${what}`,
     lifecycle: `${prefix}:lifecycle`,

@@ -36,7 +36,7 @@ export function accessText(access: Access): string {
 
 /** Sections of the help list; commands not named here go under "Other". */
 const GROUPS: readonly { title: string; names: readonly string[] }[] = [
-  { title: 'Images', names: ['build', 'test', 'publish', 'deploy', 'update', 'revoke', 'images'] },
+  { title: 'Images', names: ['build', 'test', 'publish', 'deploy', 'update', 'revoke', 'images', 'clouds'] },
   { title: 'Jobs', names: ['jobs', 'status', 'log', 'report', 'cancel', 'retry'] },
   { title: 'Approvals', names: ['approve', 'deny', 'withdraw', 'pending', 'oncall'] },
   {

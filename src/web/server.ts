@@ -446,7 +446,12 @@ export async function startWebConsole(options: WebConsoleOptions): Promise<WebCo
           const versions = (await core.catalog.versions(product)).slice(0, 20);
           return {
             product,
-            versions: await Promise.all(versions.map((version) => core.catalog.version(product, version))),
+            versions: await Promise.all(
+              versions.map(async (version) => ({
+                ...(await core.catalog.version(product, version)),
+                deployments: (await core.catalog.deployments?.(product, version)) ?? [],
+              })),
+            ),
           };
         }),
       );

@@ -2,6 +2,7 @@
 // size and checksum, and download links for published files in the download area.
 import { basename } from 'node:path';
 import type { VersionRecord } from '../../catalog/catalog.ts';
+import type { CloudDeployment } from '../../clouds/deployment-record.ts';
 import { type Html, html } from '../html.ts';
 
 function size(bytes: number | undefined): string {
@@ -13,7 +14,24 @@ function size(bytes: number | undefined): string {
 
 const enc = (part: string) => encodeURIComponent(part);
 
-function versionCard(record: VersionRecord): Html {
+/** Where a version is deployed: per cloud, the images there with the cloud's ids and revisions. */
+function deploymentList(deployments: readonly CloudDeployment[]): Html | string {
+  if (deployments.length === 0) return '';
+  const clouds = deployments.map((deployment) => {
+    const images = deployment.images.map(
+      (image) =>
+        html`<li><code class="cloud-image">${image.id}</code> <span class="meta">${image.revision > 0 ? `r${image.revision}` : 'r0'}</span> <span class="badge cloud-${image.state}">${image.state}</span></li>`,
+    );
+    const launched =
+      deployment.launched.length > 0
+        ? html`<div class="meta">launched: ${deployment.launched.join(', ')}</div>`
+        : '';
+    return html`<li class="cloud"><strong>${deployment.cloud}</strong> <span class="meta">${deployment.driver}</span>${images.length > 0 ? html`<ul class="cloud-images">${images}</ul>` : ''}${launched}<div class="meta">${deployment.last}</div></li>`;
+  });
+  return html`<ul class="deployments">${clouds}</ul>`;
+}
+
+function versionCard(record: VersionRecord & { deployments?: readonly CloudDeployment[] }): Html {
   const formats = record.images.map((image) => {
     const downloadable = image.state === 'published' && !record.revoked;
     const files = image.artifacts.map((artifact) => {
@@ -32,13 +50,17 @@ function versionCard(record: VersionRecord): Html {
   <h2>${record.product} ${record.version}${record.revoked ? html` <span class="badge image-revoked">revoked</span>` : ''}</h2>
   ${record.revoked ? html`<p class="error">revoked by ${record.revoked.by}: ${record.revoked.reason || 'no reason given'}</p>` : ''}
   ${record.clouds.length > 0 ? html`<p class="meta">deployed on ${record.clouds.join(', ')}</p>` : ''}
+  ${deploymentList(record.deployments ?? [])}
   ${record.updates > 0 ? html`<p class="meta">${record.updates} update${record.updates === 1 ? '' : 's'}</p>` : ''}
   <ul class="formats">${formats}</ul>
 </section>`;
 }
 
 export function imagesBody(
-  products: readonly { product: string; versions: readonly VersionRecord[] }[],
+  products: readonly {
+    product: string;
+    versions: readonly (VersionRecord & { deployments?: readonly CloudDeployment[] })[];
+  }[],
 ): Html {
   return html`${products.map(
     ({

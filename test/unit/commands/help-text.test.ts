@@ -32,6 +32,7 @@ describe('helpList', () => {
     const names = listed(helpList(allCommands, mayWith(person('carol', ['viewer']))));
     expect(names).toEqual([
       'images',
+      'clouds',
       'jobs',
       'status',
       'log',

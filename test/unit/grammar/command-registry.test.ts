@@ -60,6 +60,6 @@ describe('CommandRegistry', () => {
 
   it('accepts the shipped commands', () => {
     const registry = new CommandRegistry(allCommands);
-    expect(registry.all()).toHaveLength(27);
+    expect(registry.all()).toHaveLength(28);
   });
 });

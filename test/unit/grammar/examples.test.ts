@@ -26,6 +26,7 @@ describe('default policy', () => {
       update: 'operator',
       revoke: 'operator',
       images: 'known',
+      clouds: 'known',
       jobs: 'known',
       status: 'known',
       log: 'known',

@@ -123,7 +123,7 @@ describe.each(['test', 'publish'])('%s [product] <version> [format…]', (name) 
   });
 });
 
-describe('deploy [product] <version> <cloud…>', () => {
+describe('deploy [product] <version> <cloud…> [--launch N] [--context "…"]', () => {
   it('binds clouds, without duplicates, in any case', () => {
     const { spec, args } = parsed('deploy 2.6 local LXPLUS-cloud local');
     expect(spec.name).toBe('deploy');
@@ -140,13 +140,13 @@ describe('deploy [product] <version> <cloud…>', () => {
 
   it('refuses a missing cloud, listing them', () => {
     expect(refusal('deploy 2.6').message).toBe(
-      'deploy needs at least one cloud. Clouds: local, lxplus-cloud. Usage: deploy [product] <version> <cloud…>',
+      'deploy needs at least one cloud. Clouds: local, lxplus-cloud. Usage: deploy [product] <version> <cloud…> [--launch N] [--context "…"]',
     );
   });
 
   it('says the version comes before the clouds', () => {
     expect(refusal('deploy local').message).toBe(
-      'deploy needs a version before the clouds, like 2.6. Usage: deploy [product] <version> <cloud…>',
+      'deploy needs a version before the clouds, like 2.6. Usage: deploy [product] <version> <cloud…> [--launch N] [--context "…"]',
     );
   });
 
@@ -176,8 +176,8 @@ describe('update [product] <version>', () => {
   });
 });
 
-describe('revoke [product] <version> [--reason "…"]', () => {
-  const USAGE = 'Usage: revoke [product] <version> [--reason "…"]';
+describe('revoke [product] <version> [--reason "…"] [--terminate]', () => {
+  const USAGE = 'Usage: revoke [product] <version> [--reason "…"] [--terminate]';
 
   it.each([
     ['revoke 2.5 --reason "kernel CVE"', 'kernel CVE'],
@@ -206,7 +206,7 @@ describe('revoke [product] <version> [--reason "…"]', () => {
     const error = refusal('revoke 2.5 --resaon x');
     expect(error.code).toBe('bad_option');
     expect(error.message).toBe(
-      `unknown option '--resaon' for revoke: did you mean --reason? Options: --reason "…". ${USAGE}`,
+      `unknown option '--resaon' for revoke: did you mean --reason? Options: --reason "…", --terminate. ${USAGE}`,
     );
   });
 

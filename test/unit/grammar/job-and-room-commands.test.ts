@@ -187,7 +187,7 @@ describe('help [command]', () => {
 
   it('is help only right after the command word', () => {
     expect(refusal('deploy 2.6 -h').message).toBe(
-      "unknown option '-h': deploy takes no options. Usage: deploy [product] <version> <cloud…>",
+      'unknown option \'-h\' for deploy: Options: --launch N, --context "…". Usage: deploy [product] <version> <cloud…> [--launch N] [--context "…"]',
     );
   });
 });

@@ -27,7 +27,22 @@ describe('logger', () => {
           redis: { url: 'redis://:pw@redis.example:6379' },
           networks: { xmpp: { jid: 'vmops@example.org', password: 'xmpp-pw-1' } },
           audit: { key: 'audit-key-0123456789' },
+          clouds: {
+            aws: {
+              driver: 'ec2',
+              accessKeyId: 'AKIAEXAMPLE',
+              secretAccessKey: 'aws-secret-1',
+              sessionToken: 'aws-session-1',
+            },
+            openstack: {
+              driver: 'glance',
+              token: 'os-token-1',
+              keystone: { username: 'vmops', password: 'os-pw-1' },
+            },
+          },
         },
+        cloud: { secretAccessKey: 'aws-secret-2' },
+        env: { VMOPS_CLOUD_SETTINGS: '{"aws":{"secretAccessKey":"aws-secret-3"}}' },
       },
       'starting',
     );
@@ -42,6 +57,12 @@ describe('logger', () => {
       ':pw@',
       'xmpp-pw-1',
       'audit-key-0123456789',
+      'aws-secret-1',
+      'aws-session-1',
+      'os-token-1',
+      'os-pw-1',
+      'aws-secret-2',
+      'aws-secret-3',
     ]) {
       expect(text).not.toContain(secret);
     }
