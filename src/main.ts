@@ -119,7 +119,15 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
     const instanceId = `${hostname()}-${process.pid}`;
     // One metrics registry for this process, with its CPU, memory and event loop figures (/metrics).
     const metrics = new VmopsMetrics({ processMetrics: true });
-    const core = await startBotCore({ config, redisUrl, adapters, log, instanceId, metrics });
+    const core = await startBotCore({
+      config,
+      redisUrl,
+      adapters,
+      log,
+      instanceId,
+      metrics,
+      onHandled: (_message, handled) => jobs.push(...handled.jobs),
+    });
     for (const warning of core.redisWarnings) process.stderr.write(`vmops: warning: ${warning}\n`);
     undo.push(() => core.close());
     const webConsole = await startWebConsoleFromConfig({
@@ -133,11 +141,15 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
     if (webConsole) undo.push(() => webConsole.close());
     // Networks stop after the final states below have been handed to them (they send what waits first).
     for (const network of networks) undo.push(() => network.stop());
+    // Before the networks stop: what the intake read is finished while its answers can still be sent;
+    // what the networks take in meanwhile stays in Redis for the next instance.
+    undo.push(() => core.intake.stop());
     // Runs after the worker has finished its jobs: their final states reach the room before the notifier stops.
     undo.push(() => settleWithin(core, jobs, 10_000));
     for (const network of networks) {
+      // Taken into Redis before the network is acknowledged; the intake runs the pipeline on it.
       await network.start(async (message) => {
-        jobs.push(...(await core.handle(message)).jobs);
+        await core.take(message);
       });
     }
     if (cli.mode === 'local') {
