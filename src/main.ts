@@ -12,7 +12,7 @@ import type { Config } from '../config/schema.ts';
 import { type BotCore, startBotCore } from './bot-core.ts';
 import { parseCli, type RunCommand, USAGE } from './cli-args.ts';
 import { CommandRegistry } from './command-registry.ts';
-import { dataDirOf, defaultConfigPath, loadConfig, repoRoot } from './config-load.ts';
+import { dataDirOf, defaultConfigPath, loadConfig, repoRoot, WORKER_SCOPE } from './config-load.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { asVmopsError, VmopsError } from './errors.ts';
 import { configuredFormats } from './jobs/stage-queues.ts';
@@ -276,9 +276,10 @@ async function main(argv: readonly string[]): Promise<number> {
     );
     return 0;
   }
-  const config = loadConfig(cli.configFile ? resolve(cli.configFile) : defaultConfigPath);
-  if (cli.mode === 'worker') await runWorker(cli, config);
-  else await runLocal(cli, config);
+  const file = cli.configFile ? resolve(cli.configFile) : defaultConfigPath;
+  // A worker reads only what it uses: the team's config file works without the bot's chat secrets.
+  if (cli.mode === 'worker') await runWorker(cli, loadConfig(file, process.env, WORKER_SCOPE));
+  else await runLocal(cli, loadConfig(file));
   return 0;
 }
 
