@@ -5,9 +5,11 @@
 // Redis script, claims the event id (`taken`) and appends the message to a Redis stream; a second
 // delivery of the same event (a redelivery, another bot instance) finds the claim and is not appended.
 //
-// Every bot instance reads the stream as a consumer of one consumer group, handles entries at once
-// (one room's entries in order, rooms side by side; the pipeline never waits on a send here), and
-// acknowledges each entry once it is handled. An instance keeps a heartbeat key while it runs; the
+// Every bot instance reads the stream as a consumer of one consumer group, starts handling each entry
+// at once, in stream order, side by side with the others (up to `concurrency`; the pipeline never
+// waits on a send here, and a room's replies keep their order in the adapter's queue as they are
+// made), and acknowledges each entry once it is handled. Commands are not serialised per room: a burst
+// of 30 would otherwise wait for each other's Redis round trips, and each is queued on its own anyway. An instance keeps a heartbeat key while it runs; the
 // entries an instance read but did not finish (it was killed, or its handler hung) are claimed by
 // another live instance as soon as its heartbeat is gone (XCLAIM), or after `reclaimIdleMs` in any case
 // (XAUTOCLAIM), and finished there: the ingress claim of the dead handler is taken over, and jobs are
@@ -95,8 +97,6 @@ export class Intake {
   #heartbeat: NodeJS.Timeout | undefined;
   /** Entries read and not yet acknowledged, by id. */
   readonly #inFlight = new Map<string, Promise<void>>();
-  /** The tail of each room's chain of entries. */
-  readonly #rooms = new Map<string, Promise<void>>();
 
   constructor(options: IntakeOptions) {
     this.#o = options;
@@ -227,7 +227,7 @@ export class Intake {
     }
   }
 
-  /** Hands an entry to its room's chain, once. */
+  /** Starts handling an entry, once. */
   #dispatch(id: string, fields: string[] | null): void {
     if (this.#inFlight.has(id)) return;
     const o = this.#o;
@@ -238,21 +238,18 @@ export class Intake {
       return;
     }
     const { message } = entry;
-    const room = `${message.target.network}:${message.target.room}`;
-    const work = (this.#rooms.get(room) ?? Promise.resolve()).then(async () => {
+    const work = (async () => {
       try {
         await o.handle(message, { takenAt: entry.takenAt, fromIntake: true });
       } catch (error) {
         o.log.error({ err: error, eventId: message.eventId }, 'intake entry could not be handled');
       }
       await this.#ack(id);
-    });
-    this.#rooms.set(room, work);
-    const done = work.finally(() => {
-      this.#inFlight.delete(id);
-      if (this.#rooms.get(room) === work) this.#rooms.delete(room);
-    });
-    this.#inFlight.set(id, done);
+    })();
+    this.#inFlight.set(
+      id,
+      work.finally(() => this.#inFlight.delete(id)),
+    );
   }
 
   async #ack(id: string): Promise<void> {
