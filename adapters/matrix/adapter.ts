@@ -483,6 +483,7 @@ export class MatrixAdapter implements ChatAdapter {
         joinedAt.set(roomId, i);
       }
     });
+    const handOvers: Promise<void>[] = [];
     for (const [i, { event, roomId, early }] of batch.entries()) {
       if (event.getType() !== 'm.room.message') continue;
       const kind =
@@ -491,8 +492,10 @@ export class MatrixAdapter implements ChatAdapter {
           : early
             ? 'away'
             : undefined;
-      await this.#handOver(await this.#normalize(rawOf(event), roomId), kind);
+      // Handed over side by side, in order (one Redis connection keeps the order of the writes).
+      handOvers.push(this.#handOver(await this.#normalize(rawOf(event), roomId), kind));
     }
+    await Promise.all(handOvers);
   }
 
   /** Hands a message to the pipeline, marked as backlog of a kind; a failure holds the sync position. */
@@ -542,10 +545,12 @@ export class MatrixAdapter implements ChatAdapter {
       log.error({ err: error }, 'matrix timeline gap could not be back-filled; commands in it may be missed');
     }
     log.info({ events: events.length }, 'matrix limited timeline back-filled');
+    const handOvers: Promise<void>[] = [];
     for (const event of events.reverse()) {
       if (event.type !== 'm.room.message') continue;
-      await this.#handOver(await this.#normalize(event, gap.roomId), 'away');
+      handOvers.push(this.#handOver(await this.#normalize(event, gap.roomId), 'away'));
     }
+    await Promise.all(handOvers);
   }
 
   async #tellEncrypted(): Promise<void> {
