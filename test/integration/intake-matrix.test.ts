@@ -12,9 +12,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MatrixAdapter } from '../../adapters/matrix/adapter.ts';
+import { matrixKeys } from '../../adapters/matrix/sync-store.ts';
 import type { Config } from '../../config/schema.ts';
 import { type BotCore, startBotCore } from '../../src/bot-core.ts';
 import { repoRoot } from '../../src/config-load.ts';
@@ -47,14 +49,18 @@ interface World {
   adapter: MatrixAdapter;
   handled: { message: IncomingMessage; result: HandledMessage }[];
   taken: Taken[];
+  /** Stops this bot instance and starts a new one (same account, Redis and prefix); `take` replaces core.take. */
+  restart(take?: TakeFn): Promise<void>;
 }
+
+type TakeFn = (core: BotCore, message: IncomingMessage) => Promise<Taken>;
 
 const undo: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
   for (const step of undo.splice(0).reverse()) await step();
 });
 
-async function setUp(options: HomeserverOptions = {}): Promise<World> {
+async function setUp(options: HomeserverOptions = {}, firstTake?: TakeFn): Promise<World> {
   const hs = await startHomeserver({ rateLimit: SYNAPSE_DEFAULT, ...options });
   undo.push(() => hs.stop());
   const bot = hs.register('vmops');
@@ -76,40 +82,69 @@ async function setUp(options: HomeserverOptions = {}): Promise<World> {
     name: 'intake-matrix-worker',
   });
   undo.push(() => worker.close({ cancelRunning: true }));
-  const adapter = new MatrixAdapter({
-    homeserverUrl: hs.url,
-    userId: bot,
-    accessToken: hs.token(bot, 'VMOPSDEVICE'),
-    botName: config.bot.name,
-    rooms: ['#ops:localhost'],
-    inviters: [],
-    inviteRooms: [],
-    minEditIntervalMs: 1000,
-    maxMessageLength: 8000,
-    rateLimit: SYNAPSE_DEFAULT,
-    redisUrl: redisUrl(),
-    prefix: config.redis.prefix,
-    log,
-    pollTimeoutMs: 1000,
-    startTimeoutMs: 15_000,
-  });
-  const handled: World['handled'] = [];
-  const core = await startBotCore({
+  const botToken = hs.token(bot, 'VMOPSDEVICE');
+  let instance = 0;
+  const startBot = async (take: TakeFn = (core, message) => core.take(message)) => {
+    const adapter = new MatrixAdapter({
+      homeserverUrl: hs.url,
+      userId: bot,
+      accessToken: botToken,
+      botName: config.bot.name,
+      rooms: ['#ops:localhost'],
+      inviters: [],
+      inviteRooms: [],
+      minEditIntervalMs: 1000,
+      maxMessageLength: 8000,
+      rateLimit: SYNAPSE_DEFAULT,
+      redisUrl: redisUrl(),
+      prefix: config.redis.prefix,
+      log,
+      pollTimeoutMs: 1000,
+      startTimeoutMs: 15_000,
+    });
+    const handled: World['handled'] = [];
+    const core = await startBotCore({
+      config,
+      redisUrl: redisUrl(),
+      adapters: new Map([['matrix', adapter]]),
+      log,
+      instanceId: `intake-matrix-bot-${instance++}`,
+      sendRetryMs: 5,
+      onHandled: (message, result) => handled.push({ message, result }),
+    });
+    const taken: Taken[] = [];
+    await adapter.start(async (message) => {
+      taken.push(await take(core, message));
+    });
+    let stopped = false;
+    const stop = async () => {
+      if (stopped) return;
+      stopped = true;
+      await adapter.stop();
+      await core.close();
+    };
+    undo.push(stop);
+    return { core, adapter, handled, taken, stop };
+  };
+  let current = await startBot(firstTake);
+  const w: World = {
+    hs,
     config,
-    redisUrl: redisUrl(),
-    adapters: new Map([['matrix', adapter]]),
-    log,
-    instanceId: 'intake-matrix-bot',
-    sendRetryMs: 5,
-    onHandled: (message, result) => handled.push({ message, result }),
-  });
-  undo.push(() => core.close());
-  const taken: Taken[] = [];
-  await adapter.start(async (message) => {
-    taken.push(await core.take(message));
-  });
-  undo.push(() => adapter.stop());
-  return { hs, config, alice, room, core, adapter, handled, taken };
+    alice,
+    room,
+    ...current,
+    async restart(take) {
+      await current.stop();
+      current = await startBot(take);
+      Object.assign(w, {
+        core: current.core,
+        adapter: current.adapter,
+        handled: current.handled,
+        taken: current.taken,
+      });
+    },
+  };
+  return w;
 }
 
 const text = (body: string) => ({ msgtype: 'm.text', body });
@@ -216,5 +251,37 @@ describe('matrix intake', () => {
     expect(awayNotices(w)).toEqual([]);
     await until(() => w.handled.length === 16 && w.core.intake.pending === 0, { what: 'the intake idle' });
     expect(w.handled).toHaveLength(16);
+  }, 60_000);
+
+  it('keeps its sync position while it cannot take messages in; after a restart they run, once', async () => {
+    let attempts = 0;
+    const w = await setUp({ rateLimit: { perSecond: 50, burst: 50 } }, async () => {
+      attempts += 1;
+      throw new Error('Redis is not answering (simulated)');
+    });
+    const redis = new Redis(redisUrl());
+    undo.push(() => redis.disconnect());
+    const position = () =>
+      redis.hget(matrixKeys(w.config.redis.prefix, '@vmops:localhost').sync, 'next_batch');
+    await until(async () => (await position()) !== null, { what: 'a first sync position' });
+    const before = await position();
+    w.hs.act(w.alice).send(w.room, text('!build 2.6 kvm'));
+    await until(() => attempts >= 1, { what: 'the command handed to the intake' });
+    // Later syncs (more traffic in the room) do not move the position past the command either.
+    w.hs.act(w.alice).send(w.room, text('!jobs'));
+    await until(() => w.hs.requests.filter((r) => r.path.endsWith('/sync')).length > 6, {
+      what: 'more syncs',
+    });
+    expect(await position()).toBe(before);
+    expect(w.handled).toEqual([]);
+    // The next instance resumes from the held position: the command is handed again, and runs.
+    await w.restart();
+    await handledAll(w, 2);
+    expect(w.handled.map((h) => [h.message.text, h.message.backlog?.kind, h.result.outcome]).sort()).toEqual([
+      ['!build 2.6 kvm', 'away', 'done'],
+      ['!jobs', 'away', 'done'],
+    ]);
+    await until(async () => (await position()) !== before, { what: 'the position moved on' });
+    expect(awayNotices(w)).toEqual([]);
   }, 60_000);
 });
