@@ -28,13 +28,13 @@ import {
   screen,
   TAKEN,
 } from '../pipeline/ingress.ts';
-import { connectRedis, type RedisTarget } from '../redis/connect.ts';
+import type { RedisTarget } from '../redis/connect.ts';
 import type { IncomingMessage } from '../types.ts';
 
 export interface IntakeOptions {
   /** The bot's Redis connection (writes, acks, claims). */
   redis: Redis;
-  /** Where to open the blocking connection the stream is read on. */
+  /** The Redis the bot uses (kept for a reader of its own; the stream is polled on `redis` now). */
   redisUrl: RedisTarget;
   /** The configured Redis prefix (the stream and heartbeat keys live under it, on its hash slot). */
   prefix: string;
@@ -55,6 +55,8 @@ export interface IntakeOptions {
   reclaimIdleMs?: number;
   /** Most entries handled at once (default 64). */
   concurrency?: number;
+  /** How long to wait after a read that found nothing new (ms; default 50). */
+  pollMs?: number;
 }
 
 /** What became of a message handed to `take`. */
@@ -149,15 +151,12 @@ export class Intake {
   async start(): Promise<void> {
     if (this.#running) return;
     const o = this.#o;
-    await o.redis.xgroup('CREATE', this.stream, GROUP, '0', 'MKSTREAM').catch((error: unknown) => {
-      if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
-    });
+    await this.#ensureGroup();
     this.#running = true;
-    this.#reader = connectRedis(o.redisUrl, {
-      blocking: true,
-      name: `vmops-intake-${o.instanceId}`,
-      log: o.log,
-    });
+    // Polled on the bot's own connection (a blocking XREADGROUP would hold it): a separate blocking
+    // reader kept the jobs of the same process from carrying on after a Sentinel failover (seen in
+    // test/integration/scale-out.test.ts). An empty poll waits `pollMs` before the next one.
+    this.#reader = o.redis;
     await this.#beat();
     const every = o.heartbeatMs ?? 1000;
     this.#heartbeat = setInterval(() => {
@@ -170,6 +169,13 @@ export class Intake {
       o.log.warn({ err: error }, 'intake could not read its own pending entries'),
     );
     this.#loop = this.#readLoop();
+  }
+
+  /** Creates the stream and its consumer group unless they exist (also after a Redis that lost them). */
+  async #ensureGroup(): Promise<void> {
+    await this.#o.redis.xgroup('CREATE', this.stream, GROUP, '0', 'MKSTREAM').catch((error: unknown) => {
+      if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
+    });
   }
 
   async #beat(): Promise<void> {
@@ -186,45 +192,41 @@ export class Intake {
           await Promise.race(this.#inFlight.values());
           continue;
         }
-        await this.#read('>', limit - this.#inFlight.size);
+        const read = await this.#read('>', limit - this.#inFlight.size);
+        if (read === 0) await new Promise((resolve) => setTimeout(resolve, o.pollMs ?? 50));
       } catch (error) {
         if (!this.#running) break;
         o.log.warn({ err: error }, 'intake read failed; retrying');
         await new Promise((resolve) => setTimeout(resolve, 500));
+        // A Redis restarted without its data has no group any more: make it again.
+        if (String((error as Error).message).includes('NOGROUP'))
+          await this.#ensureGroup().catch(() => undefined);
       }
     }
   }
 
-  /** One XREADGROUP: `>` for new entries (blocking up to 1 s), `0` for this consumer's own pending ones. */
-  async #read(from: '>' | '0', count = 100): Promise<void> {
+  /** One XREADGROUP: `>` for new entries, `0` for this consumer's own pending ones; how many it read. */
+  async #read(from: '>' | '0', count = 100): Promise<number> {
     const reader = this.#reader;
-    if (!reader) return;
-    const reply = (await (from === '>'
-      ? reader.xreadgroup(
-          'GROUP',
-          GROUP,
-          this.#o.instanceId,
-          'COUNT',
-          count,
-          'BLOCK',
-          1000,
-          'STREAMS',
-          this.stream,
-          '>',
-        )
-      : reader.xreadgroup(
-          'GROUP',
-          GROUP,
-          this.#o.instanceId,
-          'COUNT',
-          count,
-          'STREAMS',
-          this.stream,
-          '0',
-        ))) as StreamReply;
+    if (!reader) return 0;
+    const reply = (await reader.xreadgroup(
+      'GROUP',
+      GROUP,
+      this.#o.instanceId,
+      'COUNT',
+      count,
+      'STREAMS',
+      this.stream,
+      from,
+    )) as StreamReply;
+    let read = 0;
     for (const [, entries] of reply ?? []) {
-      for (const [id, fields] of entries) this.#dispatch(id, fields);
+      for (const [id, fields] of entries) {
+        read += 1;
+        this.#dispatch(id, fields);
+      }
     }
+    return read;
   }
 
   /** Starts handling an entry, once. */
@@ -333,7 +335,6 @@ export class Intake {
       );
     }
     await this.#o.redis.del(this.#alive(this.#o.instanceId)).catch(() => undefined);
-    this.#reader?.disconnect();
     this.#reader = undefined;
   }
 }
