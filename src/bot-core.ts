@@ -16,7 +16,9 @@ import { readDeployments } from './clouds/deployment-record.ts';
 import { CommandRegistry } from './command-registry.ts';
 import type { CatalogReader, JobControl } from './command-spec.ts';
 import { VmopsError } from './errors.ts';
+import { commandText } from './grammar/addressing.ts';
 import { vocabularyFromConfig } from './grammar/vocabulary.ts';
+import { Intake, type Taken } from './intake/intake.ts';
 import { type AgentInfo, liveAgents } from './jobs/agent-presence.ts';
 import { createJobControl } from './jobs/job-control.ts';
 import { configuredFormats, openStageQueues, SCHEDULE_QUEUE } from './jobs/stage-queues.ts';
@@ -26,7 +28,13 @@ import { type BotHealth, botHealth } from './observability/health.ts';
 import { instrumentAdapter } from './observability/instrument-adapter.ts';
 import { VmopsMetrics } from './observability/metrics.ts';
 import { OnCallDesk } from './oncall/oncall-desk.ts';
-import { executeApproved, handleMessage, type PipelineDeps } from './pipeline/handle-message.ts';
+import { AwayNotices } from './pipeline/away-notices.ts';
+import {
+  executeApproved,
+  type HandledMessage,
+  handleMessage,
+  type PipelineDeps,
+} from './pipeline/handle-message.ts';
 import { identitiesFromConfig } from './pipeline/identify.ts';
 import { redisThrottle } from './pipeline/throttle.ts';
 import { checkPolicy } from './policy-check.ts';
@@ -65,7 +73,15 @@ async function jobDetails(
 }
 
 export interface BotCore {
+  /** Runs the pipeline on a message at once, waiting on its replies (the terminal, the web console, tests). */
   handle(message: IncomingMessage): ReturnType<typeof handleMessage>;
+  /**
+   * Takes a network's message in durably (src/intake/): resolves once it is in Redis, when the adapter
+   * may acknowledge it; the pipeline runs on it soon after, on this instance or another.
+   */
+  take(message: IncomingMessage): Promise<Taken>;
+  /** The durable intake (stop it before the adapters, so what it finishes can still be answered). */
+  intake: Intake;
   notifier: Notifier;
   /** Job control, for what is not typed in chat (schedules, tests). */
   jobs: JobControl;
@@ -114,6 +130,10 @@ export async function startBotCore(options: {
   metrics?: VmopsMetrics;
   /** Where this process anchors the audit trail (its journal, beside the other processes' on this host). */
   auditDir?: string;
+  /** Called with each message the intake has handled and what became of it (main.ts collects jobs; tests watch). */
+  onHandled?(message: IncomingMessage, handled: HandledMessage): void;
+  /** Intake timing: heartbeat (ms; default 1 s) and when any pending entry is taken over (ms; default 60 s). */
+  intake?: { heartbeatMs?: number; reclaimIdleMs?: number };
 }): Promise<BotCore> {
   const { config, redisUrl, log } = options;
   // Config mistakes first, before anything connects or starts that would then have to be stopped.
@@ -233,6 +253,13 @@ export async function startBotCore(options: {
     publicUrl: config.web.publicUrl,
     now,
   });
+  const away = new AwayNotices({
+    redis,
+    prefix: config.redis.prefix,
+    commandOf: (message) => commandText(message, config.bot.name) ?? message.text,
+    reply: send,
+    log: log.child({ part: 'away-notices' }),
+  });
   const deps: PipelineDeps = {
     config,
     registry,
@@ -250,6 +277,7 @@ export async function startBotCore(options: {
       ['shell'],
     ),
     ingress: { redis, keys, maxAgeMs: config.bot.maxMessageAge, instanceId: options.instanceId },
+    away,
     jobs,
     catalog: catalogReader,
     liveWorkers: () => liveAgents(redis, keys),
@@ -303,8 +331,40 @@ export async function startBotCore(options: {
         now,
       })
     : undefined;
+  // What the intake takes in is handled without waiting on any send: replies and status messages are
+  // handed to the adapters (whose queues keep each room's order) and the next command goes on at once.
+  const detach =
+    <A extends unknown[]>(what: string, fn: (...args: A) => Promise<unknown>) =>
+    async (...args: A): Promise<void> => {
+      void fn(...args).catch((error: unknown) => log.warn({ err: error }, `${what} failed`));
+    };
+  const intakeDeps: PipelineDeps = {
+    ...deps,
+    reply: detach('reply', deps.reply),
+    announce: detach('status message', deps.announce),
+  };
+  const intake = new Intake({
+    redis,
+    redisUrl,
+    prefix: config.redis.prefix,
+    ingress: deps.ingress,
+    botName: config.bot.name,
+    instanceId: options.instanceId,
+    away,
+    log: log.child({ part: 'intake' }),
+    handle: async (message, admission) => {
+      const handled = await handleMessage(message, intakeDeps, admission);
+      options.onHandled?.(message, handled);
+      return handled;
+    },
+    ...(options.intake?.heartbeatMs ? { heartbeatMs: options.intake.heartbeatMs } : {}),
+    ...(options.intake?.reclaimIdleMs ? { reclaimIdleMs: options.intake.reclaimIdleMs } : {}),
+  });
+  await intake.start();
   return {
     handle: (message) => handleMessage(message, deps),
+    take: (message) => intake.take(message),
+    intake,
     notifier,
     jobs,
     schedules,
@@ -319,6 +379,8 @@ export async function startBotCore(options: {
     health,
     async close() {
       checkpoints?.stop();
+      await intake.stop();
+      await away.close();
       detachMetrics();
       await approvals.stop();
       await schedules.close();

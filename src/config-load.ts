@@ -56,8 +56,21 @@ function substituteEnv(
   return value;
 }
 
+/** Top-level sections a process does not use, so they are neither read nor checked (their defaults stand). */
+export interface ConfigScope {
+  skip?: readonly (keyof Config)[];
+}
+
+/** What a worker does not use: the chat networks (and their secrets) and the web console. */
+export const WORKER_SCOPE: ConfigScope = { skip: ['networks', 'web'] };
+
 /** Parses and validates configuration text. Throws VmopsError(config_invalid) listing every problem. */
-export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+export function parseConfig(
+  text: string,
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  scope: ConfigScope = {},
+): Config {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const fail = (lines: string[]): never => {
@@ -91,7 +104,14 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const raw = doc.toJS() ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw))
     fail([`  ${file}: the top level must be a mapping of keys`]);
-  const substituted = substituteEnv(raw, env, [], problems);
+  // A section this process does not use is left out before ${ENV} references are read: a worker must
+  // not need the bot's chat secrets in its environment.
+  const used = Object.fromEntries(
+    Object.entries(raw as Record<string, unknown>).filter(
+      ([key]) => !scope.skip?.includes(key as keyof Config),
+    ),
+  );
+  const substituted = substituteEnv(used, env, [], problems);
   const parsed = configSchema.safeParse(substituted);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -108,7 +128,11 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
 }
 
 /** Reads and validates a configuration file (default: config/default.yaml). */
-export function loadConfig(file: string = defaultConfigPath, env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(
+  file: string = defaultConfigPath,
+  env: NodeJS.ProcessEnv = process.env,
+  scope: ConfigScope = {},
+): Config {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -116,5 +140,5 @@ export function loadConfig(file: string = defaultConfigPath, env: NodeJS.Process
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error);
     throw new VmopsError('config_invalid', `${file}: cannot read the configuration: ${reason}`, { file });
   }
-  return parseConfig(text, file, env);
+  return parseConfig(text, file, env, scope);
 }

@@ -14,7 +14,7 @@ import type { Config } from '../config/schema.ts';
 import { type BotCore, startBotCore } from './bot-core.ts';
 import { parseCli, type RunCommand, USAGE } from './cli-args.ts';
 import { CommandRegistry } from './command-registry.ts';
-import { dataDirOf, defaultConfigPath, loadConfig, repoRoot } from './config-load.ts';
+import { dataDirOf, defaultConfigPath, loadConfig, repoRoot, WORKER_SCOPE } from './config-load.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { asVmopsError, VmopsError } from './errors.ts';
 import { configuredFormats } from './jobs/stage-queues.ts';
@@ -137,6 +137,7 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
       instanceId,
       metrics,
       auditDir: join(dataDir, 'audit'),
+      onHandled: (_message, handled) => jobs.push(...handled.jobs),
     });
     for (const warning of core.redisWarnings) process.stderr.write(`vmops: warning: ${warning}\n`);
     undo.push(() => core.close());
@@ -151,11 +152,15 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
     if (webConsole) undo.push(() => webConsole.close());
     // Networks stop after the final states below have been handed to them (they send what waits first).
     for (const network of networks) undo.push(() => network.stop());
+    // Before the networks stop: what the intake read is finished while its answers can still be sent;
+    // what the networks take in meanwhile stays in Redis for the next instance.
+    undo.push(() => core.intake.stop());
     // Runs after the worker has finished its jobs: their final states reach the room before the notifier stops.
     undo.push(() => settleWithin(core, jobs, 10_000));
     for (const network of networks) {
+      // Taken into Redis before the network is acknowledged; the intake runs the pipeline on it.
       await network.start(async (message) => {
-        jobs.push(...(await core.handle(message)).jobs);
+        await core.take(message);
       });
     }
     if (cli.mode === 'local') {
@@ -290,9 +295,10 @@ async function main(argv: readonly string[]): Promise<number> {
     );
     return 0;
   }
-  const config = loadConfig(cli.configFile ? resolve(cli.configFile) : defaultConfigPath);
-  if (cli.mode === 'worker') await runWorker(cli, config);
-  else await runLocal(cli, config);
+  const file = cli.configFile ? resolve(cli.configFile) : defaultConfigPath;
+  // A worker reads only what it uses: the team's config file works without the bot's chat secrets.
+  if (cli.mode === 'worker') await runWorker(cli, loadConfig(file, process.env, WORKER_SCOPE));
+  else await runLocal(cli, loadConfig(file));
   return 0;
 }
 

@@ -50,7 +50,6 @@ export function networkAdapters(config: Config, log: Logger, redisUrl: RedisTarg
         minEditIntervalMs: matrix.minEditInterval,
         maxMessageLength: matrix.maxMessageLength,
         rateLimit: matrix.rateLimit,
-        maxMessageAgeMs: config.bot.maxMessageAge,
         redisUrl,
         prefix: config.redis.prefix,
         log: log.child({ adapter: 'matrix' }),

@@ -40,8 +40,24 @@ export interface IncomingMessage {
   text: string;
   /** The adapter recognised a platform mention of the bot (Slack `<@U…>`, Matrix pill) or a slash command. */
   mentioned: boolean;
-  /** When the platform says it was sent (ms since epoch). */
+  /** When the platform says it was sent (ms since epoch); for backlog, the original time the network gives. */
   sentAt: number;
+  /** Set when the network hands the message as history or a late delivery, not live; the pipeline decides by it and by its age. */
+  backlog?: Backlog;
+}
+
+/**
+ * How the network handed a message that is not live (adapters only mark it; the pipeline decides):
+ * `away` was sent while the bot was not listening (a Matrix catch-up sync or back-filled gap, an XMPP
+ * `urn:xmpp:delay` delivery): it runs if younger than bot.maxMessageAge, else it is ignored and the
+ * room is told once; `history` was said before the bot was in the room (a first sync without a stored
+ * position, events before its join): it never runs and nobody is told.
+ */
+export interface Backlog {
+  /** `away` or `history`, as above. */
+  kind: 'away' | 'history';
+  /** When the network says it was originally sent (ms since epoch; equals `sentAt`). */
+  originalAt: number;
 }
 
 /** How a reply should look where the network can show the difference. */

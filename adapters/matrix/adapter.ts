@@ -3,11 +3,15 @@
 // allow-list), and direct chats. Holds no policy: it turns room messages into IncomingMessage
 // (identity from the sender's user id only, see events.ts) and sends or edits notices.
 //
-// No replays: nothing in the first sync is acted on (the gate is client.isInitialSyncComplete());
-// the sync position is kept in Redis after each batch was handled, and the next start resumes from
-// it, so the homeserver hands only what came while the bot was away. Commands from that time, and
-// commands older than bot.maxMessageAge, are not run: each is claimed under the pipeline's own
-// event key (so no instance runs it later) and the room is told once which ones were ignored.
+// The stored sync position is the acknowledgement: it is written to Redis only after every message
+// of the syncs it covers has been handed over (and so taken into the durable intake), and the next
+// start resumes from it, so the homeserver hands again whatever was not yet taken in. A room timeline
+// the homeserver cut short (`limited`, with a `prev_batch`) is back-filled through /messages down to
+// the previous position before the batch is handed over, so nothing in the gap goes unseen. What the
+// network hands as not live is only marked (IncomingMessage.backlog): the first sync after a start
+// is `away` when resumed from a stored position (else `history`, as is what came before the bot's own
+// join), and so are back-filled events; the pipeline decides by their age whether they run. A failed
+// /sync and the SDK's RECONNECTING or ERROR state change nothing of that: what comes after is live.
 // Encrypted rooms cannot be read (no E2EE here): the room and the log are told so, once.
 // Every send goes through one paced queue per account (send-queue.ts): under the homeserver's rate
 // limit, a 429 delays and never drops, and waiting edits of one message merge.
@@ -27,9 +31,7 @@ import {
 } from 'matrix-js-sdk';
 import type { Logger } from 'pino';
 import { VmopsError } from '../../src/errors.ts';
-import { commandText } from '../../src/grammar/addressing.ts';
 import { connectRedis, type RedisTarget } from '../../src/redis/connect.ts';
-import { redisKeys } from '../../src/redis/keys.ts';
 import type {
   AdapterLimits,
   ChatAdapter,
@@ -39,7 +41,7 @@ import type {
   Reply,
 } from '../../src/types.ts';
 import { settleWithin } from '../shared/settle.ts';
-import { editContent, type Normalized, normalizeEvent, noticeContent } from './events.ts';
+import { editContent, type Normalized, normalizeEvent, noticeContent, type RawEvent } from './events.ts';
 import { sdkLogger, setSdkLogSink } from './sdk-log.ts';
 import { SendQueue } from './send-queue.ts';
 import {
@@ -74,8 +76,6 @@ export interface MatrixAdapterOptions {
   maxMessageLength: number;
   /** The homeserver's message rate limit for the bot's account (Synapse default 0.2/s, burst 10). */
   rateLimit: { perSecond: number; burst: number };
-  /** Commands older than this are not run (config bot.maxMessageAge, ms). */
-  maxMessageAgeMs: number;
   /** Redis for the sync position, the session and notices, under `prefix`. */
   redisUrl: RedisTarget;
   prefix: string;
@@ -91,13 +91,23 @@ export interface MatrixAdapterOptions {
 interface Noted {
   event: MatrixEvent;
   roomId: string;
-  /** It came before the first sync was complete (history, or sent while the bot was away). */
+  /** It came in the first sync after the start (from before the bot was listening). */
   early: boolean;
 }
 
+/** A room timeline a sync cut short: the events between `to` (the previous position) and `from` were left out. */
+interface Gap {
+  roomId: string;
+  /** The timeline's prev_batch. */
+  from: string;
+  /** The `since` of that sync. */
+  to: string;
+}
+
 const STOP_DRAIN_MS = 3000;
-const REMEMBER_MS = 7 * 24 * 3600_000;
-const AWAY_LISTED = 5;
+/** Events asked for per /messages page when back-filling a gap, and the most pages per gap. */
+const BACKFILL_PAGE = 100;
+const BACKFILL_PAGES = 50;
 
 export const ENCRYPTED_NOTICE =
   '🔒 This room is end-to-end encrypted, and vmops cannot read encrypted messages: commands sent here are not seen. ' +
@@ -126,6 +136,12 @@ export class MatrixAdapter implements ChatAdapter {
   #noted: Noted[] = [];
   /** Where the previous run stopped, when it left a position. */
   #resumedFrom: SyncPosition | undefined;
+  /** The first sync of this run is processed (the SDK said PREPARED once): later events are live. */
+  #prepared = false;
+  /** Gaps of limited timelines, by the next_batch of the sync that had them. */
+  readonly #gaps = new Map<string, Gap[]>();
+  /** A hand-over failed: the sync position stays where it was, so a restart hands those events again. */
+  #positionHeld = false;
   #syncErrorLogged = false;
   readonly #rateLimitListeners: ((waitMs: number) => void)[] = [];
 
@@ -299,11 +315,36 @@ export class MatrixAdapter implements ChatAdapter {
     return this.#queue;
   }
 
-  /** fetch, with every request ended when the adapter stops. */
-  readonly #fetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+  /** fetch, with every request ended when the adapter stops; /sync answers are read for limited timelines. */
+  readonly #fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const signal = init?.signal ? AbortSignal.any([init.signal, this.#abort.signal]) : this.#abort.signal;
-    return fetch(input, { ...init, signal });
+    const response = await fetch(input, { ...init, signal });
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    if (response.ok && url.pathname.endsWith('/sync')) {
+      const since = url.searchParams.get('since');
+      if (since) await this.#noteGaps(since, response.clone());
+    }
+    return response;
   };
+
+  /** Notes the rooms whose timeline this /sync answer cut short (`limited`), to back-fill them. */
+  async #noteGaps(since: string, response: Response): Promise<void> {
+    try {
+      const body = (await response.json()) as {
+        next_batch?: string;
+        rooms?: { join?: Record<string, { timeline?: { limited?: boolean; prev_batch?: string } }> };
+      };
+      const gaps: Gap[] = [];
+      for (const [roomId, room] of Object.entries(body.rooms?.join ?? {})) {
+        const timeline = room.timeline;
+        if (timeline?.limited && timeline.prev_batch)
+          gaps.push({ roomId, from: timeline.prev_batch, to: since });
+      }
+      if (gaps.length > 0 && body.next_batch) this.#gaps.set(body.next_batch, gaps);
+    } catch (error) {
+      this.#o.log.warn({ err: error }, 'matrix sync answer unreadable for limited timelines');
+    }
+  }
 
   /** The access token (and device) to use: configured, or from a password login kept in Redis. */
   async #session(): Promise<{ accessToken: string; deviceId?: string }> {
@@ -365,7 +406,8 @@ export class MatrixAdapter implements ChatAdapter {
     const log = this.#o.log;
     client.on(RoomEvent.Timeline, (event, room, toStartOfTimeline) => {
       if (toStartOfTimeline || !room || this.#stopped || event.status !== null) return;
-      this.#noted.push({ event, roomId: room.roomId, early: !client.isInitialSyncComplete() });
+      // Not isInitialSyncComplete(): that is false again while the SDK reconnects after a failed /sync.
+      this.#noted.push({ event, roomId: room.roomId, early: !this.#prepared });
     });
     client.on(ClientEvent.Event, (event) => {
       const roomId = event.getRoomId();
@@ -400,15 +442,19 @@ export class MatrixAdapter implements ChatAdapter {
       }
       if (state !== SyncState.Prepared && state !== SyncState.Syncing) return;
       this.#syncErrorLogged = false;
+      this.#prepared = true;
       const token = data?.nextSyncToken;
       const batch = this.#noted.splice(0);
-      if (batch.length === 0 && this.#encryptedDue.size === 0 && !token) return;
+      const gaps = token ? (this.#gaps.get(token) ?? []) : [];
+      if (token) this.#gaps.delete(token);
+      if (batch.length === 0 && gaps.length === 0 && this.#encryptedDue.size === 0 && !token) return;
       this.#chain(async () => {
+        for (const gap of gaps) await this.#backfill(gap);
         await this.#handleBatch(batch);
         await this.#tellEncrypted();
-        // Only now that the batch is handled: a crash before this line hands it again (and the
+        // Only now that the batch is taken in: a crash before this line hands it again (and the
         // pipeline's event claims keep it from running twice).
-        if (token && this.#redis) {
+        if (token && this.#redis && !this.#positionHeld) {
           await writeSyncPosition(this.#redis, this.#keys, { nextBatch: token, seenAt: this.#now() });
         }
       });
@@ -437,56 +483,74 @@ export class MatrixAdapter implements ChatAdapter {
         joinedAt.set(roomId, i);
       }
     });
-    const away = new Map<string, IncomingMessage[]>();
+    const handOvers: Promise<void>[] = [];
     for (const [i, { event, roomId, early }] of batch.entries()) {
       if (event.getType() !== 'm.room.message') continue;
-      if (i < (joinedAt.get(roomId) ?? -1)) continue;
-      const normalized = await this.#normalize(event, roomId);
-      if ('drop' in normalized) continue;
-      const message = normalized.message;
-      if (message.sender.isSelf || commandText(message, this.#o.botName) === undefined) continue;
-      const tooOld = this.#now() - message.sentAt > this.#o.maxMessageAgeMs;
-      if (early || tooOld) {
-        // First start without a position: long-past history is no news to anyone.
-        if (tooOld && !this.#resumedFrom) continue;
-        if (await this.#claimIgnored(message)) {
-          away.set(roomId, [...(away.get(roomId) ?? []), message]);
-        }
-        continue;
-      }
-      const deliver = this.#onMessage;
-      if (!deliver) return;
-      try {
-        await deliver(message);
-      } catch (error) {
-        this.#o.log.warn({ err: error, eventId: message.eventId }, 'matrix message could not be handled');
-      }
+      const kind =
+        i < (joinedAt.get(roomId) ?? -1) || (early && !this.#resumedFrom)
+          ? 'history'
+          : early
+            ? 'away'
+            : undefined;
+      // Handed over side by side, in order (one Redis connection keeps the order of the writes).
+      handOvers.push(this.#handOver(await this.#normalize(rawOf(event), roomId), kind));
     }
-    for (const [roomId, messages] of away) await this.#tellAway(roomId, messages);
+    await Promise.all(handOvers);
   }
 
-  /** Claims an ignored command under the pipeline's event key: no instance runs it later. */
-  async #claimIgnored(message: IncomingMessage): Promise<boolean> {
-    const redis = this.#redis;
-    if (!redis) return false;
-    const key = redisKeys(this.#o.prefix).event(this.network, message.eventId);
-    return (await redis.set(key, 'ignored:away', 'PX', REMEMBER_MS, 'NX')) === 'OK';
+  /** Hands a message to the pipeline, marked as backlog of a kind; a failure holds the sync position. */
+  async #handOver(normalized: Normalized, backlog: 'away' | 'history' | undefined): Promise<void> {
+    if ('drop' in normalized) return;
+    const message = normalized.message;
+    if (message.sender.isSelf) return;
+    const deliver = this.#onMessage;
+    if (!deliver) {
+      this.#positionHeld = true;
+      return;
+    }
+    try {
+      await deliver(
+        backlog ? { ...message, backlog: { kind: backlog, originalAt: message.sentAt } } : message,
+      );
+    } catch (error) {
+      this.#positionHeld = true;
+      this.#o.log.error(
+        { err: error, eventId: message.eventId },
+        'matrix message could not be taken in; the sync position is held so a restart hands it again',
+      );
+    }
   }
 
-  async #tellAway(roomId: string, messages: IncomingMessage[]): Promise<void> {
-    const listed = messages
-      .slice(0, AWAY_LISTED)
-      .map((m) => `"${(commandText(m, this.#o.botName) ?? m.text).slice(0, 80)}" (${m.sender.id})`);
-    const more = messages.length > AWAY_LISTED ? ` and ${messages.length - AWAY_LISTED} more` : '';
-    const text = `I was away; I ignored ${messages.length} command(s) sent before I came back: ${listed.join(', ')}${more}. Send again if still needed.`;
-    this.#o.log.info(
-      { room: roomId, ignored: messages.map((m) => m.eventId) },
-      'matrix commands from while away ignored',
-    );
-    await this.send({ network: this.network, room: roomId, isDirect: false }, { text, tone: 'info' }).catch(
-      (error: unknown) =>
-        this.#o.log.warn({ err: error, room: roomId }, 'could not tell the room about ignored commands'),
-    );
+  /** Back-fills a limited timeline from its prev_batch down to the previous position, oldest first. */
+  async #backfill(gap: Gap): Promise<void> {
+    const client = this.#client;
+    if (!client) return;
+    const log = this.#o.log.child({ room: gap.roomId });
+    const events: RawEvent[] = [];
+    let from = gap.from;
+    try {
+      for (let page = 0; page < BACKFILL_PAGES; page++) {
+        const answer = await client.http.authedRequest<{ chunk?: RawEvent[]; end?: string }>(
+          Method.Get,
+          `/rooms/${encodeURIComponent(gap.roomId)}/messages`,
+          { from, to: gap.to, dir: 'b', limit: String(BACKFILL_PAGE) },
+        );
+        const chunk = answer.chunk ?? [];
+        events.push(...chunk);
+        if (chunk.length === 0 || !answer.end || answer.end === from) break;
+        from = answer.end;
+      }
+    } catch (error) {
+      // Not held: the events after the gap are live and must not wait; what was missed is logged.
+      log.error({ err: error }, 'matrix timeline gap could not be back-filled; commands in it may be missed');
+    }
+    log.info({ events: events.length }, 'matrix limited timeline back-filled');
+    const handOvers: Promise<void>[] = [];
+    for (const event of events.reverse()) {
+      if (event.type !== 'm.room.message') continue;
+      handOvers.push(this.#handOver(await this.#normalize(event, gap.roomId), 'away'));
+    }
+    await Promise.all(handOvers);
   }
 
   async #tellEncrypted(): Promise<void> {
@@ -517,31 +581,21 @@ export class MatrixAdapter implements ChatAdapter {
     }
   }
 
-  async #normalize(event: MatrixEvent, roomId: string): Promise<Normalized> {
+  async #normalize(event: RawEvent, roomId: string): Promise<Normalized> {
     const own = this.#o.userId;
     const room = this.#client?.getRoom(roomId) ?? undefined;
-    const sender = event.getSender();
-    const eventId = event.getId();
+    const sender = event.sender;
     const ownNames = [room?.getMember(own)?.name, own.slice(1).split(':')[0], this.#o.botName].filter(
       (n): n is string => typeof n === 'string' && n !== '',
     );
-    const senderName = sender ? (room?.getMember(sender)?.name ?? event.sender?.name) : undefined;
-    return normalizeEvent(
-      {
-        type: event.getType(),
-        content: event.getContent(),
-        ...(eventId ? { event_id: eventId } : {}),
-        ...(sender ? { sender } : {}),
-        origin_server_ts: event.getTs(),
-      },
-      {
-        ownId: own,
-        roomId,
-        isDirect: await this.#isDirect(roomId),
-        senderName,
-        ownNames,
-      },
-    );
+    const senderName = sender ? room?.getMember(sender)?.name : undefined;
+    return normalizeEvent(event, {
+      ownId: own,
+      roomId,
+      isDirect: await this.#isDirect(roomId),
+      senderName,
+      ownNames,
+    });
   }
 
   /** A room is a direct chat when it is not a configured room and holds just the bot and one person. */
@@ -654,4 +708,17 @@ export class MatrixAdapter implements ChatAdapter {
   #now(): number {
     return (this.#o.now ?? Date.now)();
   }
+}
+
+/** The fields of an SDK event the adapter reads, as a client event. */
+function rawOf(event: MatrixEvent): RawEvent {
+  const eventId = event.getId();
+  const sender = event.getSender();
+  return {
+    type: event.getType(),
+    content: event.getContent(),
+    ...(eventId ? { event_id: eventId } : {}),
+    ...(sender ? { sender } : {}),
+    origin_server_ts: event.getTs(),
+  };
 }

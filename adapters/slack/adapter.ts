@@ -1,10 +1,12 @@
 // Slack as a chat network, through Bolt: Socket Mode by default (an outbound WebSocket, no public URL),
 // or the Events API over HTTP with every request's signature checked. It reacts to mentions
 // (`app_mention`), direct messages (`message` in an `im`), the slash command (`/vmops`) and clicks on
-// its own buttons; it acknowledges each within Slack's 3 seconds (events before any work, commands and
-// clicks first thing) and hands the message to the pipeline afterwards, one at a time per channel.
+// its own buttons. Each is acknowledged to Slack only once the message has been handed over (taken
+// into the durable intake, which takes milliseconds): Bolt acknowledges events before its listeners
+// run, so the receiver is given an App whose acknowledgement waits for the listeners (see
+// #ackAfterHandOver); an event whose hand-over failed is not acknowledged, and Slack delivers it again.
 // Deduplication of redeliveries, and of the same event seen by several bot instances, is the
-// pipeline's ingress (IncomingMessage.eventId = the Events API event_id; a slash command's or click's
+// pipeline's (IncomingMessage.eventId = the Events API event_id; a slash command's or click's
 // trigger_id). Identity is the Slack user id (see events.ts). Replies go through a per-channel queue
 // paced by Slack's limits (send-queue.ts); a job's status message is a Block Kit card updated with
 // chat.update (the notifier puts a finished job's details in the card's thread: `limits.threads`); a
@@ -15,6 +17,7 @@ import {
   type Logger as BoltLogger,
   HTTPReceiver,
   LogLevel,
+  type ReceiverEvent,
   SocketModeReceiver,
   webApi,
 } from '@slack/bolt';
@@ -115,7 +118,10 @@ export class SlackAdapter implements ChatAdapter {
   /** Socket Mode: the socket is open; HTTP mode: the events endpoint listens. */
   #up = false;
   readonly #rateLimitListeners: ((waitMs: number) => void)[] = [];
-  readonly #inbox = new Map<string, Promise<void>>();
+  /** Events being handed over and not yet acknowledged. */
+  readonly #handingOver = new Set<Promise<void>>();
+  /** Bodies of events whose hand-over failed: they are not acknowledged. */
+  readonly #failed = new WeakSet<object>();
   /** Direct-message channels by user id. */
   readonly #dms = new Map<string, string>();
 
@@ -230,19 +236,21 @@ export class SlackAdapter implements ChatAdapter {
         'slack listener error',
       );
     });
+    // The receiver hands events to an App whose acknowledgement waits until the listeners below are done.
+    receiver.init(this.#ackAfterHandOver(app));
     app.event('app_mention', async ({ event, body }) => {
-      this.#accept(normalizeEvent(event as SlackEvent, body, this.#context()), event.type);
+      await this.#accept(normalizeEvent(event as SlackEvent, body, this.#context()), event.type, body);
     });
     app.event('message', async ({ event, body }) => {
-      this.#accept(normalizeEvent(event as SlackEvent, body, this.#context()), event.type);
+      await this.#accept(normalizeEvent(event as SlackEvent, body, this.#context()), event.type, body);
     });
-    app.command(this.#o.command, async ({ ack, command }) => {
+    app.command(this.#o.command, async ({ ack, command, body }) => {
       await ack();
-      this.#accept(normalizeCommand(command as SlashCommand, this.#context()), 'command');
+      await this.#accept(normalizeCommand(command as SlashCommand, this.#context()), 'command', body);
     });
     app.action(new RegExp(`^${ACTION_PREFIX}`), async ({ ack, body }) => {
       await ack();
-      this.#accept(normalizeClick(body as BlockActions, this.#context()), 'click');
+      await this.#accept(normalizeClick(body as BlockActions, this.#context()), 'click', body);
     });
     if (this.#http && this.#o.http) {
       await app.start({ port: this.#o.http.port, host: this.#o.http.host });
@@ -285,31 +293,51 @@ export class SlackAdapter implements ChatAdapter {
     return { ...this.#ctx, now: (this.#o.now ?? Date.now)() };
   }
 
-  #accept(normalized: Normalized, kind: string): void {
+  /**
+   * The App as the receiver sees it: its acknowledgement is held while the listeners run and sent
+   * after them (with what a listener acknowledged with), unless handing the message over failed.
+   */
+  #ackAfterHandOver(app: App): App {
+    const processEvent = async (event: ReceiverEvent): Promise<void> => {
+      let response: Parameters<ReceiverEvent['ack']>[0];
+      const handing = app
+        .processEvent({
+          ...event,
+          ack: async (answer) => {
+            response = answer;
+          },
+        })
+        .then(async () => {
+          if (this.#failed.has(event.body)) return;
+          await event.ack(response);
+        });
+      const tracked = handing.finally(() => this.#handingOver.delete(tracked));
+      this.#handingOver.add(tracked);
+      await tracked;
+    };
+    return Object.assign(Object.create(app) as App, { processEvent });
+  }
+
+  /** Hands a message over; a failure marks its event unacknowledged, so Slack delivers it again. */
+  async #accept(normalized: Normalized, kind: string, body: object): Promise<void> {
     if ('drop' in normalized) {
       this.#o.log.debug({ kind, reason: normalized.drop }, 'slack event dropped');
       return;
     }
-    this.#deliver(normalized.message);
-  }
-
-  /** Handed over in order per channel, after the acknowledgement. */
-  #deliver(message: IncomingMessage): void {
-    if (this.#stopped) return;
-    const key = message.target.room;
-    const next = (this.#inbox.get(key) ?? Promise.resolve()).then(async () => {
-      const onMessage = this.#onMessage;
-      if (!onMessage || this.#stopped) return;
-      try {
-        await onMessage(message);
-      } catch (error) {
-        this.#o.log.error({ err: error, eventId: message.eventId }, 'slack message handling failed');
-      }
-    });
-    this.#inbox.set(key, next);
-    void next.then(() => {
-      if (this.#inbox.get(key) === next) this.#inbox.delete(key);
-    });
+    const onMessage = this.#onMessage;
+    if (!onMessage || this.#stopped) {
+      this.#failed.add(body);
+      return;
+    }
+    try {
+      await onMessage(normalized.message);
+    } catch (error) {
+      this.#failed.add(body);
+      this.#o.log.error(
+        { err: error, eventId: normalized.message.eventId },
+        'slack message could not be taken in; not acknowledged, so Slack delivers it again',
+      );
+    }
   }
 
   async stop(): Promise<void> {
@@ -325,7 +353,7 @@ export class SlackAdapter implements ChatAdapter {
     } else if (this.#http && app) {
       await settleWithin(app.stop(), 5000);
     }
-    await settleWithin(Promise.all(this.#inbox.values()), 10_000);
+    await settleWithin(Promise.all(this.#handingOver), 10_000);
     await this.#queue.stop(STOP_DRAIN_MS);
   }
 

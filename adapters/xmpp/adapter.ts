@@ -382,7 +382,7 @@ export class XmppAdapter extends EventEmitter<AdapterEvents> implements ChatAdap
     }
     // A round trip to the server: once it answers, it has handled the presence too (one stream is
     // handled in order), so a direct message sent from now on reaches this session live instead of
-    // going to offline storage and coming back later marked delayed (and so ignored).
+    // going to offline storage and coming back later marked delayed (backlog, judged by its age).
     const server = xmpp.jid?.domain ?? this.#ownJid.split('@')[1] ?? '';
     await xmpp.iqCaller
       .request(xml('iq', { type: 'get', to: server }, xml('ping', { xmlns: NS.ping })), 10_000)

@@ -177,8 +177,34 @@ export function eventIdOf(stanza: Element, where: string, who: string, ctx: Norm
   return `${where}|${who}|random:${ctx.randomId()}`;
 }
 
-/** Turns a message stanza into an IncomingMessage, or says why it is not one. */
+/**
+ * When a delayed delivery (XEP-0203 `urn:xmpp:delay`: offline storage, room history, a resend) says
+ * the stanza was first sent, or undefined for a live one. A stamp that cannot be read counts as long ago.
+ */
+export function delayedSince(stanza: Element): number | undefined {
+  // A stanza delayed twice (a client's resend put in offline storage) carries a stamp per hop: the earliest is the original.
+  const stamps = stanza.getChildren('delay', NS.delay).map((delay) => {
+    const stamp = Date.parse(delay.attrs.stamp ?? '');
+    return Number.isNaN(stamp) ? 0 : stamp;
+  });
+  return stamps.length === 0 ? undefined : Math.min(...stamps);
+}
+
+/**
+ * Turns a message stanza into an IncomingMessage, or says why it is not one. A delayed one is marked as
+ * backlog (`away`) with its original time; whether it still runs is the pipeline's decision.
+ */
 export function normalizeMessage(stanza: Element, ctx: NormalizeContext): Normalized {
+  const normalized = normalizeLive(stanza, ctx);
+  const since = delayedSince(stanza);
+  if ('drop' in normalized || since === undefined) return normalized;
+  return {
+    ...normalized,
+    message: { ...normalized.message, sentAt: since, backlog: { kind: 'away', originalAt: since } },
+  };
+}
+
+function normalizeLive(stanza: Element, ctx: NormalizeContext): Normalized {
   if (stanza.name !== 'message') return { drop: 'not a message' };
   const type = stanza.attrs.type ?? 'normal';
   if (type === 'error' || type === 'headline') return { drop: `type ${type}` };
@@ -186,13 +212,15 @@ export function normalizeMessage(stanza: Element, ctx: NormalizeContext): Normal
   if (!from) return { drop: 'no sender' };
   const body = stanza.getChildText('body');
   if (body === null || body.trim() === '') return { drop: 'no body' };
-  if (stanza.getChild('delay', NS.delay)) return { drop: 'delayed' };
   if (stanza.getChild('replace', NS.correct)) return { drop: 'a correction' };
   const room = ctx.room(from.bare);
 
   if (type === 'groupchat') {
     if (!room) return { drop: 'groupchat from no room of ours' };
-    if (!room.live) return { drop: 'before the join completed (history)' };
+    // Room history handed at the join comes marked delayed (then it is backlog); anything else before
+    // the join completed cannot be placed in time.
+    if (!room.live && delayedSince(stanza) === undefined)
+      return { drop: 'before the join completed (history)' };
     if (from.resource === '') return { drop: 'from the room itself' };
     return fromOccupant(stanza, from.bare, from.resource, room, body, false, ctx);
   }

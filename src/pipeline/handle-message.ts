@@ -29,8 +29,9 @@ import { traceOfEvent } from '../observability/trace.ts';
 import type { OnCallDesk } from '../oncall/oncall-desk.ts';
 import type { ChatTarget, IncomingMessage, Principal, Reply } from '../types.ts';
 import { accessFor, authorize, mayRun } from './authorize.ts';
+import type { AwayNotices } from './away-notices.ts';
 import type { Identities } from './identify.ts';
-import { admit, type IngressOptions } from './ingress.ts';
+import { type Admission, admit, type IngressOptions } from './ingress.ts';
 import type { Throttle } from './throttle.ts';
 
 export interface PipelineDeps {
@@ -39,6 +40,8 @@ export interface PipelineDeps {
   vocabulary: Vocabulary;
   identities: Identities;
   ingress: IngressOptions;
+  /** Where commands ignored for their age are noted, for one notice per room per return. */
+  away?: AwayNotices;
   jobs: JobControl;
   catalog: CatalogReader;
   liveWorkers(): Promise<AgentInfo[]>;
@@ -96,7 +99,15 @@ function contextFor(
   };
 }
 
-export async function handleMessage(message: IncomingMessage, deps: PipelineDeps): Promise<HandledMessage> {
+/**
+ * Handles one message. `admission` is given for a message the intake took in (src/intake/): its age is
+ * judged at the moment it was taken in, and the intake's claim on it is taken over.
+ */
+export async function handleMessage(
+  message: IncomingMessage,
+  deps: PipelineDeps,
+  admission?: Admission,
+): Promise<HandledMessage> {
   const text = commandText(message, deps.config.bot.name);
   if (text === undefined) return IGNORED;
   const log = deps.log.child({
@@ -105,12 +116,19 @@ export async function handleMessage(message: IncomingMessage, deps: PipelineDeps
     account: message.sender.id,
     trace: traceOfEvent(message.target.network, message.eventId),
   });
-  const verdict = await admit(message, deps.ingress).catch((error: unknown) => {
+  const verdict = await admit(message, deps.ingress, admission).catch((error: unknown) => {
     log.error({ err: error }, 'ingress failed; the message is not handled');
     return undefined;
   });
   if (!verdict?.admit) {
-    if (verdict) log.debug({ reason: verdict.reason }, 'message dropped');
+    if (verdict?.tell) {
+      log.info({ room: message.target.room, sentAt: message.sentAt }, 'command too old to run; ignored');
+      await deps.away
+        ?.ignored(message)
+        .catch((error: unknown) =>
+          log.warn({ err: error }, 'could not note an ignored command for the away notice'),
+        );
+    } else if (verdict) log.debug({ reason: verdict.reason }, 'message dropped');
     deps.observe?.(verdict ? 'ignored' : 'failed', 'none');
     return IGNORED;
   }

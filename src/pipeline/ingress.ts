@@ -1,20 +1,30 @@
 // Ingress: decides whether a chat event is to be handled at all. Drops the bot's own messages, other
-// bots' messages and messages too old to act on (history replays), then claims the event in Redis so
-// a redelivery, or another bot instance seeing the same event, handles it at most once while it runs
-// and never again once it is done. A claim whose holder died lapses, so the platform's redelivery can
-// still run the command (enqueueing is idempotent per event).
+// bots' messages and history (backlog the network says is from before the bot was in the room); a
+// command older than bot.maxMessageAge is not run but claimed as ignored (so no instance runs it later)
+// and said to be told to its room (away-notices.ts). Then claims the event in Redis so a redelivery, or
+// another bot instance seeing the same event, handles it at most once while it runs and never again
+// once it is done. A claim whose holder died lapses, so the platform's redelivery can still run the
+// command (enqueueing is idempotent per event). An event taken in by the intake (src/intake/) is
+// already claimed as `taken`; its handler takes that claim over, and so does the instance that finishes
+// the entry of a dead one.
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../redis/keys.ts';
 import type { IncomingMessage } from '../types.ts';
 
+export type DropReason = 'self' | 'bot' | 'history' | 'too-old' | 'duplicate';
+
 export type IngressVerdict =
   | { admit: true; release(outcome: 'done' | 'failed'): Promise<void> }
-  | { admit: false; reason: 'self' | 'bot' | 'too-old' | 'duplicate' };
+  | {
+      admit: false;
+      reason: DropReason /** A command ignored for its age, claimed now: its room is to be told. */;
+      tell?: boolean;
+    };
 
 export interface IngressOptions {
   redis: Redis;
   keys: RedisKeys;
-  /** Messages older than this are dropped (ms). */
+  /** Messages older than this are not run (ms). */
   maxAgeMs: number;
   /** How long a claim holds while the command is handled (ms). */
   claimMs?: number;
@@ -25,16 +35,34 @@ export interface IngressOptions {
   now?: () => number;
 }
 
-/** Cheap checks that need no Redis: own, bot and old messages. */
-export function screen(
-  message: IncomingMessage,
-  maxAgeMs: number,
-  now: number,
-): 'self' | 'bot' | 'too-old' | undefined {
+/** How the intake hands an entry to the pipeline: when it was taken in, and that its `taken` claim is ours. */
+export interface Admission {
+  /** When the event was taken in (ms since epoch): its age is judged at that moment, not later. */
+  takenAt: number;
+  /** The event was claimed as `taken` by the intake: take over that claim, or one of a handler that died. */
+  fromIntake: boolean;
+}
+
+/** The claim value of an event written to the intake stream and not yet handled. */
+export const TAKEN = 'taken';
+/** The claim value of a command ignored for its age. */
+export const IGNORED = 'ignored:old';
+export const REMEMBER_MS = 7 * 24 * 3600_000;
+
+/** Cheap checks that need no Redis: own, bot, history and old messages. */
+export function screen(message: IncomingMessage, maxAgeMs: number, now: number): DropReason | undefined {
   if (message.sender.isSelf) return 'self';
   if (message.sender.isBot) return 'bot';
+  if (message.backlog?.kind === 'history') return 'history';
   if (now - message.sentAt > maxAgeMs) return 'too-old';
   return undefined;
+}
+
+/** Claims a command ignored for its age; true when this call claimed it (it was never seen before). */
+export async function claimIgnored(message: IncomingMessage, options: IngressOptions): Promise<boolean> {
+  const key = options.keys.event(message.target.network, message.eventId);
+  const px = options.rememberMs ?? REMEMBER_MS;
+  return (await options.redis.set(key, IGNORED, 'PX', px, 'NX')) === 'OK';
 }
 
 /** Marks a claimed event done (remembered) or failed (forgotten, so a redelivery may run it), if still ours. */
@@ -43,15 +71,40 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[2] == 'done' then redis.call('SET', KEYS[1], 'done', 'PX', ARGV[3]) else redis.call('DEL', KEYS[1]) end
 return 1`;
 
-export async function admit(message: IncomingMessage, options: IngressOptions): Promise<IngressVerdict> {
-  const now = options.now?.() ?? Date.now();
+/**
+ * Claims an event for handling: free, or (from the intake) claimed as taken or by a handler whose
+ * intake entry this instance now holds because that handler's process is gone.
+ */
+const CLAIM = `
+local v = redis.call('GET', KEYS[1])
+if v == false or (ARGV[3] == '1' and (v == '${TAKEN}' or string.sub(v, 1, 11) == 'processing:')) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0`;
+
+export async function admit(
+  message: IncomingMessage,
+  options: IngressOptions,
+  admission?: Admission,
+): Promise<IngressVerdict> {
+  const now = admission?.takenAt ?? options.now?.() ?? Date.now();
   const dropped = screen(message, options.maxAgeMs, now);
+  if (dropped === 'too-old')
+    return { admit: false, reason: dropped, tell: await claimIgnored(message, options) };
   if (dropped) return { admit: false, reason: dropped };
   const key = options.keys.event(message.target.network, message.eventId);
   const claim = `processing:${options.instanceId}`;
-  const claimed = await options.redis.set(key, claim, 'PX', options.claimMs ?? 120_000, 'NX');
-  if (claimed !== 'OK') return { admit: false, reason: 'duplicate' };
-  const rememberMs = String(options.rememberMs ?? 7 * 24 * 3600_000);
+  const claimed = await options.redis.eval(
+    CLAIM,
+    1,
+    key,
+    claim,
+    String(options.claimMs ?? 120_000),
+    admission?.fromIntake ? '1' : '0',
+  );
+  if (claimed !== 1) return { admit: false, reason: 'duplicate' };
+  const rememberMs = String(options.rememberMs ?? REMEMBER_MS);
   return {
     admit: true,
     async release(outcome) {

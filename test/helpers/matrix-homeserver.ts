@@ -5,6 +5,9 @@
 // display names, and sending (idempotent per access token and txnId) with Synapse's message rate
 // limit (429 M_LIMIT_EXCEEDED with retry_after_ms). People other than the bot act in-process through
 // the same code paths (`act`). `stop()` and `start()` restart it on the same port with the same state.
+// Inbound trouble on demand: incremental syncs whose room timelines are cut to a limit (`limited` with
+// a `prev_batch`, as Synapse does), `/rooms/{id}/messages` to back-fill from such a token, a proxy
+// answering the next /sync requests with a 502, and an outage (`stop()`, then `start()` later).
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { freePort } from '../../src/redis/free-port.ts';
@@ -55,6 +58,8 @@ export interface HomeserverOptions {
   honourTimelineLimit?: boolean;
   /** How many events an initial sync hands per room when it does not honour the filter (default 20). */
   initialTimeline?: number;
+  /** Most timeline events per room in an incremental sync; more are cut (`limited: true`). Default: no limit. */
+  timelineLimit?: number;
 }
 
 /** One request the server answered, for assertions. */
@@ -94,11 +99,38 @@ export class MatrixHomeserver {
   #server: Server | undefined;
   #port = 0;
   #rateLimit: { perSecond: number; burst: number };
+  /** /sync requests still to be answered with a proxy's 502. */
+  #failSyncs = 0;
+  #timelineLimit: number | undefined;
+  /** Syncs held back (the bot "paused"): /sync answers nothing new until released. */
+  #holdSyncs = false;
 
   constructor(options: HomeserverOptions = {}) {
     this.#options = options;
     this.serverName = options.serverName ?? 'localhost';
     this.#rateLimit = options.rateLimit ?? { perSecond: 0.2, burst: 10 };
+    this.#timelineLimit = options.timelineLimit;
+  }
+
+  /** The next `count` /sync requests get a 502 Bad Gateway from "a proxy" in front of the server. */
+  failNextSyncs(count: number): void {
+    this.#failSyncs += count;
+  }
+
+  /** Most timeline events per room in an incremental sync from now on (undefined: no limit). */
+  setTimelineLimit(limit: number | undefined): void {
+    this.#timelineLimit = limit;
+  }
+
+  /** Holds every /sync open without news until released (the client sees a slow server, not an error). */
+  holdSyncs(hold: boolean): void {
+    this.#holdSyncs = hold;
+    if (!hold) this.#wake();
+  }
+
+  /** How many /sync requests were answered with this status. */
+  syncsAnswered(status: number): number {
+    return this.requests.filter((r) => r.path.endsWith('/sync') && r.status === status).length;
   }
 
   get url(): string {
@@ -166,8 +198,9 @@ export class MatrixHomeserver {
       join: (room: string) => this.#join(user, room),
       leave: (room: string) => this.#leave(user, room),
       invite: (room: string, invitee: string) => this.#invite(user, room, invitee),
-      send: (room: string, content: Record<string, unknown>, type = 'm.room.message') =>
-        this.#append(room, { type, sender: user.id, content }).event_id,
+      /** `ts`: the origin_server_ts to stamp, as an application service may (`?ts=`); default now. */
+      send: (room: string, content: Record<string, unknown>, type = 'm.room.message', ts?: number) =>
+        this.#append(room, { type, sender: user.id, content }, ts).event_id,
       state: (room: string, type: string, stateKey: string, content: Record<string, unknown>) =>
         this.#setState(user, room, type, stateKey, content),
       setDisplayName: (name: string) => this.#setDisplayName(user, name),
@@ -288,7 +321,13 @@ export class MatrixHomeserver {
     if (route === 'GET /account/whoami') return { user_id: user.id, device_id: device.deviceId };
     if (method === 'GET' && head === 'pushrules') return { global: {} };
     if (route === 'GET /capabilities') return { capabilities: {} };
-    if (method === 'GET' && path.endsWith('/sync')) return this.#sync(user, url.searchParams, res);
+    if (method === 'GET' && path.endsWith('/sync')) {
+      if (this.#failSyncs > 0) {
+        this.#failSyncs -= 1;
+        throw new HttpError(502, 'M_UNKNOWN', 'Bad Gateway');
+      }
+      return this.#sync(user, url.searchParams, res);
+    }
     if (head === 'user' && a === user.id && b === 'filter') {
       if (method === 'POST') {
         const id = String(user.filters.size + 1);
@@ -349,6 +388,7 @@ export class MatrixHomeserver {
         if (!found) throw new HttpError(404, 'M_NOT_FOUND', 'Event not found');
         return found.content;
       }
+      if (method === 'GET' && b === 'messages') return this.#messages(user, a, url.searchParams);
       if (method === 'GET' && b === 'joined_members') {
         this.#requireJoined(user, a);
         const room = this.#room(a);
@@ -405,13 +445,14 @@ export class MatrixHomeserver {
   #append(
     roomId: string,
     event: { type: string; sender: string; content: Record<string, unknown>; state_key?: string },
+    ts?: number,
   ): MatrixEvent {
     const room = this.#room(roomId);
     const pos = this.#next();
     const full: MatrixEvent = {
       event_id: `$${randomBytes(12).toString('base64url')}`,
       room_id: room.id,
-      origin_server_ts: Date.now(),
+      origin_server_ts: ts ?? Date.now(),
       ...event,
     };
     room.events.push({ pos, event: full });
@@ -557,7 +598,10 @@ export class MatrixHomeserver {
     }
     const timeout = Math.min(Number(query.get('timeout') ?? 0) || 0, 60_000);
     const filter = this.#filterOf(user, query.get('filter'));
-    let answer = this.#syncResponse(user, from, filter);
+    let answer =
+      this.#holdSyncs && from !== undefined
+        ? this.#nothingSince(from)
+        : this.#syncResponse(user, from, filter);
     if (from === undefined || timeout === 0 || !isEmpty(answer)) return answer;
     // Long poll: hold the request until something for this user arrives, the timeout passes, or the
     // server stops (then the connection is cut).
@@ -570,6 +614,7 @@ export class MatrixHomeserver {
       };
       const check = () => {
         if (!this.#server) return done();
+        if (this.#holdSyncs) return;
         answer = this.#syncResponse(user, from, filter);
         if (!isEmpty(answer)) done();
       };
@@ -577,7 +622,52 @@ export class MatrixHomeserver {
       this.#waiters.add(check);
       res.on('close', done);
     });
-    return this.#syncResponse(user, from, filter);
+    return this.#holdSyncs ? this.#nothingSince(from) : this.#syncResponse(user, from, filter);
+  }
+
+  /** An empty incremental answer that keeps the client where it was. */
+  #nothingSince(from: number) {
+    return {
+      next_batch: `s${from}`,
+      rooms: { join: {}, invite: {}, leave: {} },
+      account_data: { events: [] },
+      presence: { events: [] },
+      to_device: { events: [] },
+      device_lists: { changed: [], left: [] },
+      device_one_time_keys_count: {},
+    };
+  }
+
+  /**
+   * GET /rooms/{id}/messages: events before `from` (a `t<pos>` prev_batch or end token, or an `s<pos>`
+   * sync token), newest first with dir=b, down to `to` (exclusive), at most `limit`; `end` continues.
+   */
+  #messages(user: User, roomId: string, query: URLSearchParams): unknown {
+    this.#requireJoined(user, roomId);
+    const room = this.#room(roomId);
+    const position = (token: string | null, fallback: number) => {
+      if (!token) return fallback;
+      const pos = Number(token.slice(1));
+      if (!/^[ts]\d+$/.test(token) || !Number.isInteger(pos)) {
+        throw new HttpError(400, 'M_INVALID_PARAM', `Invalid pagination token ${token}`);
+      }
+      // A t-token points at the first event shown (exclusive going back); an s-token at the last one seen.
+      return token.startsWith('s') ? pos + 1 : pos;
+    };
+    if (query.get('dir') !== 'b') throw new HttpError(400, 'M_INVALID_PARAM', 'only dir=b is served here');
+    const from = position(query.get('from'), this.#pos + 1);
+    const to = position(query.get('to'), 0);
+    const limit = Math.min(Number(query.get('limit') ?? 10) || 10, 1000);
+    const older = room.events
+      .filter((s) => s.pos < from && s.pos >= to && this.#membershipAt(room, user.id, s.pos) === 'join')
+      .reverse()
+      .slice(0, limit);
+    const last = older.at(-1);
+    return {
+      start: query.get('from') ?? `t${from}`,
+      chunk: older.map((s) => s.event),
+      ...(last && older.length === limit ? { end: `t${last.pos}` } : {}),
+    };
   }
 
   #filterOf(user: User, filter: string | null): { timelineLimit?: number } {
@@ -632,11 +722,18 @@ export class MatrixHomeserver {
           (s.event.type === 'm.room.member' && s.event.state_key === user.id),
       );
       if (visible.length === 0 || (now !== 'join' && before !== 'join' && now !== 'leave')) continue;
-      const firstPos = visible[0]?.pos ?? from + 1;
+      // Synapse cuts a room's timeline to the filter's limit and says so (`limited`, back-fill from prev_batch).
+      const limit = this.#timelineLimit;
+      const shown = limit !== undefined && visible.length > limit ? visible.slice(-limit) : visible;
+      const firstPos = shown[0]?.pos ?? from + 1;
       const section = {
         // A room newly joined in this window gets its state as of the first event shown.
         state: { events: before === 'join' ? [] : [...this.#stateAt(room, firstPos).values()] },
-        timeline: { events: visible.map((s) => s.event), limited: false, prev_batch: `t${firstPos}` },
+        timeline: {
+          events: shown.map((s) => s.event),
+          limited: shown.length < visible.length,
+          prev_batch: `t${firstPos}`,
+        },
         account_data: { events: [] },
         ephemeral: { events: [] },
       };

@@ -203,6 +203,9 @@ export async function startBot(
   });
   const url = redisUrl();
   const dataDir = mkdtempSync(join(tmpdir(), 'vmops-xmpp-data-'));
+  const handled: Bot['handled'] = [];
+  const changes = new EventEmitter();
+  // As main.ts wires it: the adapter hands each message to the durable intake, which runs the pipeline.
   const core = await startBotCore({
     config,
     redisUrl: url,
@@ -213,6 +216,10 @@ export async function startBot(
     log,
     instanceId: `xmpp-test-${process.pid}`,
     sendRetryMs: 5,
+    onHandled: (message, result) => {
+      handled.push({ message, result });
+      changes.emit('change');
+    },
   });
   const worker = await startStageWorkers({
     config,
@@ -223,8 +230,6 @@ export async function startBot(
     dataDir,
     name: 'xmpp-test-worker',
   });
-  const handled: Bot['handled'] = [];
-  const changes = new EventEmitter();
   const joined = Promise.all(
     options.rooms.map((room) =>
       (async () => {
@@ -236,9 +241,7 @@ export async function startBot(
     ),
   );
   await adapter.start(async (message) => {
-    const result = await core.handle(message);
-    handled.push({ message, result });
-    changes.emit('change');
+    await core.take(message);
   });
   if (options.waitForRooms !== false) await joined;
   return {

@@ -112,13 +112,15 @@ async function setUp(
       minEditIntervalMs: 50,
       maxMessageLength: 8000,
       rateLimit: botOptions.rateLimit ?? options.botRate ?? options.rateLimit ?? { perSecond: 50, burst: 50 },
-      maxMessageAgeMs: config.bot.maxMessageAge,
       redisUrl: url,
       prefix: config.redis.prefix,
       log,
       pollTimeoutMs: 1000,
       startTimeoutMs: 15_000,
     });
+    const handled: HandledMessage[] = [];
+    const changes = new EventEmitter();
+    // As main.ts wires it: the adapter hands each message to the durable intake, which runs the pipeline.
     const core = await startBotCore({
       config,
       redisUrl: url,
@@ -127,12 +129,13 @@ async function setUp(
       instanceId: `matrix-test-${bots.length}`,
       sendRetryMs: 5,
       approvalSweepMs: 20,
+      onHandled: (_m, result) => {
+        handled.push(result);
+        changes.emit('change');
+      },
     });
-    const handled: HandledMessage[] = [];
-    const changes = new EventEmitter();
     await adapter.start(async (m) => {
-      handled.push(await core.handle(m));
-      changes.emit('change');
+      await core.take(m);
     });
     const handledAt = (n: number) =>
       new Promise<HandledMessage>((resolve, reject) => {
@@ -258,7 +261,7 @@ describe('matrix adapter', () => {
     expect((await say(w, bot, w.alice, w.room, 'vmops: images')).outcome).toBe('done');
   });
 
-  it('never re-runs a command after a restart: resumes from the stored sync position, tells the room what it missed', async () => {
+  it('never re-runs a command after a restart: resumes from the stored sync position, tells the room what it ignored as too old', async () => {
     const w = await setUp({ initialTimeline: 200 });
     const first = await w.startBot();
     const built = await say(w, first, w.alice, w.room, '!build 2.5 kvm');
@@ -270,8 +273,15 @@ describe('matrix adapter', () => {
     const keys = matrixKeys(w.config.redis.prefix, w.bot);
     const stored = await redis.hget(keys.sync, 'next_batch');
     expect(stored).toMatch(/^s\d+$/);
-    // While the bot is away: a command, and chatter.
-    w.hs.act(w.alice).send(w.room, text('!build 2.6 kvm'));
+    // While the bot is away: a command older than bot.maxMessageAge (stamped so), and chatter.
+    w.hs
+      .act(w.alice)
+      .send(
+        w.room,
+        text('!build 2.6 kvm'),
+        'm.room.message',
+        Date.now() - w.config.bot.maxMessageAge - 60_000,
+      );
     w.hs.act(w.bob).join(w.room);
     w.hs.act(w.bob).send(w.room, text('lunch?'));
 
@@ -430,7 +440,6 @@ describe('matrix adapter', () => {
       minEditIntervalMs: 50,
       maxMessageLength: 8000,
       rateLimit: { perSecond: 1, burst: 1 },
-      maxMessageAgeMs: 60_000,
       redisUrl: redisUrl(),
       prefix: w.config.redis.prefix,
       log,

@@ -113,19 +113,38 @@ describe('xmpp adapter against Prosody', () => {
     expect(run?.message.sender.id).toBe('alice@localhost');
   });
 
-  it('ignores delayed messages, in a room and in a direct chat', async () => {
+  it('runs a delayed message that is still young, and ignores an old one, telling the room or chat once', async () => {
     const room = newRoom(prosody.muc);
     const alice = await person('alice');
     await alice.join(room, 'Alice');
     const vmops = await bot({ rooms: [room] });
-    const delay = () => xml('delay', { xmlns: NS_DELAY, stamp: new Date().toISOString() });
-    await alice.say(room, 'vmops: build 2.6 kvm', {}, delay());
-    await alice.chat('vmops@localhost', 'build 2.6 kvm', {}, delay());
+    const stamp = (ago: number) =>
+      xml('delay', { xmlns: NS_DELAY, stamp: new Date(Date.now() - ago).toISOString() });
+    const old = vmops.config.bot.maxMessageAge + 60_000;
+    await alice.say(room, 'vmops: build 2.8 kvm', {}, stamp(old));
+    await alice.chat('vmops@localhost', 'build 2.8 kvm', {}, stamp(old));
+    await alice.say(room, 'vmops: images', {}, stamp(1000));
     await alice.say(room, 'vmops: jobs');
     await alice.chat('vmops@localhost', 'jobs');
     await vmops.handledWhere((m) => m.text === 'jobs' && m.target.isDirect, 'the direct command after');
     await vmops.handledWhere((m) => m.text === 'jobs' && !m.target.isDirect, 'the room command after');
-    expect(vmops.handled.map((h) => h.message.text)).toEqual(['jobs', 'jobs']);
+    await vmops.handledWhere((m) => m.text === 'images', 'the young delayed command');
+    // Only what this test said counts: the shared vmops account may get an earlier test's direct message
+    // from Prosody's offline storage, young, whose claim lives under that test's Redis prefix.
+    const ours = new Set(['build 2.8 kvm', 'images', 'jobs']);
+    const handled = vmops.handled.filter((h) => ours.has(h.message.text));
+    expect(handled.map((h) => h.message.text).sort()).toEqual(['images', 'jobs', 'jobs']);
+    const notice =
+      /^I was away; I ignored 1 command\(s\) sent before I came back: "build 2\.8 kvm" \(alice@localhost\)/;
+    await alice.waitFor(
+      (s) => fromBot(room)(s.attrs.from ?? '') && notice.test(body(s)),
+      'the notice in the room',
+    );
+    await alice.waitFor(
+      (s) => s.attrs.from?.startsWith('vmops@localhost/') === true && notice.test(body(s)),
+      'the notice in the direct chat',
+    );
+    expect(handled.flatMap((h) => h.result.jobs)).toEqual([]);
   });
 
   it('runs a stanza sent twice with the same id once', async () => {
@@ -138,11 +157,11 @@ describe('xmpp adapter against Prosody', () => {
     await alice.say(room, 'vmops: build 2.6 kvm', { id });
     await alice.say(room, 'vmops: jobs');
     await vmops.handledWhere((m) => m.text === 'jobs', 'the command after');
+    await vmops.handledWhere((m) => m.text === 'build 2.6 kvm', 'the build');
     const builds = vmops.handled.filter((h) => h.message.text === 'build 2.6 kvm');
-    // Both copies reached the bot (with different archive ids) and carry one event id.
-    expect(builds).toHaveLength(2);
-    expect(builds[0]?.message.eventId).toBe(builds[1]?.message.eventId);
-    expect(builds.map((h) => h.result.outcome).sort()).toEqual(['done', 'ignored']);
+    // Both copies reached the room (with different archive ids); the second, with the same event id,
+    // is a duplicate to the intake and is never handled.
+    expect(builds.map((h) => h.result.outcome)).toEqual(['done']);
     const echoes = alice.stanzas.filter((s) => s.attrs.id === id && s.name === 'message');
     const archiveIds = echoes.map((s) => s.getChild('stanza-id', 'urn:xmpp:sid:0')?.attrs.id);
     expect(new Set(archiveIds).size).toBe(2);

@@ -90,17 +90,33 @@ describe('xmpp stanza normalisation', () => {
     expect(result.message.text).toBe('!build 2.6 kvm');
   });
 
-  it('drops history, delayed messages, corrections, bodiless and error messages', () => {
+  it('marks a delayed message as backlog with its original time, for the pipeline to judge', () => {
+    const room = joinedRoom();
+    const delay = xml('delay', { xmlns: 'urn:xmpp:delay', stamp: '2020-01-01T00:00:00Z' });
+    const result = normalizeMessage(groupchat('Alice', 'vmops: revoke 2.5', {}, delay), context(room));
+    if ('drop' in result) throw new Error(result.drop);
+    const at = Date.parse('2020-01-01T00:00:00Z');
+    expect(result.message.sentAt).toBe(at);
+    expect(result.message.backlog).toEqual({ kind: 'away', originalAt: at });
+    // History handed at the join is delayed too: backlog, not dropped.
+    room.live = false;
+    const history = normalizeMessage(groupchat('Alice', 'vmops: revoke 2.5', {}, delay), context(room));
+    if ('drop' in history) throw new Error(history.drop);
+    expect(history.message.backlog?.kind).toBe('away');
+    // A live message carries no backlog mark.
+    room.live = true;
+    const live = normalizeMessage(groupchat('Alice', 'vmops: jobs'), context(room));
+    if ('drop' in live) throw new Error(live.drop);
+    expect(live.message.backlog).toBeUndefined();
+  });
+
+  it('drops undated history, corrections, bodiless and error messages', () => {
     const room = joinedRoom();
     room.live = false;
     expect(normalizeMessage(groupchat('Alice', 'vmops: revoke 2.5'), context(room))).toEqual({
       drop: 'before the join completed (history)',
     });
     room.live = true;
-    const delay = xml('delay', { xmlns: 'urn:xmpp:delay', stamp: '2020-01-01T00:00:00Z' });
-    expect(normalizeMessage(groupchat('Alice', 'vmops: revoke 2.5', {}, delay), context(room))).toEqual({
-      drop: 'delayed',
-    });
     const replace = xml('replace', { xmlns: 'urn:xmpp:message-correct:0', id: 'x' });
     expect(normalizeMessage(groupchat('Alice', 'vmops: revoke 2.5', {}, replace), context(room))).toEqual({
       drop: 'a correction',
