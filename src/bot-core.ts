@@ -22,6 +22,7 @@ import { type BotHealth, botHealth } from './observability/health.ts';
 import { instrumentAdapter } from './observability/instrument-adapter.ts';
 import { VmopsMetrics } from './observability/metrics.ts';
 import { OnCallDesk } from './oncall/oncall-desk.ts';
+import { Outbox } from './outbox/outbox.ts';
 import { executeApproved, handleMessage, type PipelineDeps } from './pipeline/handle-message.ts';
 import { identitiesFromConfig } from './pipeline/identify.ts';
 import { redisThrottle } from './pipeline/throttle.ts';
@@ -29,7 +30,6 @@ import { checkPolicy } from './policy-check.ts';
 import { connectRedis, type RedisTarget } from './redis/connect.ts';
 import { redisKeys } from './redis/keys.ts';
 import { checkProductionRedis } from './redis/production-check.ts';
-import { fitReply } from './render/fit-reply.ts';
 import { reportDetail } from './render/test-report.ts';
 import type { TestReport } from './reports/test-report.ts';
 import { type ScheduleRunner, startScheduleRunner } from './schedules/schedule-runner.ts';
@@ -63,6 +63,8 @@ async function jobDetails(
 export interface BotCore {
   handle(message: IncomingMessage): ReturnType<typeof handleMessage>;
   notifier: Notifier;
+  /** Every send and edit of this instance goes out through it (paced with the other instances in Redis). */
+  outbox: Outbox;
   /** Job control, for what is not typed in chat (schedules, tests). */
   jobs: JobControl;
   /** The schedule runner (its queue holds the ticks). */
@@ -96,8 +98,10 @@ export async function startBotCore(options: {
   instanceId: string;
   /** How long a status message's writer lease lasts without renewal (ms; default 30 s). */
   statusLeaseMs?: number;
-  /** First wait before the notifier or the announcer resends a failed send or edit (ms; default 250, doubling). */
+  /** First wait before the outbox tries a retryable failed send or edit again (ms; default 500, doubling). */
   sendRetryMs?: number;
+  /** How long close() lets the outbox drain (ms; default 3 s). */
+  outboxDrainMs?: number;
   /** How often a schedule tick looks at its builds (ms; default 1 s). */
   schedulePollMs?: number;
   /** How often approval requests are checked for expiry and escalation (ms; default 1 s). */
@@ -145,17 +149,26 @@ export async function startBotCore(options: {
       return raw ? (JSON.parse(raw) as TestReport) : undefined;
     },
   };
+  // One outbox for every network: all sends and edits, paced per platform budget, shared in Redis.
+  const outbox = new Outbox({
+    adapters,
+    redis,
+    prefix: `${config.redis.prefix}:`,
+    instanceId: options.instanceId,
+    log: log.child({ part: 'outbox' }),
+    ...(options.sendRetryMs ? { retryBaseMs: options.sendRetryMs } : {}),
+  });
   const notifier = new Notifier({
     redis,
     redisUrl,
     keys,
     queues,
     adapters,
+    outbox,
     getJob: jobs.get,
     instanceId: options.instanceId,
     log,
     ...(options.statusLeaseMs ? { leaseMs: options.statusLeaseMs } : {}),
-    ...(options.sendRetryMs ? { retryBaseMs: options.sendRetryMs } : {}),
     details: (view) => jobDetails(view, jobs, catalogReader),
     ...(config.web.publicUrl ? { jobUrl: (jobId: string) => `${config.web.publicUrl}/jobs/${jobId}` } : {}),
   });
@@ -167,9 +180,9 @@ export async function startBotCore(options: {
     keys,
     subscriptions,
     adapters,
+    outbox,
     instanceId: options.instanceId,
     log,
-    ...(options.sendRetryMs ? { retryBaseMs: options.sendRetryMs } : {}),
   });
   await announcer.start();
   const schedules = await startScheduleRunner({
@@ -191,10 +204,11 @@ export async function startBotCore(options: {
   const now = options.now ?? Date.now;
   const audit = new AuditTrail(redis, keys, { key: config.audit.key, now });
   const oncall = new OnCallDesk(redis, keys, config, now);
+  // Replies and approval requests: owed to a person, they go before progress edits.
   const send = async (target: ChatTarget, reply: Reply) => {
-    const adapter = adapters.get(target.network);
-    if (!adapter) throw new VmopsError('internal_error', `no adapter for network ${target.network}`);
-    return adapter.send(target, fitReply(reply, adapter.limits));
+    if (!adapters.has(target.network))
+      throw new VmopsError('internal_error', `no adapter for network ${target.network}`);
+    return outbox.send(target, reply, { priority: 'reply' });
   };
   const approvals = new ApprovalDesk({
     config,
@@ -272,6 +286,7 @@ export async function startBotCore(options: {
   return {
     handle: (message) => handleMessage(message, deps),
     notifier,
+    outbox,
     jobs,
     schedules,
     approvals,
@@ -288,6 +303,7 @@ export async function startBotCore(options: {
       await schedules.close();
       await announcer.stop();
       await notifier.close();
+      await outbox.stop(options.outboxDrainMs ?? 3000);
       await queues.close();
       redis.disconnect();
     },

@@ -9,8 +9,10 @@
 // commands older than bot.maxMessageAge, are not run: each is claimed under the pipeline's own
 // event key (so no instance runs it later) and the room is told once which ones were ignored.
 // Encrypted rooms cannot be read (no E2EE here): the room and the log are told so, once.
-// Every send goes through one paced queue per account (send-queue.ts): under the homeserver's rate
-// limit, a 429 delays and never drops, and waiting edits of one message merge.
+// Sending is one PUT per send or edit, never queued or retried here: the core's outbox paces by
+// `limits.sendBudget` (the homeserver counts every event of the account together), waits out 429s
+// and retries what send-errors.ts calls retryable, always with the transaction id it gave, so the
+// homeserver stores a message once however often it is tried.
 import './sdk-log.ts';
 import type { Redis } from 'ioredis';
 import {
@@ -30,6 +32,7 @@ import { VmopsError } from '../../src/errors.ts';
 import { commandText } from '../../src/grammar/addressing.ts';
 import { connectRedis, type RedisTarget } from '../../src/redis/connect.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
+import { SendFailure } from '../../src/send-failure.ts';
 import type {
   AdapterLimits,
   ChatAdapter,
@@ -37,11 +40,12 @@ import type {
   IncomingMessage,
   MessageRef,
   Reply,
+  SendOptions,
 } from '../../src/types.ts';
 import { settleWithin } from '../shared/settle.ts';
 import { editContent, type Normalized, normalizeEvent, noticeContent } from './events.ts';
 import { sdkLogger, setSdkLogSink } from './sdk-log.ts';
-import { SendQueue } from './send-queue.ts';
+import { asSendFailure } from './send-errors.ts';
 import {
   type MatrixKeys,
   matrixKeys,
@@ -95,7 +99,6 @@ interface Noted {
   early: boolean;
 }
 
-const STOP_DRAIN_MS = 3000;
 const REMEMBER_MS = 7 * 24 * 3600_000;
 const AWAY_LISTED = 5;
 
@@ -119,7 +122,6 @@ export class MatrixAdapter implements ChatAdapter {
   readonly #dmRooms = new Map<string, Promise<string>>();
   #client: MatrixClient | undefined;
   #redis: Redis | undefined;
-  #queue: SendQueue | undefined;
   #onMessage: ((message: IncomingMessage) => Promise<void>) | undefined;
   #stopped = false;
   #inbox: Promise<void> = Promise.resolve();
@@ -127,7 +129,9 @@ export class MatrixAdapter implements ChatAdapter {
   /** Where the previous run stopped, when it left a position. */
   #resumedFrom: SyncPosition | undefined;
   #syncErrorLogged = false;
-  readonly #rateLimitListeners: ((waitMs: number) => void)[] = [];
+  /** Events sent, for logs and tests. */
+  #sent = 0;
+  #txnCounter = 0;
 
   constructor(options: MatrixAdapterOptions) {
     if (!/^@[^:\s]+:\S+$/.test(options.userId)) {
@@ -148,16 +152,15 @@ export class MatrixAdapter implements ChatAdapter {
       minEditIntervalMs: options.minEditIntervalMs,
       maxMessageLength: options.maxMessageLength,
       threads: true,
+      // Synapse's rc_message counts every event the account sends, in any room, edits included.
+      sendBudget: { per: 'account', rate: options.rateLimit },
+      editBudget: { per: 'account', rate: options.rateLimit },
     };
   }
 
-  /** Events sent and 429s received so far (for logs and tests). */
-  get sendStats(): { sent: number; rateLimited: number; pending: number } {
-    return {
-      sent: this.#queue?.sent ?? 0,
-      rateLimited: this.#queue?.rateLimited ?? 0,
-      pending: this.#queue?.pending ?? 0,
-    };
+  /** Events sent so far (for logs and tests). */
+  get sendStats(): { sent: number } {
+    return { sent: this.#sent };
   }
 
   async start(onMessage: (message: IncomingMessage) => Promise<void>): Promise<void> {
@@ -182,24 +185,6 @@ export class MatrixAdapter implements ChatAdapter {
       logger: sdkLogger,
     });
     this.#client = client;
-    this.#queue = new SendQueue({
-      perSecond: o.rateLimit.perSecond,
-      burst: o.rateLimit.burst,
-      log,
-      onRateLimited: (waitMs) => {
-        for (const listener of this.#rateLimitListeners) listener(waitMs);
-      },
-      put: async (roomId, type, txnId, content) => {
-        const path = `/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${encodeURIComponent(txnId)}`;
-        const answer = await client.http.authedRequest<{ event_id: string }>(
-          Method.Put,
-          path,
-          undefined,
-          content,
-        );
-        return answer.event_id;
-      },
-    });
     this.#listen(client);
 
     const first = new Promise<'prepared' | 'refused' | 'late'>((resolve) => {
@@ -251,7 +236,6 @@ export class MatrixAdapter implements ChatAdapter {
     client?.stopClient();
     client?.removeAllListeners();
     await settleWithin(this.#inbox, 10_000);
-    await this.#queue?.stop(STOP_DRAIN_MS);
     // Requests still open (a held /sync, a send) end now; the SDK's own timeout timers only abort them.
     this.#abort.abort();
     this.#redis?.disconnect();
@@ -266,19 +250,15 @@ export class MatrixAdapter implements ChatAdapter {
     );
   }
 
-  watchRateLimits(listener: (waitMs: number) => void): void {
-    this.#rateLimitListeners.push(listener);
-  }
-
   /** A user id: `send` finds (or starts) a direct chat with that user. */
   directTarget(account: string): ChatTarget {
     return { network: this.network, room: account, isDirect: true };
   }
 
-  async send(target: ChatTarget, reply: Reply): Promise<MessageRef> {
-    const queue = this.#ready();
+  async send(target: ChatTarget, reply: Reply, options: SendOptions = {}): Promise<MessageRef> {
+    this.#ready();
     const roomId = target.room.startsWith('@') ? await this.#dmRoom(target.room) : target.room;
-    const eventId = await queue.enqueue(roomId, 'm.room.message', noticeContent(reply, target.thread));
+    const eventId = await this.#put(roomId, noticeContent(reply, target.thread), options.txnId);
     return {
       network: this.network,
       room: roomId,
@@ -287,16 +267,38 @@ export class MatrixAdapter implements ChatAdapter {
     };
   }
 
-  async edit(ref: MessageRef, reply: Reply): Promise<void> {
-    const queue = this.#ready();
-    await queue.enqueue(ref.room, 'm.room.message', editContent(ref.id, reply), `edit:${ref.room}:${ref.id}`);
+  async edit(ref: MessageRef, reply: Reply, options: SendOptions = {}): Promise<void> {
+    this.#ready();
+    await this.#put(ref.room, editContent(ref.id, reply), options.txnId);
   }
 
-  #ready(): SendQueue {
-    if (!this.#queue || this.#stopped) {
-      throw new VmopsError('internal_error', 'the matrix adapter is not running');
+  #ready(): MatrixClient {
+    if (!this.#client || this.#stopped) {
+      throw new SendFailure('the matrix adapter is not running', {
+        retryable: false,
+        platformCode: 'stopped',
+      });
     }
-    return this.#queue;
+    return this.#client;
+  }
+
+  /** PUT /rooms/{room}/send/m.room.message/{txnId}, once; the homeserver stores one event per txnId. */
+  async #put(roomId: string, content: Record<string, unknown>, txnId?: string): Promise<string> {
+    const client = this.#ready();
+    const txn = txnId ?? `vmops.${this.#now()}.${process.pid}.${++this.#txnCounter}`;
+    const path = `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${encodeURIComponent(txn)}`;
+    try {
+      const answer = await client.http.authedRequest<{ event_id: string }>(
+        Method.Put,
+        path,
+        undefined,
+        content,
+      );
+      this.#sent += 1;
+      return answer.event_id;
+    } catch (error) {
+      throw asSendFailure(error);
+    }
   }
 
   /** fetch, with every request ended when the adapter stops. */
@@ -502,11 +504,7 @@ export class MatrixAdapter implements ChatAdapter {
       const key = this.#keys.encryptedNotice(roomId);
       if ((await redis.set(key, '1', 'PX', 30 * 24 * 3600_000, 'NX')) !== 'OK') continue;
       try {
-        await this.#ready().enqueue(
-          roomId,
-          'm.room.message',
-          noticeContent({ text: ENCRYPTED_NOTICE, tone: 'error' }),
-        );
+        await this.#put(roomId, noticeContent({ text: ENCRYPTED_NOTICE, tone: 'error' }));
       } catch (error) {
         await redis.del(key).catch(() => undefined);
         this.#o.log.warn(

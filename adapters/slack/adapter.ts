@@ -5,8 +5,10 @@
 // clicks first thing) and hands the message to the pipeline afterwards, one at a time per channel.
 // Deduplication of redeliveries, and of the same event seen by several bot instances, is the
 // pipeline's ingress (IncomingMessage.eventId = the Events API event_id; a slash command's or click's
-// trigger_id). Identity is the Slack user id (see events.ts). Replies go through a per-channel queue
-// paced by Slack's limits (send-queue.ts); a job's status message is a Block Kit card updated with
+// trigger_id). Identity is the Slack user id (see events.ts). Sending is one Web API call per send or
+// edit, never queued or retried here: the core's outbox paces (by `limits.sendBudget` and
+// `editBudget`: chat.postMessage per channel, chat.update per workspace), waits out 429s and retries
+// what send-errors.ts calls retryable. A job's status message is a Block Kit card updated with
 // chat.update (the notifier puts a finished job's details in the card's thread: `limits.threads`); a
 // reply too long for a message is posted short, with the whole text as a file in its thread. Holds no
 // policy.
@@ -44,7 +46,13 @@ import {
   type SlashCommand,
   userOfAccount,
 } from './events.ts';
-import { isTransient, type Pace, SendQueue } from './send-queue.ts';
+import { asSendFailure, isTransient } from './send-errors.ts';
+
+/** A Slack rate limit: a sustained rate and a burst. */
+export interface Pace {
+  perSecond: number;
+  burst: number;
+}
 
 export interface SlackAdapterOptions {
   /** Bot token (xoxb-…). */
@@ -78,13 +86,8 @@ export interface SlackAdapterOptions {
   serverPingTimeoutMs?: number;
   /** One Web API request's timeout (ms; default 15000). */
   requestTimeoutMs?: number;
-  /** First wait before retrying a call that failed for another reason than a rate limit (ms; default 500). */
-  retryBaseMs?: number;
   now?: () => number;
 }
-
-/** How long stop() lets the outbox drain (ms). */
-const STOP_DRAIN_MS = 3000;
 
 /** Bolt's logger interface over pino. Bolt's debug output goes to debug; nothing of it carries tokens. */
 function boltLogger(log: Logger): BoltLogger {
@@ -104,7 +107,6 @@ export class SlackAdapter implements ChatAdapter {
   readonly network = NETWORK;
   readonly limits: AdapterLimits;
   readonly #o: SlackAdapterOptions;
-  readonly #queue: SendQueue;
   readonly #client: InstanceType<typeof webApi.WebClient>;
   #app: App | undefined;
   #socket: SocketModeReceiver | undefined;
@@ -114,7 +116,6 @@ export class SlackAdapter implements ChatAdapter {
   #stopped = false;
   /** Socket Mode: the socket is open; HTTP mode: the events endpoint listens. */
   #up = false;
-  readonly #rateLimitListeners: ((waitMs: number) => void)[] = [];
   readonly #inbox = new Map<string, Promise<void>>();
   /** Direct-message channels by user id. */
   readonly #dms = new Map<string, string>();
@@ -136,22 +137,15 @@ export class SlackAdapter implements ChatAdapter {
       maxMessageLength: options.maxMessageLength,
       // The notifier puts a finished job's details (log tail, test report) in its card's thread.
       threads: options.threadDetails,
+      // Slack counts chat.postMessage per channel and chat.update per workspace.
+      sendBudget: { per: 'room', rate: options.postPace },
+      editBudget: { per: 'workspace', rate: options.updatePace },
+      ...(options.uploadOver > 0 ? { attachesLongText: true } : {}),
     };
     this.#client = new webApi.WebClient(options.token, this.#clientOptions());
-    this.#queue = new SendQueue({
-      call: (method, args) => this.#call(method, args),
-      postPace: options.postPace,
-      updatePace: options.updatePace,
-      ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
-      onRateLimited: (method, channel, retryAfterMs) => {
-        options.log.warn({ method, channel, retryAfterMs }, 'slack rate limit; waiting as told');
-        for (const listener of this.#rateLimitListeners) listener(retryAfterMs);
-      },
-      ...(options.now ? { now: options.now } : {}),
-    });
   }
 
-  /** Web API calls never retry or wait inside the SDK: the send queue does that (see send-queue.ts). */
+  /** Web API calls never retry or wait inside the SDK: the core's outbox does that. */
   #clientOptions(): webApi.WebClientOptions {
     return {
       ...(this.#o.apiUrl ? { slackApiUrl: this.#o.apiUrl } : {}),
@@ -326,15 +320,10 @@ export class SlackAdapter implements ChatAdapter {
       await settleWithin(app.stop(), 5000);
     }
     await settleWithin(Promise.all(this.#inbox.values()), 10_000);
-    await this.#queue.stop(STOP_DRAIN_MS);
   }
 
   connected(): boolean {
     return this.#up && !this.#stopped;
-  }
-
-  watchRateLimits(listener: (waitMs: number) => void): void {
-    this.#rateLimitListeners.push(listener);
   }
 
   directTarget(account: string): ChatTarget {
@@ -349,7 +338,7 @@ export class SlackAdapter implements ChatAdapter {
       return this.#sendLong(channel, target.thread, reply);
     }
     const blocks = replyBlocks(reply, now);
-    const result = await this.#queue.enqueue(channel, 'chat.postMessage', {
+    const result = await this.#call('chat.postMessage', {
       channel,
       text: escapeText(reply.text),
       ...(blocks ? { blocks } : {}),
@@ -368,12 +357,12 @@ export class SlackAdapter implements ChatAdapter {
   async edit(ref: MessageRef, reply: Reply): Promise<void> {
     const now = (this.#o.now ?? Date.now)();
     const blocks = replyBlocks(reply, now);
-    await this.#queue.enqueue(
-      ref.room,
-      'chat.update',
-      { channel: ref.room, ts: ref.id, text: escapeText(reply.text), ...(blocks ? { blocks } : {}) },
-      `update:${ref.room}:${ref.id}`,
-    );
+    await this.#call('chat.update', {
+      channel: ref.room,
+      ts: ref.id,
+      text: escapeText(reply.text),
+      ...(blocks ? { blocks } : {}),
+    });
   }
 
   /** A long reply: its start as a message, the whole text as a file in that message's thread. */
@@ -381,7 +370,7 @@ export class SlackAdapter implements ChatAdapter {
     const lines = reply.text.split('\n');
     const head = lines.slice(0, 15).join('\n').slice(0, 1500);
     const text = `${escapeText(head)}\n… (${reply.text.length} characters in all: the whole text is attached in the thread)`;
-    const posted = await this.#queue.enqueue(channel, 'chat.postMessage', {
+    const posted = await this.#call('chat.postMessage', {
       channel,
       text,
       ...(thread ? { thread_ts: thread } : {}),
@@ -389,15 +378,13 @@ export class SlackAdapter implements ChatAdapter {
       unfurl_media: false,
     });
     const ts = String(posted.ts);
-    await this.#queue
-      .enqueue(channel, 'files.uploadV2', {
-        channel_id: channel,
-        thread_ts: thread ?? ts,
-        content: reply.text,
-        filename: 'vmops-reply.txt',
-        title: (lines[0] ?? 'vmops').slice(0, 200),
-      })
-      .catch((error: unknown) => this.#o.log.warn({ err: error }, 'could not upload the whole reply'));
+    await this.#call('files.uploadV2', {
+      channel_id: channel,
+      thread_ts: thread ?? ts,
+      content: reply.text,
+      filename: 'vmops-reply.txt',
+      title: (lines[0] ?? 'vmops').slice(0, 200),
+    }).catch((error: unknown) => this.#o.log.warn({ err: error }, 'could not upload the whole reply'));
     return { network: this.network, room: channel, id: ts, ...(thread ? { thread } : {}) };
   }
 
@@ -407,17 +394,22 @@ export class SlackAdapter implements ChatAdapter {
     if (!(target.isDirect && /^[UW][A-Z0-9]+$/.test(room))) return room;
     const known = this.#dms.get(room);
     if (known) return known;
-    const opened = await this.#queue.enqueue(`open:${room}`, 'conversations.open', { users: room });
+    const opened = await this.#call('conversations.open', { users: room });
     const channel = (opened.channel as { id?: string } | undefined)?.id;
     if (!channel) throw new Error(`conversations.open gave no channel for ${room}`);
     this.#dms.set(room, channel);
     return channel;
   }
 
+  /** One Web API call; its failure becomes a SendFailure (retryable or not, with Slack's Retry-After). */
   async #call(method: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
-    if (method === 'files.uploadV2') {
-      return (await this.#client.files.uploadV2(args as never)) as unknown as Record<string, unknown>;
+    try {
+      if (method === 'files.uploadV2') {
+        return (await this.#client.files.uploadV2(args as never)) as unknown as Record<string, unknown>;
+      }
+      return (await this.#client.apiCall(method, args)) as unknown as Record<string, unknown>;
+    } catch (error) {
+      throw asSendFailure(method, error);
     }
-    return (await this.#client.apiCall(method, args)) as unknown as Record<string, unknown>;
   }
 }

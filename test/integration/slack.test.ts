@@ -115,7 +115,6 @@ class Rig {
       uploadOver: 3500,
       log,
       clientPingTimeoutMs: 2000,
-      retryBaseMs: 50,
       ...overrides,
     };
   }
