@@ -138,6 +138,8 @@ export class FakeSlack extends EventEmitter<{ change: [] }> {
   connections: Connection[] = [];
   readonly #o: Required<Omit<FakeSlackOptions, 'botToken' | 'appToken' | 'teamId' | 'botUserId' | 'botId'>>;
   readonly #server: Server;
+  /** Calls still to answer with a 502, by method (failCalls). */
+  readonly #gatewayFaults = new Map<string, number>();
   readonly #wss = new WebSocketServer({ noServer: true });
   readonly #tickets = new Set<string>();
   readonly #limits = new Map<string, Limit>();
@@ -576,8 +578,36 @@ export class FakeSlack extends EventEmitter<{ change: [] }> {
         return answer(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(seconds) });
       }
     }
+    if (this.#badGateway(method)) {
+      call.status = 502;
+      res.writeHead(502, { 'content-type': 'text/html' }).end('<html><body>502 Bad Gateway</body></html>');
+      this.emit('change');
+      return;
+    }
     const [status, body] = this.#handle(method, args);
     answer(status, body);
+  }
+
+  /**
+   * The next `count` calls of `method` are answered 502 Bad Gateway by a proxy in front of Slack: Slack
+   * never sees them.
+   */
+  failCalls(method: string, count: number): void {
+    this.#gatewayFaults.set(method, count);
+  }
+
+  /** Deletes a message (as a person with the rights would): updating it is then `message_not_found`. */
+  deleteMessage(channel: string, ts: string): void {
+    const at = this.messages.findIndex((m) => m.channel === channel && m.ts === ts);
+    if (at >= 0) this.messages.splice(at, 1);
+    this.emit('change');
+  }
+
+  #badGateway(method: string): boolean {
+    const left = this.#gatewayFaults.get(method) ?? 0;
+    if (left <= 0) return false;
+    this.#gatewayFaults.set(method, left - 1);
+    return true;
   }
 
   #limitFor(method: string, args: Record<string, unknown>): Limit | undefined {
