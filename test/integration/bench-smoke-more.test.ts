@@ -30,3 +30,9 @@ it('the memory benchmark runs and prints its ratio last', () => {
     /^memory ratio \(vmops \/ raw BullMQ add, Redis used_memory per job\): -?\d+\.\d\d$/,
   );
 });
+
+it('the burst latency benchmark runs, delivers every final state without a 429 and prints its ratio last', () => {
+  expect(lastLine('burst-latency.bench.ts', 20)).toMatch(
+    /^burst ratio \(p95 job finished → final state visible \/ the room's min edit interval\): \d+\.\d\d$/,
+  );
+});
