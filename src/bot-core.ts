@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { allCommands } from '../commands/index.ts';
 import type { Config } from '../config/schema.ts';
 import { ApprovalDesk } from './approvals/approval-desk.ts';
+import { ApprovalMessages, requestOfReply } from './approvals/approval-messages.ts';
 import { ApprovalStore } from './approvals/approval-store.ts';
 import { AuditTrail } from './audit/audit-trail.ts';
 import { Catalog } from './catalog/catalog.ts';
@@ -204,11 +205,16 @@ export async function startBotCore(options: {
   const now = options.now ?? Date.now;
   const audit = new AuditTrail(redis, keys, { key: config.audit.key, now });
   const oncall = new OnCallDesk(redis, keys, config, now);
-  // Replies and approval requests: owed to a person, they go before progress edits.
+  // Replies and approval requests: owed to a person, they go before progress edits. A message with
+  // an approval request's buttons is noted, to be edited to the request's outcome once it is closed.
+  const approvalMessages = new ApprovalMessages(redis, config.redis.prefix);
   const send = async (target: ChatTarget, reply: Reply) => {
     if (!adapters.has(target.network))
       throw new VmopsError('internal_error', `no adapter for network ${target.network}`);
-    return outbox.send(target, reply, { priority: 'reply' });
+    const ref = await outbox.send(target, reply, { priority: 'reply' });
+    const requestId = requestOfReply(reply);
+    if (requestId) await approvalMessages.record(requestId, ref);
+    return ref;
   };
   const approvals = new ApprovalDesk({
     config,
@@ -222,6 +228,17 @@ export async function startBotCore(options: {
         return adapter ? [adapter.directTarget(account)] : [];
       }),
     execute: (request) => executeApproved(request, deps),
+    closed: async (requestId, text) => {
+      const refs = await approvalMessages.take(requestId);
+      // Edits that do not wait for each other; each one's failure is the outbox's to log.
+      for (const ref of refs) {
+        void outbox
+          .edit(ref, { tone: 'info', text }, { priority: 'reply' })
+          .catch((error: unknown) =>
+            log.warn({ err: error, requestId }, 'could not close an approval message'),
+          );
+      }
+    },
     log: log.child({ part: 'approvals' }),
     now,
     ...(options.approvalSweepMs ? { sweepMs: options.approvalSweepMs } : {}),

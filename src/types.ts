@@ -14,6 +14,8 @@ export interface ChatTarget {
   thread?: string;
   /** True for a one-to-one conversation with the bot (DM, chat with a JID, the terminal). */
   isDirect: boolean;
+  /** The platform's own way back to the asker, for the adapter only (a Slack slash command's or click's response_url). */
+  replyUrl?: string;
 }
 
 /** Who sent a message, as the platform proves it. */

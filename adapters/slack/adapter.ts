@@ -12,6 +12,8 @@
 // chat.update (the notifier puts a finished job's details in the card's thread: `limits.threads`); a
 // reply too long for a message is posted short, with the whole text as a file in its thread. Holds no
 // policy.
+
+import { randomUUID } from 'node:crypto';
 import {
   App,
   type Logger as BoltLogger,
@@ -23,6 +25,7 @@ import {
 import pRetry, { AbortError } from 'p-retry';
 import type { Logger } from 'pino';
 import { VmopsError } from '../../src/errors.ts';
+import { SendFailure } from '../../src/send-failure.ts';
 import type {
   AdapterLimits,
   ChatAdapter,
@@ -87,6 +90,18 @@ export interface SlackAdapterOptions {
   /** One Web API request's timeout (ms; default 15000). */
   requestTimeoutMs?: number;
   now?: () => number;
+}
+
+/** Message ids of answers that went through a response_url: ephemeral ones, and ones in the channel. */
+const EPHEMERAL = 'ephemeral:';
+const RESPONSE = 'response:';
+
+/**
+ * The text of a message as Slack shows it literally: `&`, `<` and `>` escaped (no mention, no link) and
+ * mrkdwn off when there are no blocks, so `*bold*` or backticks a person typed stay as typed.
+ */
+function messageBody(reply: Reply, blocks: ReturnType<typeof replyBlocks>): Record<string, unknown> {
+  return { text: escapeText(reply.text), ...(blocks ? { blocks } : { mrkdwn: false }) };
 }
 
 /** Bolt's logger interface over pino. Bolt's debug output goes to debug; nothing of it carries tokens. */
@@ -331,21 +346,36 @@ export class SlackAdapter implements ChatAdapter {
   }
 
   async send(target: ChatTarget, reply: Reply): Promise<MessageRef> {
-    const channel = await this.#channelFor(target);
     const now = (this.#o.now ?? Date.now)();
+    const blocks = replyBlocks(reply, now);
+    // A refusal of a slash command or a click is for the person who asked: ephemeral, through the
+    // command's response_url.
+    if (target.replyUrl && reply.tone === 'error' && !reply.status) {
+      await this.#respond(target.replyUrl, { response_type: 'ephemeral', ...messageBody(reply, blocks) });
+      return { network: this.network, room: target.room, id: `${EPHEMERAL}${randomUUID()}` };
+    }
+    const channel = await this.#channelFor(target);
     const uploadOver = this.#o.uploadOver;
     if (!reply.status && uploadOver > 0 && reply.text.length > uploadOver) {
       return this.#sendLong(channel, target.thread, reply);
     }
-    const blocks = replyBlocks(reply, now);
-    const result = await this.#call('chat.postMessage', {
-      channel,
-      text: escapeText(reply.text),
-      ...(blocks ? { blocks } : {}),
-      ...(target.thread ? { thread_ts: target.thread } : {}),
-      unfurl_links: false,
-      unfurl_media: false,
-    });
+    let result: Record<string, unknown>;
+    try {
+      result = await this.#call('chat.postMessage', {
+        channel,
+        ...messageBody(reply, blocks),
+        ...(target.thread ? { thread_ts: target.thread } : {}),
+        unfurl_links: false,
+        unfurl_media: false,
+      });
+    } catch (error) {
+      // A private channel or a DM the bot is not in: a slash command there is answered through its
+      // response_url, which Slack lets post there (and replace that message later).
+      const code = (error as SendFailure).platformCode;
+      if (!target.replyUrl || !(code === 'channel_not_found' || code === 'not_in_channel')) throw error;
+      await this.#respond(target.replyUrl, { response_type: 'in_channel', ...messageBody(reply, blocks) });
+      return { network: this.network, room: channel, id: `${RESPONSE}${target.replyUrl}` };
+    }
     return {
       network: this.network,
       room: channel,
@@ -357,11 +387,47 @@ export class SlackAdapter implements ChatAdapter {
   async edit(ref: MessageRef, reply: Reply): Promise<void> {
     const now = (this.#o.now ?? Date.now)();
     const blocks = replyBlocks(reply, now);
+    if (ref.id.startsWith(EPHEMERAL)) return; // seen by one person once; Slack keeps no handle on it
+    if (ref.id.startsWith(RESPONSE)) {
+      const url = ref.id.slice(RESPONSE.length);
+      await this.#respond(url, { replace_original: true, ...messageBody(reply, blocks) });
+      return;
+    }
     await this.#call('chat.update', {
       channel: ref.room,
       ts: ref.id,
-      text: escapeText(reply.text),
-      ...(blocks ? { blocks } : {}),
+      ...messageBody(reply, blocks),
+      // An update without blocks of its own clears the old ones (an answered request's buttons).
+      ...(blocks ? {} : { blocks: [] }),
+    });
+  }
+
+  /** POSTs to a response_url; its failure becomes a SendFailure like a Web API call's. */
+  async #respond(url: string, body: Record<string, unknown>): Promise<void> {
+    let answer: Response;
+    try {
+      answer = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(this.#o.requestTimeoutMs ?? 15_000),
+      });
+    } catch (error) {
+      throw new SendFailure(
+        'slack response_url unreachable',
+        { retryable: true, platformCode: 'request_error' },
+        { cause: error },
+      );
+    }
+    const said = (await answer.text().catch(() => '')).trim();
+    if (answer.ok) return;
+    const retryAfter = Number(answer.headers.get('retry-after'));
+    throw new SendFailure(`slack response_url refused: ${answer.status} ${said.slice(0, 100)}`, {
+      retryable: answer.status === 429 || answer.status >= 500,
+      ...(answer.status === 429
+        ? { retryAfterMs: (Number.isFinite(retryAfter) ? retryAfter : 1) * 1000 }
+        : {}),
+      platformCode: said && said.length < 40 ? said : `http_${answer.status}`,
     });
   }
 
