@@ -132,6 +132,8 @@ export class SlackAdapter implements ChatAdapter {
   /** Socket Mode: the socket is open; HTTP mode: the events endpoint listens. */
   #up = false;
   readonly #inbox = new Map<string, Promise<void>>();
+  /** The state each card posted through a response_url shows (see edit). */
+  readonly #responseStates = new Map<string, string>();
   /** Direct-message channels by user id. */
   readonly #dms = new Map<string, string>();
 
@@ -374,6 +376,7 @@ export class SlackAdapter implements ChatAdapter {
       const code = (error as SendFailure).platformCode;
       if (!target.replyUrl || !(code === 'channel_not_found' || code === 'not_in_channel')) throw error;
       await this.#respond(target.replyUrl, { response_type: 'in_channel', ...messageBody(reply, blocks) });
+      if (reply.status) this.#responseStates.set(target.replyUrl, reply.status.state);
       return { network: this.network, room: channel, id: `${RESPONSE}${target.replyUrl}` };
     }
     return {
@@ -389,8 +392,13 @@ export class SlackAdapter implements ChatAdapter {
     const blocks = replyBlocks(reply, now);
     if (ref.id.startsWith(EPHEMERAL)) return; // seen by one person once; Slack keeps no handle on it
     if (ref.id.startsWith(RESPONSE)) {
+      // A response_url takes 5 uses in all: a card there is redrawn when its state changes only
+      // (posted, running, final: 3 uses), not for each step.
       const url = ref.id.slice(RESPONSE.length);
+      const state = reply.status?.state;
+      if (state !== undefined && this.#responseStates.get(url) === state) return;
       await this.#respond(url, { replace_original: true, ...messageBody(reply, blocks) });
+      if (state !== undefined) this.#responseStates.set(url, state);
       return;
     }
     await this.#call('chat.update', {
