@@ -133,6 +133,8 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
     if (webConsole) undo.push(() => webConsole.close());
     // Networks stop after the final states below have been handed to them (they send what waits first).
     for (const network of networks) undo.push(() => network.stop());
+    // What waits in the outbox goes out (for up to 3 s) while the networks are still up.
+    undo.push(() => core.outbox.stop(3000));
     // Runs after the worker has finished its jobs: their final states reach the room before the notifier stops.
     undo.push(() => settleWithin(core, jobs, 10_000));
     for (const network of networks) {
