@@ -136,7 +136,8 @@ export class Notifier extends EventEmitter<NotifierEvents> {
 
   /**
    * Reserves a job's status message in `target` (once per job, whichever instance gets there first) and
-   * queues its post; resolves once it is queued, not sent, so taking commands in never waits on sending.
+   * posts it through the outbox; resolves once it is posted (or could not be). The job is queued
+   * before, and taking commands in (src/intake/) does not wait for this.
    */
   async announce(jobId: string, target: ChatTarget): Promise<void> {
     const reservation: Reservation = {
@@ -149,11 +150,11 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     const previous = this.#tracked.get(jobId);
     if (previous) clearTimeout(previous.timer);
     this.#tracked.delete(jobId);
-    this.#post(jobId, reservation);
+    await this.#post(jobId, reservation);
   }
 
   /** Posts a reserved status message through the outbox, drawn when it goes out (a waiting job may be done by then). */
-  #post(jobId: string, reservation: Reservation): void {
+  #post(jobId: string, reservation: Reservation): Promise<void> {
     const { redis, keys, adapters, log, outbox } = this.#options;
     const { target } = reservation;
     const adapter = adapters.get(target.network);
@@ -169,7 +170,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     const posted = adapter
       ? outbox.send(target, content, { priority: 'reply', txnId: reservation.txnId })
       : Promise.reject(new NoJob(jobId));
-    void posted
+    return posted
       .then(async (ref) => {
         // The lease and the reference in one step: another instance that sees the reference sees the lease.
         await redis
@@ -312,7 +313,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
         { jobId, from: reservation.by },
         'posting a status message another instance reserved',
       );
-      this.#post(jobId, reservation);
+      void this.#post(jobId, reservation);
       return;
     }
     if (!ref) return;
