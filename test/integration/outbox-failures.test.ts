@@ -2,11 +2,14 @@
 // a refusal is tried once (no retry layer above the outbox), a passing failure is tried again under
 // the same transaction id so the platform stores it once, and a status message reserved by an
 // instance that died before posting it is posted by another instance.
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { redisKeys } from '../../src/redis/keys.ts';
 import type { Reply } from '../../src/types.ts';
 import { MatrixRig, SLACK_CHANNEL, SLACK_USERS, SlackRig } from '../helpers/chat-rigs.ts';
 import { type Engine, startEngine } from '../helpers/engine.ts';
 import { FakeChat, message } from '../helpers/fake-chat.ts';
+import { redisUrl } from '../helpers/redis.ts';
 import type { FakeMessage } from '../helpers/slack-server.ts';
 import { until } from '../helpers/until.ts';
 
@@ -94,9 +97,16 @@ describe('status messages reserved by an instance that died', () => {
   it('are posted by another instance, once, and reach their final state', async () => {
     const stuck = new StuckChat();
     engine = await startEngine({ chat: stuck, statusLeaseMs: 400 });
-    const { jobs } = await engine.core.handle(message('build 2.6 kvm'));
-    const jobId = jobs[0] ?? '';
-    // The instance that reserved the message stops without having posted it (its send never returned).
+    // The command is handled up to its status message, whose send never returns.
+    void engine.core.handle(message('build 2.6 kvm'));
+    const redis = new Redis(redisUrl());
+    undo.push(async () => redis.disconnect());
+    const keys = redisKeys(engine.config.redis.prefix);
+    const jobId = await until(async () => (await redis.hkeys(keys.statusMessages))[0], {
+      what: 'the status message to be reserved',
+    });
+    expect(await redis.hget(keys.statusMessages, jobId)).toMatch(/^pending:/);
+    // The instance that reserved the message stops without having posted it.
     await engine.core.close();
     const other = await engine.addBot(new FakeChat());
     await other.core.notifier.whenSettled([jobId]);
