@@ -32,7 +32,7 @@ export interface OutboxOptions {
   /** This instance (lock owner of the budgets). */
   instanceId: string;
   log: Logger;
-  /** Tries of a message whose failure is retryable (default 4). */
+  /** Tries of a message whose failure is retryable (default 6: about 15 s of waits at the default base). */
   attempts?: number;
   /** First wait before such a try (ms, doubling; default 500). */
   retryBaseMs?: number;
@@ -284,7 +284,7 @@ export class Outbox {
       }
     } else {
       await settle(pace?.released());
-      if (isRetryable(error) && item.tries < (this.#o.attempts ?? 4) && !this.#stopped) {
+      if (isRetryable(error) && item.tries < (this.#o.attempts ?? 6) && !this.#stopped) {
         const wait = (this.#o.retryBaseMs ?? 500) * 2 ** (item.tries - 1);
         log.warn({ err: error, lane: state.lane.key, what: item.what, wait }, 'send failed; trying again');
         await this.#sleep(wait);

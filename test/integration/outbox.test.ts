@@ -169,7 +169,7 @@ describe('outbox', () => {
       () => new SendFailure('503', { retryable: true, platformCode: 'http_503' }),
     );
     await expect(outbox.send(room, say('down'))).rejects.toMatchObject({ platformCode: 'http_503' });
-    expect(network.requests).toHaveLength(4); // the outbox's tries, and no layer above it
+    expect(network.requests).toHaveLength(6); // the outbox's tries, and no layer above it
     expect(new Set(network.requests.map((r) => r.txnId)).size).toBe(1);
   });
 });
