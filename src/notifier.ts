@@ -105,6 +105,8 @@ export class Notifier extends EventEmitter<NotifierEvents> {
   #closed = false;
   /** Status messages this instance reserved and is posting (their leases are renewed too). */
   readonly #posting = new Set<string>();
+  /** Posts this instance has queued, by job (for `posted`). */
+  readonly #posts = new Map<string, Promise<void>>();
 
   constructor(options: NotifierOptions) {
     super();
@@ -136,8 +138,8 @@ export class Notifier extends EventEmitter<NotifierEvents> {
 
   /**
    * Reserves a job's status message in `target` (once per job, whichever instance gets there first) and
-   * posts it through the outbox; resolves once it is posted (or could not be). The job is queued
-   * before, and taking commands in (src/intake/) does not wait for this.
+   * queues its post in the outbox; resolves once it is queued, not posted, so handling a command never
+   * waits on the room's rate limit. `posted(jobId)` waits for the post.
    */
   async announce(jobId: string, target: ChatTarget): Promise<void> {
     const reservation: Reservation = {
@@ -150,7 +152,16 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     const previous = this.#tracked.get(jobId);
     if (previous) clearTimeout(previous.timer);
     this.#tracked.delete(jobId);
-    await this.#post(jobId, reservation);
+    const post = this.#post(jobId, reservation);
+    this.#posts.set(jobId, post);
+    void post.finally(() => {
+      if (this.#posts.get(jobId) === post) this.#posts.delete(jobId);
+    });
+  }
+
+  /** Resolves once the status message of a job this instance announced is posted (or could not be). */
+  async posted(jobId: string): Promise<void> {
+    await this.#posts.get(jobId);
   }
 
   /** Posts a reserved status message through the outbox, drawn when it goes out (a waiting job may be done by then). */
