@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { allCommands } from '../commands/index.ts';
 import type { Config } from '../config/schema.ts';
 import { ApprovalDesk } from './approvals/approval-desk.ts';
+import { ApprovalMessages, requestOfReply } from './approvals/approval-messages.ts';
 import { ApprovalStore } from './approvals/approval-store.ts';
 import { type CheckpointPoster, startCheckpoints } from './audit/audit-checkpoint.ts';
 import { AuditJournal } from './audit/audit-journal.ts';
@@ -28,6 +29,7 @@ import { type BotHealth, botHealth } from './observability/health.ts';
 import { instrumentAdapter } from './observability/instrument-adapter.ts';
 import { VmopsMetrics } from './observability/metrics.ts';
 import { OnCallDesk } from './oncall/oncall-desk.ts';
+import { Outbox } from './outbox/outbox.ts';
 import { AwayNotices } from './pipeline/away-notices.ts';
 import {
   executeApproved,
@@ -41,7 +43,6 @@ import { checkPolicy } from './policy-check.ts';
 import { connectRedis, type RedisTarget } from './redis/connect.ts';
 import { redisKeys } from './redis/keys.ts';
 import { checkProductionRedis } from './redis/production-check.ts';
-import { fitReply } from './render/fit-reply.ts';
 import { reportDetail } from './render/test-report.ts';
 import type { TestReport } from './reports/test-report.ts';
 import { type ScheduleRunner, startScheduleRunner } from './schedules/schedule-runner.ts';
@@ -83,6 +84,8 @@ export interface BotCore {
   /** The durable intake (stop it before the adapters, so what it finishes can still be answered). */
   intake: Intake;
   notifier: Notifier;
+  /** Every send and edit of this instance goes out through it (paced with the other instances in Redis). */
+  outbox: Outbox;
   /** Job control, for what is not typed in chat (schedules, tests). */
   jobs: JobControl;
   /** The schedule runner (its queue holds the ticks). */
@@ -118,8 +121,10 @@ export async function startBotCore(options: {
   instanceId: string;
   /** How long a status message's writer lease lasts without renewal (ms; default 30 s). */
   statusLeaseMs?: number;
-  /** First wait before the notifier or the announcer resends a failed send or edit (ms; default 250, doubling). */
+  /** First wait before the outbox tries a retryable failed send or edit again (ms; default 500, doubling). */
   sendRetryMs?: number;
+  /** How long close() lets the outbox drain (ms; default 3 s). */
+  outboxDrainMs?: number;
   /** How often a schedule tick looks at its builds (ms; default 1 s). */
   schedulePollMs?: number;
   /** How often approval requests are checked for expiry and escalation (ms; default 1 s). */
@@ -175,17 +180,26 @@ export async function startBotCore(options: {
     expunge: (product, version) => catalog.expunge(product, version),
     deployments: (product, version) => readDeployments(redis, keys, product, version),
   };
+  // One outbox for every network: all sends and edits, paced per platform budget, shared in Redis.
+  const outbox = new Outbox({
+    adapters,
+    redis,
+    prefix: `${config.redis.prefix}:`,
+    instanceId: options.instanceId,
+    log: log.child({ part: 'outbox' }),
+    ...(options.sendRetryMs ? { retryBaseMs: options.sendRetryMs } : {}),
+  });
   const notifier = new Notifier({
     redis,
     redisUrl,
     keys,
     queues,
     adapters,
+    outbox,
     getJob: jobs.get,
     instanceId: options.instanceId,
     log,
     ...(options.statusLeaseMs ? { leaseMs: options.statusLeaseMs } : {}),
-    ...(options.sendRetryMs ? { retryBaseMs: options.sendRetryMs } : {}),
     details: (view) => jobDetails(view, jobs, catalogReader),
     ...(config.web.publicUrl ? { jobUrl: (jobId: string) => `${config.web.publicUrl}/jobs/${jobId}` } : {}),
   });
@@ -197,9 +211,9 @@ export async function startBotCore(options: {
     keys,
     subscriptions,
     adapters,
+    outbox,
     instanceId: options.instanceId,
     log,
-    ...(options.sendRetryMs ? { retryBaseMs: options.sendRetryMs } : {}),
   });
   await announcer.start();
   const schedules = await startScheduleRunner({
@@ -226,10 +240,16 @@ export async function startBotCore(options: {
     : undefined;
   const audit = new AuditTrail(redis, keys, { key: config.audit.key, now, journal });
   const oncall = new OnCallDesk(redis, keys, config, now);
+  // Replies and approval requests: owed to a person, they go before progress edits. A message with
+  // an approval request's buttons is noted, to be edited to the request's outcome once it is closed.
+  const approvalMessages = new ApprovalMessages(redis, config.redis.prefix);
   const send = async (target: ChatTarget, reply: Reply) => {
-    const adapter = adapters.get(target.network);
-    if (!adapter) throw new VmopsError('internal_error', `no adapter for network ${target.network}`);
-    return adapter.send(target, fitReply(reply, adapter.limits));
+    if (!adapters.has(target.network))
+      throw new VmopsError('internal_error', `no adapter for network ${target.network}`);
+    const ref = await outbox.send(target, reply, { priority: 'reply' });
+    const requestId = requestOfReply(reply);
+    if (requestId) await approvalMessages.record(requestId, ref);
+    return ref;
   };
   const approvals = new ApprovalDesk({
     config,
@@ -243,6 +263,17 @@ export async function startBotCore(options: {
         return adapter ? [adapter.directTarget(account)] : [];
       }),
     execute: (request) => executeApproved(request, deps),
+    closed: async (requestId, text) => {
+      const refs = await approvalMessages.take(requestId);
+      // Edits that do not wait for each other; each one's failure is the outbox's to log.
+      for (const ref of refs) {
+        void outbox
+          .edit(ref, { tone: 'info', text }, { priority: 'reply' })
+          .catch((error: unknown) =>
+            log.warn({ err: error, requestId }, 'could not close an approval message'),
+          );
+      }
+    },
     log: log.child({ part: 'approvals' }),
     now,
     ...(options.approvalSweepMs ? { sweepMs: options.approvalSweepMs } : {}),
@@ -332,7 +363,7 @@ export async function startBotCore(options: {
       })
     : undefined;
   // What the intake takes in is handled without waiting on any send: replies and status messages are
-  // handed to the adapters (whose queues keep each room's order) and the next command goes on at once.
+  // handed to the outbox (which keeps each room's order) and the next command goes on at once.
   const detach =
     <A extends unknown[]>(what: string, fn: (...args: A) => Promise<unknown>) =>
     async (...args: A): Promise<void> => {
@@ -366,6 +397,7 @@ export async function startBotCore(options: {
     take: (message) => intake.take(message),
     intake,
     notifier,
+    outbox,
     jobs,
     schedules,
     approvals,
@@ -386,6 +418,7 @@ export async function startBotCore(options: {
       await schedules.close();
       await announcer.stop();
       await notifier.close();
+      await outbox.stop(options.outboxDrainMs ?? 3000);
       await queues.close();
       await journal?.close();
       redis.disconnect();

@@ -44,6 +44,9 @@ export const ERROR_CODES = {
   cloud_failed:
     'a cloud refused a request or did not answer (down, slow, 5xx, wrong credentials or endpoint)',
   throttled: 'the person gave more commands than bot.throttle allows; the rest of the window is dropped',
+  // Sending to a chat network
+  send_failed:
+    'a chat network refused a send or edit (permanently, or still failing after the outbox retried it)',
   // Start-up and infrastructure
   config_invalid: 'the configuration file is missing, unreadable or does not match the schema',
   redis_unavailable: 'Redis could not be reached or started',

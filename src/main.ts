@@ -152,6 +152,8 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
     if (webConsole) undo.push(() => webConsole.close());
     // Networks stop after the final states below have been handed to them (they send what waits first).
     for (const network of networks) undo.push(() => network.stop());
+    // What waits in the outbox goes out (for up to 3 s) while the networks are still up.
+    undo.push(() => core.outbox.stop(3000));
     // Before the networks stop: what the intake read is finished while its answers can still be sent;
     // what the networks take in meanwhile stays in Redis for the next instance.
     undo.push(() => core.intake.stop());

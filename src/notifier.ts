@@ -3,19 +3,22 @@
 // the adapter's minimum interval, and each edit renders the job's current state from Redis, so merged
 // edits lose nothing and the final state always arrives. Message references live in Redis and each
 // message has one writer at a time (a lease), so several bot instances never edit the same message
-// twice, and another instance (or a restarted bot) takes over when the writer goes away.
+// twice, and another instance (or a restarted bot) takes over when the writer goes away: also before
+// the message was posted, when the reservation's holder died (the taker posts it with the same
+// transaction id, so a network that stores by it, Matrix, never shows it twice). Every post and edit
+// goes through the outbox, which alone retries; the notifier never sends a failed message again.
 import { EventEmitter } from 'node:events';
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { FINAL_STATES } from './jobs/job-view.ts';
 import type { StageQueues } from './jobs/stage-queues.ts';
+import type { Outbox } from './outbox/outbox.ts';
 import { type BullConnection, bullConnection, type RedisTarget } from './redis/connect.ts';
 import type { RedisKeys } from './redis/keys.ts';
-import { fitReply } from './render/fit-reply.ts';
 import { renderStatus } from './render/status-message.ts';
-import { sendWithRetries } from './send-retry.ts';
-import type { ChatAdapter, ChatTarget, JobStatusView, MessageRef } from './types.ts';
+import { isRetryable } from './send-failure.ts';
+import type { ChatAdapter, ChatTarget, JobStatusView, MessageRef, Reply } from './types.ts';
 
 export interface NotifierOptions {
   redis: Redis;
@@ -23,6 +26,8 @@ export interface NotifierOptions {
   keys: RedisKeys;
   queues: StageQueues;
   adapters: ReadonlyMap<string, ChatAdapter>;
+  /** Where every post and edit goes (paced, merged, retried there only). */
+  outbox: Outbox;
   /** Current view of a job (undefined when unknown). */
   getJob(jobId: string): Promise<JobStatusView | undefined>;
   /** This bot instance, as the holder of writer leases. */
@@ -31,8 +36,6 @@ export interface NotifierOptions {
   now?: () => number;
   /** How long a writer lease lasts without renewal (ms). */
   leaseMs?: number;
-  /** First wait before resending a failed send or edit (ms); doubles each time. */
-  retryBaseMs?: number;
   /** What goes in a finished job's thread (a failure's log tail, a test report), on networks with threads. */
   details?(view: JobStatusView): Promise<string | undefined>;
   /** The web console's page of a job, linked from its status message (web.publicUrl). */
@@ -60,17 +63,28 @@ interface Tracked {
   timer: NodeJS.Timeout | undefined;
   /** Consecutive renders that found no job. */
   missing: number;
-  /** Consecutive failed edits. */
-  failures: number;
 }
 
-const SEND_ATTEMPTS = 5;
-const MAX_FAILED_EDITS = 3;
+/** A status message reserved by an instance and not posted yet (the `pending:` value in Redis). */
+interface Reservation {
+  /** Instance that reserved it. */
+  by: string;
+  /** Where it goes. */
+  target: ChatTarget;
+  /** Transaction id of the post: whoever posts it uses this one. */
+  txnId: string;
+}
+
 const MAX_MISSING = 5;
-const PENDING_STALE_MS = 60_000;
 /** How long the "details posted" marker lives: longer than any redelivery of a final state. */
 const DETAILS_MARK_MS = 7 * 24 * 3600_000;
 const QUEUE_EVENTS = ['active', 'progress', 'completed', 'failed', 'removed', 'waiting', 'stalled'] as const;
+
+/** Reserves a status message and takes its writer lease, in one step: 1 when it was free. */
+const RESERVE = `
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+return 1`;
 
 /** Takes or renews the writer lease: 1 when this instance holds it afterwards. */
 const HOLD_LEASE = `
@@ -89,6 +103,10 @@ export class Notifier extends EventEmitter<NotifierEvents> {
   /** Jobs whose message another instance holds: looked at again once that lease could have lapsed. */
   readonly #adoptLater = new Map<string, NodeJS.Timeout>();
   #closed = false;
+  /** Status messages this instance reserved and is posting (their leases are renewed too). */
+  readonly #posting = new Set<string>();
+  /** Posts this instance has queued, by job (for `posted`). */
+  readonly #posts = new Map<string, Promise<void>>();
 
   constructor(options: NotifierOptions) {
     super();
@@ -118,44 +136,82 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     for (const jobId of known) this.touch(jobId);
   }
 
-  /** Posts a job's status message in `target` (once per job, whichever instance gets there first). */
+  /**
+   * Reserves a job's status message in `target` (once per job, whichever instance gets there first) and
+   * queues its post in the outbox; resolves once it is queued, not posted, so handling a command never
+   * waits on the room's rate limit. `posted(jobId)` waits for the post.
+   */
   async announce(jobId: string, target: ChatTarget): Promise<void> {
-    const { redis, keys, adapters, log } = this.#options;
-    if (!(await this.#reserve(jobId))) return;
+    const reservation: Reservation = {
+      by: this.#options.instanceId,
+      target,
+      txnId: `vmops.status.${jobId}.${this.#now()}`,
+    };
+    if (!(await this.#reserve(jobId, reservation))) return;
     this.#settled.delete(jobId); // a retried job is open again
     const previous = this.#tracked.get(jobId);
     if (previous) clearTimeout(previous.timer);
     this.#tracked.delete(jobId);
+    const post = this.#post(jobId, reservation);
+    this.#posts.set(jobId, post);
+    void post.finally(() => {
+      if (this.#posts.get(jobId) === post) this.#posts.delete(jobId);
+    });
+  }
+
+  /** Resolves once the status message of a job this instance announced is posted (or could not be). */
+  async posted(jobId: string): Promise<void> {
+    await this.#posts.get(jobId);
+  }
+
+  /** Posts a reserved status message through the outbox, drawn when it goes out (a waiting job may be done by then). */
+  #post(jobId: string, reservation: Reservation): Promise<void> {
+    const { redis, keys, adapters, log, outbox } = this.#options;
+    const { target } = reservation;
     const adapter = adapters.get(target.network);
-    const view = await this.#options.getJob(jobId);
-    if (!adapter || !view) {
-      await redis.hdel(keys.statusMessages, jobId);
-      return;
-    }
-    const reply = fitReply(renderStatus(view, this.#now(), this.#options.jobUrl?.(jobId)), adapter.limits);
-    try {
-      const ref = await this.#withRetries(() => adapter.send(target, reply));
-      // The lease and the reference in one step: another instance that sees the reference sees the lease.
-      await redis
-        .multi()
-        .set(keys.statusWriter(jobId), this.#options.instanceId, 'PX', this.#leaseMs)
-        .hset(keys.statusMessages, jobId, JSON.stringify(ref))
-        .exec();
-      this.#track(jobId, ref, adapter, {
-        lastText: reply.text,
-        lastSentAt: this.#now(),
-        dirty: false,
-        lastState: view.state,
-      });
-      log.info(
-        { jobId, trace: view.trace, network: target.network, state: view.state },
-        'status message posted',
-      );
-      this.touch(jobId);
-    } catch (error) {
-      await redis.hdel(keys.statusMessages, jobId);
-      log.error({ err: error, jobId }, 'could not post the status message');
-    }
+    this.#posting.add(jobId);
+    let shown: { reply: Reply; state: JobStatusView['state']; trace: string | undefined } | undefined;
+    const content = async (): Promise<Reply> => {
+      const view = await this.#options.getJob(jobId);
+      if (!view) throw new NoJob(jobId);
+      const reply = renderStatus(view, this.#now(), this.#options.jobUrl?.(jobId));
+      shown = { reply, state: view.state, trace: view.trace };
+      return reply;
+    };
+    const posted = adapter
+      ? outbox.send(target, content, { priority: 'reply', txnId: reservation.txnId })
+      : Promise.reject(new NoJob(jobId));
+    return posted
+      .then(async (ref) => {
+        // The lease and the reference in one step: another instance that sees the reference sees the lease.
+        await redis
+          .multi()
+          .set(keys.statusWriter(jobId), this.#options.instanceId, 'PX', this.#leaseMs)
+          .hset(keys.statusMessages, jobId, JSON.stringify(ref))
+          .exec();
+        this.#posting.delete(jobId);
+        if (!adapter || this.#closed) return;
+        this.#track(jobId, ref, adapter, {
+          lastText: shown?.reply.text ?? '',
+          lastSentAt: this.#now(),
+          dirty: false,
+          lastState: shown?.state,
+        });
+        log.info(
+          { jobId, trace: shown?.trace, network: target.network, state: shown?.state },
+          'status message posted',
+        );
+        this.touch(jobId);
+      })
+      .catch(async (error: unknown) => {
+        this.#posting.delete(jobId);
+        if (this.#closed && !(error instanceof NoJob)) return; // stopping: another instance takes it over
+        await redis.multi().hdel(keys.statusMessages, jobId).del(keys.statusWriter(jobId)).exec();
+        if (error instanceof NoJob) return;
+        log.error({ err: error, jobId }, 'could not post the status message');
+        void this.#settleIfUnannounced(jobId);
+      })
+      .catch((error: unknown) => log.warn({ err: error, jobId }, 'status message bookkeeping failed'));
   }
 
   /** Something happened to a job: redraw its status message soon. */
@@ -205,16 +261,20 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     this.#connection?.close();
   }
 
-  /** Reserves the right to post a job's status message; a reservation whose holder died goes stale. */
-  async #reserve(jobId: string): Promise<boolean> {
+  /** Reserves the right to post a job's status message, with this instance's writer lease on it. */
+  async #reserve(jobId: string, reservation: Reservation): Promise<boolean> {
     const { redis, keys } = this.#options;
-    const pending = `pending:${this.#now()}`;
-    if ((await redis.hsetnx(keys.statusMessages, jobId, pending)) === 1) return true;
-    const current = await redis.hget(keys.statusMessages, jobId);
-    const since = current?.startsWith('pending:') ? Number(current.slice(8)) : Number.NaN;
-    if (!(this.#now() - since > PENDING_STALE_MS)) return false;
-    await redis.hset(keys.statusMessages, jobId, pending);
-    return true;
+    const taken = await redis.eval(
+      RESERVE,
+      2,
+      keys.statusMessages,
+      keys.statusWriter(jobId),
+      jobId,
+      `pending:${JSON.stringify(reservation)}`,
+      this.#options.instanceId,
+      String(this.#leaseMs),
+    );
+    return taken === 1;
   }
 
   #track(
@@ -230,7 +290,6 @@ export class Notifier extends EventEmitter<NotifierEvents> {
       busy: false,
       timer: undefined,
       missing: 0,
-      failures: 0,
       ...state,
     });
   }
@@ -239,9 +298,11 @@ export class Notifier extends EventEmitter<NotifierEvents> {
   async #adopt(jobId: string): Promise<void> {
     const { redis, keys } = this.#options;
     const raw = await redis.hget(keys.statusMessages, jobId);
-    if (raw === null || raw.startsWith('pending:') || this.#tracked.has(jobId)) return;
-    const ref = JSON.parse(raw) as MessageRef;
-    const adapter = this.#options.adapters.get(ref.network);
+    if (raw === null || this.#tracked.has(jobId) || this.#posting.has(jobId)) return;
+    const reservation = raw.startsWith('pending:') ? readReservation(raw) : undefined;
+    if (raw.startsWith('pending:') && !reservation) return;
+    const ref = reservation ? undefined : (JSON.parse(raw) as MessageRef);
+    const adapter = this.#options.adapters.get(reservation?.target.network ?? ref?.network ?? '');
     if (!adapter) return;
     if (!(await this.#holdLease(jobId))) {
       // Another instance writes it. If that one is gone, the job's last event may already have passed:
@@ -255,7 +316,18 @@ export class Notifier extends EventEmitter<NotifierEvents> {
       }
       return;
     }
-    if (this.#tracked.has(jobId)) return;
+    if (this.#tracked.has(jobId) || this.#posting.has(jobId)) return;
+    if (reservation) {
+      // Reserved by an instance that is gone before it posted: post it, under the same transaction id.
+      if ((await redis.hget(keys.statusMessages, jobId)) !== raw) return;
+      this.#options.log.info(
+        { jobId, from: reservation.by },
+        'posting a status message another instance reserved',
+      );
+      void this.#post(jobId, reservation);
+      return;
+    }
+    if (!ref) return;
     this.#track(jobId, ref, adapter, { lastText: '', lastSentAt: 0, dirty: true });
     const entry = this.#tracked.get(jobId);
     if (entry) this.#schedule(jobId, entry);
@@ -273,6 +345,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
   }
 
   async #renewLeases(): Promise<void> {
+    for (const jobId of [...this.#posting]) await this.#holdLease(jobId).catch(() => true);
     for (const jobId of [...this.#tracked.keys()]) {
       const held = await this.#holdLease(jobId).catch(() => true); // Redis away: keep writing, retry later
       if (!held) this.#forget(jobId, false);
@@ -306,20 +379,16 @@ export class Notifier extends EventEmitter<NotifierEvents> {
         return;
       }
       entry.missing = 0;
-      const reply = fitReply(
-        renderStatus(view, this.#now(), this.#options.jobUrl?.(jobId)),
-        entry.adapter.limits,
-      );
+      const reply = renderStatus(view, this.#now(), this.#options.jobUrl?.(jobId));
       // Where a message cannot be edited, each edit is a new message: send one per change of state only.
       const worthIt = entry.adapter.limits.canEdit || view.state !== entry.lastState;
       if (reply.text !== entry.lastText && worthIt) {
-        await this.#withRetries(() => entry.adapter.edit(entry.ref, reply));
+        await this.#options.outbox.edit(entry.ref, reply, { priority: 'progress' });
         entry.lastText = reply.text;
         entry.lastState = view.state;
         entry.lastSentAt = this.#now();
         this.#options.log.debug({ jobId, trace: view.trace, state: view.state }, 'status message edited');
       }
-      entry.failures = 0;
       if (FINAL_STATES.has(view.state) && current()) {
         this.#options.log.info(
           { jobId, trace: view.trace, network: entry.ref.network, state: view.state },
@@ -331,14 +400,17 @@ export class Notifier extends EventEmitter<NotifierEvents> {
         this.emit('settled', jobId, view.state);
       }
     } catch (error) {
-      entry.failures += 1;
-      if (entry.failures >= MAX_FAILED_EDITS) {
+      // The outbox tried all it should. A refusal is final (deleted message, bot out of the room): the
+      // message is left as it is. A passing failure it gave up on is redrawn at the job's next event.
+      if (isRetryable(error) && current()) {
+        this.#options.log.warn(
+          { err: error, jobId },
+          'status message edit failed; redrawn at the next change',
+        );
+      } else {
         this.#options.log.error({ err: error, jobId }, 'status message cannot be edited; giving up on it');
         this.#forget(jobId, true);
         this.emit('abandoned', jobId);
-      } else {
-        this.#options.log.warn({ err: error, jobId }, 'status message edit failed; will retry');
-        entry.dirty = true;
       }
     } finally {
       entry.busy = false;
@@ -363,8 +435,13 @@ export class Notifier extends EventEmitter<NotifierEvents> {
         thread: entry.ref.id,
         isDirect: false,
       };
-      await this.#withRetries(() =>
-        entry.adapter.send(thread, fitReply({ text, tone: 'info' }, entry.adapter.limits)),
+      await this.#options.outbox.send(
+        thread,
+        { text, tone: 'info' },
+        {
+          priority: 'progress',
+          txnId: `vmops.details.${jobId}`,
+        },
       );
     } catch (error) {
       log.warn({ err: error, jobId }, "could not post the job's details in its thread");
@@ -390,7 +467,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
 
   /** A job that has no status message (its post failed) settles once it is final. */
   async #settleIfUnannounced(jobId: string): Promise<void> {
-    if (this.#tracked.has(jobId) || this.#closed) return;
+    if (this.#tracked.has(jobId) || this.#posting.has(jobId) || this.#closed) return;
     const raw = await this.#options.redis.hget(this.#options.keys.statusMessages, jobId);
     if (raw !== null) return;
     const view = await this.#options.getJob(jobId);
@@ -402,11 +479,25 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     }
   }
 
-  #withRetries<T>(send: () => Promise<T>): Promise<T> {
-    return sendWithRetries(send, { attempts: SEND_ATTEMPTS, baseMs: this.#options.retryBaseMs ?? 250 });
-  }
-
   #now(): number {
     return (this.#options.now ?? Date.now)();
+  }
+}
+
+/** A status message whose job is gone before it could be posted. */
+class NoJob extends Error {
+  constructor(jobId: string) {
+    super(`job ${jobId} is gone`);
+    this.name = 'NoJob';
+  }
+}
+
+function readReservation(raw: string): Reservation | undefined {
+  try {
+    const parsed = JSON.parse(raw.slice('pending:'.length)) as Partial<Reservation>;
+    if (typeof parsed.by !== 'string' || typeof parsed.txnId !== 'string' || !parsed.target) return undefined;
+    return parsed as Reservation;
+  } catch {
+    return undefined; // an older bot's reservation: it posts or lapses on its own
   }
 }

@@ -14,6 +14,8 @@ export interface ChatTarget {
   thread?: string;
   /** True for a one-to-one conversation with the bot (DM, chat with a JID, the terminal). */
   isDirect: boolean;
+  /** The platform's own way back to the asker, for the adapter only (a Slack slash command's or click's response_url). */
+  replyUrl?: string;
 }
 
 /** Who sent a message, as the platform proves it. */
@@ -97,7 +99,29 @@ export interface MessageRef {
   thread?: string;
 }
 
-/** What one network's adapter can do and must not exceed; the notifier schedules edits by it. */
+/** A platform's rate limit as it documents it: a sustained rate and how many may go at once after a quiet time. */
+export interface SendRate {
+  /** Requests per second, sustained. */
+  perSecond: number;
+  /** Requests allowed at once after a quiet time (1: none beyond the rate). */
+  burst: number;
+}
+
+/** One of a platform's rate limits and what it counts per: one room, the bot's account, the whole workspace. */
+export interface SendBudget {
+  /** What the platform counts together (Slack posts per channel, updates per workspace; Matrix per account). */
+  per: 'room' | 'account' | 'workspace';
+  /** The limit. */
+  rate: SendRate;
+}
+
+/** Per-message options of a send. */
+export interface SendOptions {
+  /** Stable id of this logical message: every try of it carries the same one, so the platform stores it once (Matrix txnId). */
+  txnId?: string;
+}
+
+/** What one network's adapter can do and must not exceed; the outbox and the notifier schedule sends by it. */
 export interface AdapterLimits {
   /** The network can edit a sent message in place. */
   canEdit: boolean;
@@ -107,6 +131,12 @@ export interface AdapterLimits {
   maxMessageLength: number;
   /** Messages have threads: a job's details (log tail, test report) go in its status message's thread. */
   threads?: boolean;
+  /** A reply longer than `maxMessageLength` goes out whole (the adapter attaches it as a file), so it is not cut before. */
+  attachesLongText?: boolean;
+  /** The platform's rate limit on sending new messages (absent: none the bot must keep to). */
+  sendBudget?: SendBudget;
+  /** The platform's rate limit on edits (absent: none). The same `per` and rate as `sendBudget` means one shared budget. */
+  editBudget?: SendBudget;
 }
 
 /** The contract every network implements: receive, send, edit, stop. Adapters hold no policy. */
@@ -119,10 +149,14 @@ export interface ChatAdapter {
   start(onMessage: (message: IncomingMessage) => Promise<void>): Promise<void>;
   /** Disconnects; no message is delivered after it resolves. */
   stop(): Promise<void>;
-  /** Sends a new message and returns a reference to it. */
-  send(target: ChatTarget, reply: Reply): Promise<MessageRef>;
-  /** Replaces the content of a message sent before (or sends a new one where editing is impossible). */
-  edit(ref: MessageRef, reply: Reply): Promise<void>;
+  /**
+   * Sends one new message, once (no queue, no retry: the outbox does both), and returns a reference to it.
+   * A failure is thrown as a SendFailure (src/send-failure.ts) saying whether it is retryable and how
+   * long the platform asked to wait.
+   */
+  send(target: ChatTarget, reply: Reply, options?: SendOptions): Promise<MessageRef>;
+  /** Replaces the content of a message sent before (or sends a new one where editing is impossible), once; fails as `send`. */
+  edit(ref: MessageRef, reply: Reply, options?: SendOptions): Promise<void>;
   /** Where a direct (one-to-one) message to an account of this network goes; `send` to it reaches only that account. */
   directTarget(account: string): ChatTarget;
   /** Whether the adapter is connected to its network now (/readyz, vmops_up); an adapter without it counts as connected. */

@@ -13,8 +13,10 @@
 // join), and so are back-filled events; the pipeline decides by their age whether they run. A failed
 // /sync and the SDK's RECONNECTING or ERROR state change nothing of that: what comes after is live.
 // Encrypted rooms cannot be read (no E2EE here): the room and the log are told so, once.
-// Every send goes through one paced queue per account (send-queue.ts): under the homeserver's rate
-// limit, a 429 delays and never drops, and waiting edits of one message merge.
+// Sending is one PUT per send or edit, never queued or retried here: the core's outbox paces by
+// `limits.sendBudget` (the homeserver counts every event of the account together), waits out 429s
+// and retries what send-errors.ts calls retryable, always with the transaction id it gave, so the
+// homeserver stores a message once however often it is tried.
 import './sdk-log.ts';
 import type { Redis } from 'ioredis';
 import {
@@ -32,6 +34,7 @@ import {
 import type { Logger } from 'pino';
 import { VmopsError } from '../../src/errors.ts';
 import { connectRedis, type RedisTarget } from '../../src/redis/connect.ts';
+import { SendFailure } from '../../src/send-failure.ts';
 import type {
   AdapterLimits,
   ChatAdapter,
@@ -39,11 +42,12 @@ import type {
   IncomingMessage,
   MessageRef,
   Reply,
+  SendOptions,
 } from '../../src/types.ts';
 import { settleWithin } from '../shared/settle.ts';
 import { editContent, type Normalized, normalizeEvent, noticeContent, type RawEvent } from './events.ts';
 import { sdkLogger, setSdkLogSink } from './sdk-log.ts';
-import { SendQueue } from './send-queue.ts';
+import { asSendFailure } from './send-errors.ts';
 import {
   type MatrixKeys,
   matrixKeys,
@@ -104,7 +108,6 @@ interface Gap {
   to: string;
 }
 
-const STOP_DRAIN_MS = 3000;
 /** Events asked for per /messages page when back-filling a gap, and the most pages per gap. */
 const BACKFILL_PAGE = 100;
 const BACKFILL_PAGES = 50;
@@ -129,7 +132,6 @@ export class MatrixAdapter implements ChatAdapter {
   readonly #dmRooms = new Map<string, Promise<string>>();
   #client: MatrixClient | undefined;
   #redis: Redis | undefined;
-  #queue: SendQueue | undefined;
   #onMessage: ((message: IncomingMessage) => Promise<void>) | undefined;
   #stopped = false;
   #inbox: Promise<void> = Promise.resolve();
@@ -143,7 +145,9 @@ export class MatrixAdapter implements ChatAdapter {
   /** A hand-over failed: the sync position stays where it was, so a restart hands those events again. */
   #positionHeld = false;
   #syncErrorLogged = false;
-  readonly #rateLimitListeners: ((waitMs: number) => void)[] = [];
+  /** Events sent, for logs and tests. */
+  #sent = 0;
+  #txnCounter = 0;
 
   constructor(options: MatrixAdapterOptions) {
     if (!/^@[^:\s]+:\S+$/.test(options.userId)) {
@@ -164,16 +168,15 @@ export class MatrixAdapter implements ChatAdapter {
       minEditIntervalMs: options.minEditIntervalMs,
       maxMessageLength: options.maxMessageLength,
       threads: true,
+      // Synapse's rc_message counts every event the account sends, in any room, edits included.
+      sendBudget: { per: 'account', rate: options.rateLimit },
+      editBudget: { per: 'account', rate: options.rateLimit },
     };
   }
 
-  /** Events sent and 429s received so far (for logs and tests). */
-  get sendStats(): { sent: number; rateLimited: number; pending: number } {
-    return {
-      sent: this.#queue?.sent ?? 0,
-      rateLimited: this.#queue?.rateLimited ?? 0,
-      pending: this.#queue?.pending ?? 0,
-    };
+  /** Events sent so far (for logs and tests). */
+  get sendStats(): { sent: number } {
+    return { sent: this.#sent };
   }
 
   async start(onMessage: (message: IncomingMessage) => Promise<void>): Promise<void> {
@@ -198,24 +201,6 @@ export class MatrixAdapter implements ChatAdapter {
       logger: sdkLogger,
     });
     this.#client = client;
-    this.#queue = new SendQueue({
-      perSecond: o.rateLimit.perSecond,
-      burst: o.rateLimit.burst,
-      log,
-      onRateLimited: (waitMs) => {
-        for (const listener of this.#rateLimitListeners) listener(waitMs);
-      },
-      put: async (roomId, type, txnId, content) => {
-        const path = `/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${encodeURIComponent(txnId)}`;
-        const answer = await client.http.authedRequest<{ event_id: string }>(
-          Method.Put,
-          path,
-          undefined,
-          content,
-        );
-        return answer.event_id;
-      },
-    });
     this.#listen(client);
 
     const first = new Promise<'prepared' | 'refused' | 'late'>((resolve) => {
@@ -267,7 +252,6 @@ export class MatrixAdapter implements ChatAdapter {
     client?.stopClient();
     client?.removeAllListeners();
     await settleWithin(this.#inbox, 10_000);
-    await this.#queue?.stop(STOP_DRAIN_MS);
     // Requests still open (a held /sync, a send) end now; the SDK's own timeout timers only abort them.
     this.#abort.abort();
     this.#redis?.disconnect();
@@ -282,19 +266,15 @@ export class MatrixAdapter implements ChatAdapter {
     );
   }
 
-  watchRateLimits(listener: (waitMs: number) => void): void {
-    this.#rateLimitListeners.push(listener);
-  }
-
   /** A user id: `send` finds (or starts) a direct chat with that user. */
   directTarget(account: string): ChatTarget {
     return { network: this.network, room: account, isDirect: true };
   }
 
-  async send(target: ChatTarget, reply: Reply): Promise<MessageRef> {
-    const queue = this.#ready();
+  async send(target: ChatTarget, reply: Reply, options: SendOptions = {}): Promise<MessageRef> {
+    this.#ready();
     const roomId = target.room.startsWith('@') ? await this.#dmRoom(target.room) : target.room;
-    const eventId = await queue.enqueue(roomId, 'm.room.message', noticeContent(reply, target.thread));
+    const eventId = await this.#put(roomId, noticeContent(reply, target.thread), options.txnId);
     return {
       network: this.network,
       room: roomId,
@@ -303,16 +283,38 @@ export class MatrixAdapter implements ChatAdapter {
     };
   }
 
-  async edit(ref: MessageRef, reply: Reply): Promise<void> {
-    const queue = this.#ready();
-    await queue.enqueue(ref.room, 'm.room.message', editContent(ref.id, reply), `edit:${ref.room}:${ref.id}`);
+  async edit(ref: MessageRef, reply: Reply, options: SendOptions = {}): Promise<void> {
+    this.#ready();
+    await this.#put(ref.room, editContent(ref.id, reply), options.txnId);
   }
 
-  #ready(): SendQueue {
-    if (!this.#queue || this.#stopped) {
-      throw new VmopsError('internal_error', 'the matrix adapter is not running');
+  #ready(): MatrixClient {
+    if (!this.#client || this.#stopped) {
+      throw new SendFailure('the matrix adapter is not running', {
+        retryable: false,
+        platformCode: 'stopped',
+      });
     }
-    return this.#queue;
+    return this.#client;
+  }
+
+  /** PUT /rooms/{room}/send/m.room.message/{txnId}, once; the homeserver stores one event per txnId. */
+  async #put(roomId: string, content: Record<string, unknown>, txnId?: string): Promise<string> {
+    const client = this.#ready();
+    const txn = txnId ?? `vmops.${this.#now()}.${process.pid}.${++this.#txnCounter}`;
+    const path = `/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${encodeURIComponent(txn)}`;
+    try {
+      const answer = await client.http.authedRequest<{ event_id: string }>(
+        Method.Put,
+        path,
+        undefined,
+        content,
+      );
+      this.#sent += 1;
+      return answer.event_id;
+    } catch (error) {
+      throw asSendFailure(error);
+    }
   }
 
   /** fetch, with every request ended when the adapter stops; /sync answers are read for limited timelines. */
@@ -566,11 +568,7 @@ export class MatrixAdapter implements ChatAdapter {
       const key = this.#keys.encryptedNotice(roomId);
       if ((await redis.set(key, '1', 'PX', 30 * 24 * 3600_000, 'NX')) !== 'OK') continue;
       try {
-        await this.#ready().enqueue(
-          roomId,
-          'm.room.message',
-          noticeContent({ text: ENCRYPTED_NOTICE, tone: 'error' }),
-        );
+        await this.#put(roomId, noticeContent({ text: ENCRYPTED_NOTICE, tone: 'error' }));
       } catch (error) {
         await redis.del(key).catch(() => undefined);
         this.#o.log.warn(

@@ -45,12 +45,22 @@ function toHtml(text: string): string {
 }
 
 /** The content of a notice the bot sends (optionally into a thread). */
+/**
+ * Text that cannot notify a room: clients that predate `m.mentions` apply the `@room` push rule to
+ * the body, so an `@room` a person typed and vmops echoes gets a word joiner after its `@` (it looks
+ * the same and matches no rule).
+ */
+export function neutralizeMentions(text: string): string {
+  return text.replace(/@(room)\b/gi, '@\u2060$1');
+}
+
 export function noticeContent(reply: Reply, thread?: string): Record<string, unknown> {
+  const text = neutralizeMentions(reply.text);
   const content: Record<string, unknown> = {
     msgtype: 'm.notice',
-    body: reply.text,
+    body: text,
     format: 'org.matrix.custom.html',
-    formatted_body: toHtml(reply.text),
+    formatted_body: toHtml(text),
     // Intentional mentions: none, so a notice never pings anyone by a name it happens to contain.
     'm.mentions': {},
   };
@@ -67,16 +77,17 @@ export function noticeContent(reply: Reply, thread?: string): Record<string, unk
 
 /** The content of an edit (`m.replace`) of an earlier notice. */
 export function editContent(eventId: string, reply: Reply): Record<string, unknown> {
+  const text = neutralizeMentions(reply.text);
   const fresh = {
     msgtype: 'm.notice',
-    body: reply.text,
+    body: text,
     format: 'org.matrix.custom.html',
-    formatted_body: toHtml(reply.text),
+    formatted_body: toHtml(text),
     'm.mentions': {},
   };
   return {
     msgtype: 'm.notice',
-    body: `* ${reply.text}`,
+    body: `* ${text}`,
     format: 'org.matrix.custom.html',
     formatted_body: `* ${fresh.formatted_body}`,
     'm.new_content': fresh,

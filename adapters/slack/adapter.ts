@@ -6,12 +6,16 @@
 // run, so the receiver is given an App whose acknowledgement waits for the listeners (see
 // #ackAfterHandOver); an event whose hand-over failed is not acknowledged, and Slack delivers it again.
 // Deduplication of redeliveries, and of the same event seen by several bot instances, is the
-// pipeline's (IncomingMessage.eventId = the Events API event_id; a slash command's or click's
-// trigger_id). Identity is the Slack user id (see events.ts). Replies go through a per-channel queue
-// paced by Slack's limits (send-queue.ts); a job's status message is a Block Kit card updated with
+// pipeline's ingress (IncomingMessage.eventId = the Events API event_id; a slash command's or click's
+// trigger_id). Identity is the Slack user id (see events.ts). Sending is one Web API call per send or
+// edit, never queued or retried here: the core's outbox paces (by `limits.sendBudget` and
+// `editBudget`: chat.postMessage per channel, chat.update per workspace), waits out 429s and retries
+// what send-errors.ts calls retryable. A job's status message is a Block Kit card updated with
 // chat.update (the notifier puts a finished job's details in the card's thread: `limits.threads`); a
 // reply too long for a message is posted short, with the whole text as a file in its thread. Holds no
 // policy.
+
+import { randomUUID } from 'node:crypto';
 import {
   App,
   type Logger as BoltLogger,
@@ -24,6 +28,7 @@ import {
 import pRetry, { AbortError } from 'p-retry';
 import type { Logger } from 'pino';
 import { VmopsError } from '../../src/errors.ts';
+import { SendFailure } from '../../src/send-failure.ts';
 import type {
   AdapterLimits,
   ChatAdapter,
@@ -47,7 +52,13 @@ import {
   type SlashCommand,
   userOfAccount,
 } from './events.ts';
-import { isTransient, type Pace, SendQueue } from './send-queue.ts';
+import { asSendFailure, isTransient } from './send-errors.ts';
+
+/** A Slack rate limit: a sustained rate and a burst. */
+export interface Pace {
+  perSecond: number;
+  burst: number;
+}
 
 export interface SlackAdapterOptions {
   /** Bot token (xoxb-…). */
@@ -81,13 +92,20 @@ export interface SlackAdapterOptions {
   serverPingTimeoutMs?: number;
   /** One Web API request's timeout (ms; default 15000). */
   requestTimeoutMs?: number;
-  /** First wait before retrying a call that failed for another reason than a rate limit (ms; default 500). */
-  retryBaseMs?: number;
   now?: () => number;
 }
 
-/** How long stop() lets the outbox drain (ms). */
-const STOP_DRAIN_MS = 3000;
+/** Message ids of answers that went through a response_url: ephemeral ones, and ones in the channel. */
+const EPHEMERAL = 'ephemeral:';
+const RESPONSE = 'response:';
+
+/**
+ * The text of a message as Slack shows it literally: `&`, `<` and `>` escaped (no mention, no link) and
+ * mrkdwn off when there are no blocks, so `*bold*` or backticks a person typed stay as typed.
+ */
+function messageBody(reply: Reply, blocks: ReturnType<typeof replyBlocks>): Record<string, unknown> {
+  return { text: escapeText(reply.text), ...(blocks ? { blocks } : { mrkdwn: false }) };
+}
 
 /** Bolt's logger interface over pino. Bolt's debug output goes to debug; nothing of it carries tokens. */
 function boltLogger(log: Logger): BoltLogger {
@@ -107,7 +125,6 @@ export class SlackAdapter implements ChatAdapter {
   readonly network = NETWORK;
   readonly limits: AdapterLimits;
   readonly #o: SlackAdapterOptions;
-  readonly #queue: SendQueue;
   readonly #client: InstanceType<typeof webApi.WebClient>;
   #app: App | undefined;
   #socket: SocketModeReceiver | undefined;
@@ -117,11 +134,12 @@ export class SlackAdapter implements ChatAdapter {
   #stopped = false;
   /** Socket Mode: the socket is open; HTTP mode: the events endpoint listens. */
   #up = false;
-  readonly #rateLimitListeners: ((waitMs: number) => void)[] = [];
   /** Events being handed over and not yet acknowledged. */
   readonly #handingOver = new Set<Promise<void>>();
   /** Bodies of events whose hand-over failed: they are not acknowledged. */
   readonly #failed = new WeakSet<object>();
+  /** The state each card posted through a response_url shows (see edit). */
+  readonly #responseStates = new Map<string, string>();
   /** Direct-message channels by user id. */
   readonly #dms = new Map<string, string>();
 
@@ -142,22 +160,15 @@ export class SlackAdapter implements ChatAdapter {
       maxMessageLength: options.maxMessageLength,
       // The notifier puts a finished job's details (log tail, test report) in its card's thread.
       threads: options.threadDetails,
+      // Slack counts chat.postMessage per channel and chat.update per workspace.
+      sendBudget: { per: 'room', rate: options.postPace },
+      editBudget: { per: 'workspace', rate: options.updatePace },
+      ...(options.uploadOver > 0 ? { attachesLongText: true } : {}),
     };
     this.#client = new webApi.WebClient(options.token, this.#clientOptions());
-    this.#queue = new SendQueue({
-      call: (method, args) => this.#call(method, args),
-      postPace: options.postPace,
-      updatePace: options.updatePace,
-      ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
-      onRateLimited: (method, channel, retryAfterMs) => {
-        options.log.warn({ method, channel, retryAfterMs }, 'slack rate limit; waiting as told');
-        for (const listener of this.#rateLimitListeners) listener(retryAfterMs);
-      },
-      ...(options.now ? { now: options.now } : {}),
-    });
   }
 
-  /** Web API calls never retry or wait inside the SDK: the send queue does that (see send-queue.ts). */
+  /** Web API calls never retry or wait inside the SDK: the core's outbox does that. */
   #clientOptions(): webApi.WebClientOptions {
     return {
       ...(this.#o.apiUrl ? { slackApiUrl: this.#o.apiUrl } : {}),
@@ -354,15 +365,10 @@ export class SlackAdapter implements ChatAdapter {
       await settleWithin(app.stop(), 5000);
     }
     await settleWithin(Promise.all(this.#handingOver), 10_000);
-    await this.#queue.stop(STOP_DRAIN_MS);
   }
 
   connected(): boolean {
     return this.#up && !this.#stopped;
-  }
-
-  watchRateLimits(listener: (waitMs: number) => void): void {
-    this.#rateLimitListeners.push(listener);
   }
 
   directTarget(account: string): ChatTarget {
@@ -370,21 +376,37 @@ export class SlackAdapter implements ChatAdapter {
   }
 
   async send(target: ChatTarget, reply: Reply): Promise<MessageRef> {
-    const channel = await this.#channelFor(target);
     const now = (this.#o.now ?? Date.now)();
+    const blocks = replyBlocks(reply, now);
+    // A refusal of a slash command or a click is for the person who asked: ephemeral, through the
+    // command's response_url.
+    if (target.replyUrl && reply.tone === 'error' && !reply.status) {
+      await this.#respond(target.replyUrl, { response_type: 'ephemeral', ...messageBody(reply, blocks) });
+      return { network: this.network, room: target.room, id: `${EPHEMERAL}${randomUUID()}` };
+    }
+    const channel = await this.#channelFor(target);
     const uploadOver = this.#o.uploadOver;
     if (!reply.status && uploadOver > 0 && reply.text.length > uploadOver) {
       return this.#sendLong(channel, target.thread, reply);
     }
-    const blocks = replyBlocks(reply, now);
-    const result = await this.#queue.enqueue(channel, 'chat.postMessage', {
-      channel,
-      text: escapeText(reply.text),
-      ...(blocks ? { blocks } : {}),
-      ...(target.thread ? { thread_ts: target.thread } : {}),
-      unfurl_links: false,
-      unfurl_media: false,
-    });
+    let result: Record<string, unknown>;
+    try {
+      result = await this.#call('chat.postMessage', {
+        channel,
+        ...messageBody(reply, blocks),
+        ...(target.thread ? { thread_ts: target.thread } : {}),
+        unfurl_links: false,
+        unfurl_media: false,
+      });
+    } catch (error) {
+      // A private channel or a DM the bot is not in: a slash command there is answered through its
+      // response_url, which Slack lets post there (and replace that message later).
+      const code = (error as SendFailure).platformCode;
+      if (!target.replyUrl || !(code === 'channel_not_found' || code === 'not_in_channel')) throw error;
+      await this.#respond(target.replyUrl, { response_type: 'in_channel', ...messageBody(reply, blocks) });
+      if (reply.status) this.#responseStates.set(target.replyUrl, reply.status.state);
+      return { network: this.network, room: channel, id: `${RESPONSE}${target.replyUrl}` };
+    }
     return {
       network: this.network,
       room: channel,
@@ -396,12 +418,53 @@ export class SlackAdapter implements ChatAdapter {
   async edit(ref: MessageRef, reply: Reply): Promise<void> {
     const now = (this.#o.now ?? Date.now)();
     const blocks = replyBlocks(reply, now);
-    await this.#queue.enqueue(
-      ref.room,
-      'chat.update',
-      { channel: ref.room, ts: ref.id, text: escapeText(reply.text), ...(blocks ? { blocks } : {}) },
-      `update:${ref.room}:${ref.id}`,
-    );
+    if (ref.id.startsWith(EPHEMERAL)) return; // seen by one person once; Slack keeps no handle on it
+    if (ref.id.startsWith(RESPONSE)) {
+      // A response_url takes 5 uses in all: a card there is redrawn when its state changes only
+      // (posted, running, final: 3 uses), not for each step.
+      const url = ref.id.slice(RESPONSE.length);
+      const state = reply.status?.state;
+      if (state !== undefined && this.#responseStates.get(url) === state) return;
+      await this.#respond(url, { replace_original: true, ...messageBody(reply, blocks) });
+      if (state !== undefined) this.#responseStates.set(url, state);
+      return;
+    }
+    await this.#call('chat.update', {
+      channel: ref.room,
+      ts: ref.id,
+      ...messageBody(reply, blocks),
+      // An update without blocks of its own clears the old ones (an answered request's buttons).
+      ...(blocks ? {} : { blocks: [] }),
+    });
+  }
+
+  /** POSTs to a response_url; its failure becomes a SendFailure like a Web API call's. */
+  async #respond(url: string, body: Record<string, unknown>): Promise<void> {
+    let answer: Response;
+    try {
+      answer = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(this.#o.requestTimeoutMs ?? 15_000),
+      });
+    } catch (error) {
+      throw new SendFailure(
+        'slack response_url unreachable',
+        { retryable: true, platformCode: 'request_error' },
+        { cause: error },
+      );
+    }
+    const said = (await answer.text().catch(() => '')).trim();
+    if (answer.ok) return;
+    const retryAfter = Number(answer.headers.get('retry-after'));
+    throw new SendFailure(`slack response_url refused: ${answer.status} ${said.slice(0, 100)}`, {
+      retryable: answer.status === 429 || answer.status >= 500,
+      ...(answer.status === 429
+        ? { retryAfterMs: (Number.isFinite(retryAfter) ? retryAfter : 1) * 1000 }
+        : {}),
+      platformCode: said && said.length < 40 ? said : `http_${answer.status}`,
+    });
   }
 
   /** A long reply: its start as a message, the whole text as a file in that message's thread. */
@@ -409,7 +472,7 @@ export class SlackAdapter implements ChatAdapter {
     const lines = reply.text.split('\n');
     const head = lines.slice(0, 15).join('\n').slice(0, 1500);
     const text = `${escapeText(head)}\n… (${reply.text.length} characters in all: the whole text is attached in the thread)`;
-    const posted = await this.#queue.enqueue(channel, 'chat.postMessage', {
+    const posted = await this.#call('chat.postMessage', {
       channel,
       text,
       ...(thread ? { thread_ts: thread } : {}),
@@ -417,15 +480,13 @@ export class SlackAdapter implements ChatAdapter {
       unfurl_media: false,
     });
     const ts = String(posted.ts);
-    await this.#queue
-      .enqueue(channel, 'files.uploadV2', {
-        channel_id: channel,
-        thread_ts: thread ?? ts,
-        content: reply.text,
-        filename: 'vmops-reply.txt',
-        title: (lines[0] ?? 'vmops').slice(0, 200),
-      })
-      .catch((error: unknown) => this.#o.log.warn({ err: error }, 'could not upload the whole reply'));
+    await this.#call('files.uploadV2', {
+      channel_id: channel,
+      thread_ts: thread ?? ts,
+      content: reply.text,
+      filename: 'vmops-reply.txt',
+      title: (lines[0] ?? 'vmops').slice(0, 200),
+    }).catch((error: unknown) => this.#o.log.warn({ err: error }, 'could not upload the whole reply'));
     return { network: this.network, room: channel, id: ts, ...(thread ? { thread } : {}) };
   }
 
@@ -435,17 +496,22 @@ export class SlackAdapter implements ChatAdapter {
     if (!(target.isDirect && /^[UW][A-Z0-9]+$/.test(room))) return room;
     const known = this.#dms.get(room);
     if (known) return known;
-    const opened = await this.#queue.enqueue(`open:${room}`, 'conversations.open', { users: room });
+    const opened = await this.#call('conversations.open', { users: room });
     const channel = (opened.channel as { id?: string } | undefined)?.id;
     if (!channel) throw new Error(`conversations.open gave no channel for ${room}`);
     this.#dms.set(room, channel);
     return channel;
   }
 
+  /** One Web API call; its failure becomes a SendFailure (retryable or not, with Slack's Retry-After). */
   async #call(method: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
-    if (method === 'files.uploadV2') {
-      return (await this.#client.files.uploadV2(args as never)) as unknown as Record<string, unknown>;
+    try {
+      if (method === 'files.uploadV2') {
+        return (await this.#client.files.uploadV2(args as never)) as unknown as Record<string, unknown>;
+      }
+      return (await this.#client.apiCall(method, args)) as unknown as Record<string, unknown>;
+    } catch (error) {
+      throw asSendFailure(method, error);
     }
-    return (await this.#client.apiCall(method, args)) as unknown as Record<string, unknown>;
   }
 }

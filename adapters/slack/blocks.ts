@@ -74,7 +74,8 @@ export function replyBlocks(reply: Reply, now: number): Block[] | undefined {
   const actions = reply.actions ?? [];
   if (actions.length === 0) return undefined;
   return [
-    { type: 'section', text: mrkdwn(cut(escapeText(reply.text), SECTION_MAX)) },
+    // Plain text: a command a person typed (`*bold*`, backticks) shows as typed.
+    { type: 'section', text: { type: 'plain_text', text: cut(reply.text, SECTION_MAX), emoji: false } },
     {
       type: 'actions',
       elements: actions.slice(0, 25).map((action, i) => ({

@@ -121,6 +121,8 @@ export interface SlashCommand {
   channel_id: string;
   channel_name?: string;
   trigger_id?: string;
+  /** Where answers to this command can go, also in channels the bot is not in (30 min, 5 uses). */
+  response_url?: string;
 }
 
 export function normalizeCommand(body: SlashCommand, ctx: SlackContext): Normalized {
@@ -137,7 +139,12 @@ export function normalizeCommand(body: SlashCommand, ctx: SlackContext): Normali
         isBot: false,
         isSelf: body.user_id === ctx.botUserId,
       },
-      target: { network: NETWORK, room: body.channel_id, isDirect: direct },
+      target: {
+        network: NETWORK,
+        room: body.channel_id,
+        isDirect: direct,
+        ...(body.response_url ? { replyUrl: body.response_url } : {}),
+      },
       text: unescapeText(body.text ?? '').trim(),
       mentioned: true,
       sentAt: ctx.now,
@@ -158,6 +165,8 @@ export interface BlockActions {
   container?: { channel_id?: string; message_ts?: string; thread_ts?: string };
   message?: { ts?: string; thread_ts?: string };
   actions?: { action_id?: string; value?: string; action_ts?: string }[];
+  /** Where answers to this click can go (30 min, 5 uses). */
+  response_url?: string;
 }
 
 /**
@@ -190,6 +199,7 @@ export function normalizeClick(body: BlockActions, ctx: SlackContext): Normalize
         room: channel,
         ...(thread ? { thread } : {}),
         isDirect: isDirectChannel(channel),
+        ...(body.response_url ? { replyUrl: body.response_url } : {}),
       },
       text: action.value,
       mentioned: true,

@@ -29,6 +29,7 @@ import {
   NS,
   normalizeMessage,
   readMucPresence,
+  STATUS,
   selfPingVerdict,
   splitJid,
 } from './stanzas.ts';
@@ -538,7 +539,9 @@ export class XmppAdapter extends EventEmitter<AdapterEvents> implements ChatAdap
   }
 
   #context(): NormalizeContext {
-    const names = [...new Set([this.#options.nick, this.#options.botName])];
+    // The bot answers to the nick it has in each room, the fallback one too when its own was taken.
+    const nicks = [...this.#rooms.values()].map((r) => r.ownNick);
+    const names = [...new Set([this.#options.nick, this.#options.botName, ...nicks])];
     return {
       ownJid: this.#ownJid,
       room: (bare) => this.#rooms.get(bare),
@@ -568,6 +571,7 @@ export class XmppAdapter extends EventEmitter<AdapterEvents> implements ChatAdap
     if (!room) return;
     const change = room.apply(presence);
     const log = this.#options.log.child({ room: room.jid });
+    this.#reclaimNick(room, presence);
     switch (change.kind) {
       case 'joined': {
         this.#rejoinAttempts.delete(room.jid);
@@ -598,6 +602,23 @@ export class XmppAdapter extends EventEmitter<AdapterEvents> implements ChatAdap
       case 'none':
         break;
     }
+  }
+
+  /** Whoever held the bot's own nick left it (or changed theirs): the bot takes it back. */
+  #reclaimNick(room: MucRoom, presence: ReturnType<typeof readMucPresence> & object): void {
+    const own = this.#options.nick;
+    if (presence.type !== 'unavailable' || presence.nick !== own || presence.statuses.has(STATUS.self))
+      return;
+    if (!room.joined || room.ownNick === own || this.#stopped) return;
+    this.#options.log.info(
+      { room: room.jid, from: room.ownNick, to: own },
+      'xmpp nick free again; taking it back',
+    );
+    void this.#client
+      ?.send(xml('presence', { to: `${room.jid}/${own}` }))
+      .catch((error: unknown) =>
+        this.#options.log.warn({ err: error, room: room.jid }, 'could not take the nick back'),
+      );
   }
 
   #goLive(room: MucRoom): void {

@@ -27,6 +27,8 @@ export interface ApprovalDeskOptions {
   send(target: ChatTarget, reply: Reply): Promise<unknown>;
   /** Direct-message targets of a person: one per network they have an account on that the bot is on. */
   directTargets(person: string): ChatTarget[];
+  /** A request was answered, withdrawn or has expired: its messages with buttons now say `text` instead. */
+  closed?(requestId: string, text: string): Promise<void>;
   /** Runs an approved request as its requester; throws VmopsError when it cannot run. */
   execute(request: ApprovalRequest): Promise<CommandOutcome>;
   log: Logger;
@@ -331,6 +333,7 @@ export class ApprovalDesk {
     );
     const because = answer.reason ? `: ${answer.reason}` : '';
     const text = `🚫 ${by.id} ${how} ${request.id} (${request.text}, asked by ${request.requester.id})${because}. Nothing was done.`;
+    await this.#closedWith(request.id, text);
     if (!sameRoom(where, request.message.target)) await this.#tell(request.message.target, text);
     return { reply: { tone: 'info', text } };
   }
@@ -359,6 +362,7 @@ export class ApprovalDesk {
       const message = error instanceof VmopsError ? error.message : 'it failed inside vmops (internal_error)';
       await this.#o.store.setOutcome(request.id, { jobs: [], error: message });
       const text = `${by.id} approved ${request.id} (${request.text}), but it could not run: ${message}`;
+      await this.#closedWith(request.id, text);
       if (!sameRoom(where, request.message.target)) await this.#tell(request.message.target, text);
       this.#o.log.info({ err: error, request: request.id }, 'approved command refused');
       return { reply: { tone: 'error', text } };
@@ -367,10 +371,20 @@ export class ApprovalDesk {
     await this.#o.store.setOutcome(request.id, { jobs });
     const runs = jobs.length > 0 ? `runs as job ${jobs.join(', ')}` : 'ran';
     const text = `✅ ${by.id} approved ${request.id}: ${request.text} (asked by ${request.requester.id}) ${runs}.`;
+    await this.#closedWith(request.id, text);
     // The jobs' status messages go to the room that asked; say so there too when the answer came from elsewhere.
     if (!sameRoom(where, request.message.target)) await this.#tell(request.message.target, text);
     const extra = outcome.reply ? `\n${outcome.reply.text}` : '';
     return { reply: { tone: 'ok', text: `${text}${extra}` }, startedElsewhere: jobs };
+  }
+
+  /** The request's messages with buttons say how it ended (a failure is logged: the answer stands). */
+  async #closedWith(requestId: string, text: string): Promise<void> {
+    await this.#o
+      .closed?.(requestId, text)
+      .catch((error: unknown) =>
+        this.#o.log.warn({ err: error, request: requestId }, 'could not update the request’s messages'),
+      );
   }
 
   async #tell(target: ChatTarget, text: string): Promise<void> {
@@ -392,10 +406,9 @@ export class ApprovalDesk {
       },
       this.#o.log,
     );
-    await this.#tell(
-      request.message.target,
-      `⌛ ${request.id} (${request.text}, asked by ${request.requester.id}) expired after ${ms(this.#policy.expireAfter, { long: true })} without an answer, so it was cancelled: nothing was done. Ask again if it is still needed.`,
-    );
+    const text = `⌛ ${request.id} (${request.text}, asked by ${request.requester.id}) expired after ${ms(this.#policy.expireAfter, { long: true })} without an answer, so it was cancelled: nothing was done. Ask again if it is still needed.`;
+    await this.#closedWith(request.id, text);
+    await this.#tell(request.message.target, text);
   }
 
   /** Open requests, soonest to expire first. */

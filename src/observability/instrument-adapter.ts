@@ -1,8 +1,8 @@
 // Wraps a chat adapter for metrics, at the bot core: every send and edit is timed
 // (vmops_chat_send_seconds) and its failures counted, and rate-limit waits are added up
-// (vmops_chat_rate_limit_wait_seconds_total) from errors that carry `retryAfterMs` (which the notifier
-// and announcer then wait out) and from what the adapter itself reports through `watchRateLimits`
-// (Slack's and Matrix's send queues wait out 429s inside). The adapters stay free of policy and metrics.
+// (vmops_chat_rate_limit_wait_seconds_total) from errors that carry `retryAfterMs` (which the outbox
+// then waits out) and from what an adapter itself reports through `watchRateLimits`. The adapters stay
+// free of policy and metrics.
 import type { ChatAdapter } from '../types.ts';
 import type { VmopsMetrics } from './metrics.ts';
 
@@ -35,8 +35,8 @@ export function instrumentAdapter(adapter: ChatAdapter, metrics: VmopsMetrics): 
     },
     start: (onMessage) => adapter.start(onMessage),
     stop: () => adapter.stop(),
-    send: (target, reply) => timed('send', () => adapter.send(target, reply)),
-    edit: (ref, reply) => timed('edit', () => adapter.edit(ref, reply)),
+    send: (target, reply, options) => timed('send', () => adapter.send(target, reply, options)),
+    edit: (ref, reply, options) => timed('edit', () => adapter.edit(ref, reply, options)),
     directTarget: (account) => adapter.directTarget(account),
     connected: () => adapter.connected?.() ?? true,
   };

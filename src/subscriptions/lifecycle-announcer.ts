@@ -1,12 +1,14 @@
-// Tells subscribed rooms about lifecycle events, each event once across all bot instances.
+// Tells subscribed rooms about lifecycle events, each event once across all bot instances. Sends go
+// through the outbox (paced, retried there only), each under a transaction id of its entry and room,
+// so an entry taken over from a dead instance is not stored twice where the network dedupes by it.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { LifecycleEvent } from '../catalog/catalog.ts';
 import { roomKey } from '../chat-keys.ts';
+import type { Outbox } from '../outbox/outbox.ts';
 import { connectRedis, type RedisTarget } from '../redis/connect.ts';
 import type { RedisKeys } from '../redis/keys.ts';
 import { renderLifecycleEvent } from '../render/lifecycle-event.ts';
-import { sendWithRetries } from '../send-retry.ts';
 import type { ChatAdapter, Reply } from '../types.ts';
 import type { RoomSubscription, SubscriptionStore } from './subscription-store.ts';
 
@@ -20,6 +22,8 @@ export interface LifecycleAnnouncerOptions {
   keys: RedisKeys;
   subscriptions: SubscriptionStore;
   adapters: ReadonlyMap<string, ChatAdapter>;
+  /** Where the announcements go out. */
+  outbox: Outbox;
   /** This bot instance: the consumer name in the group. */
   instanceId: string;
   log: Logger;
@@ -27,10 +31,6 @@ export interface LifecycleAnnouncerOptions {
   blockMs?: number;
   /** Entries another consumer has held unacknowledged this long are taken over (ms; default 60 s). */
   claimIdleMs?: number;
-  /** First wait before resending a failed send (ms; default 250, doubling). */
-  retryBaseMs?: number;
-  /** Sends per room before giving up (default 4). */
-  sendAttempts?: number;
 }
 
 type Entry = [id: string, fields: string[] | null];
@@ -199,19 +199,18 @@ export class LifecycleAnnouncer {
     await redis.xack(keys.lifecycle, ANNOUNCER_GROUP, entryId);
   }
 
-  /** Sends to one room, retrying with backoff; a room that cannot be reached is logged and skipped. */
+  /** Sends to one room through the outbox; a room that cannot be reached is logged and skipped. */
   async #announce(entryId: string, room: RoomSubscription, reply: Reply): Promise<void> {
-    const { redis, keys, log, adapters } = this.#options;
+    const { redis, keys, log, adapters, outbox } = this.#options;
     const adapter = adapters.get(room.target.network);
     if (!adapter) {
       log.warn({ room: roomKey(room.target) }, 'lifecycle announcer: no adapter for a subscribed room');
       return;
     }
     try {
-      await sendWithRetries(() => adapter.send(room.target, reply), {
-        attempts: this.#options.sendAttempts ?? 4,
-        baseMs: this.#options.retryBaseMs ?? 250,
-        stopped: () => this.#stopping,
+      await outbox.send(room.target, reply, {
+        priority: 'progress',
+        txnId: `vmops.announce.${entryId}.${roomKey(room.target)}`,
       });
     } catch (error) {
       log.error({ err: error, room: roomKey(room.target), entryId }, 'could not announce an event');

@@ -92,9 +92,9 @@ async function vmopsPipeline(): Promise<Run> {
       new Promise<number>((resolve, reject) => {
         const room = `r-${i}`;
         acked.set(room, resolve);
-        deliver(message(room, versionFor(i))).then(() => {
-          if (acked.has(room)) reject(new Error(`command ${i} was handled without a message in its room`));
-        }, reject);
+        // The status message goes out through the outbox after the command is handled: the
+        // acknowledgement is when it reaches the room.
+        deliver(message(room, versionFor(i))).catch(reject);
       }),
   );
   await core.close();

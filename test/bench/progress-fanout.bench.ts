@@ -15,6 +15,7 @@ import { Queue, Worker } from 'bullmq';
 import { FINAL_STATES } from '../../src/jobs/job-view.ts';
 import { queueName } from '../../src/jobs/stage-queues.ts';
 import { bullConnection, connectRedis } from '../../src/redis/connect.ts';
+import { SendFailure } from '../../src/send-failure.ts';
 import type {
   AdapterLimits,
   ChatAdapter,
@@ -36,12 +37,14 @@ const ROOMS_PER_NETWORK = 5;
 const ADAPTER_LATENCY_MS = 5; // each send or edit takes this long, as a network round trip would
 const server = await privateRedis();
 
-class RateLimited extends Error {
-  readonly status = 429;
-  readonly retryAfterMs: number;
+/** What a network's 429 becomes in an adapter: retryable, with the wait the network asked for. */
+class RateLimited extends SendFailure {
   constructor(retryAfterMs: number) {
-    super(`429 too many requests: retry after ${retryAfterMs} ms`);
-    this.retryAfterMs = retryAfterMs;
+    super(`429 too many requests: retry after ${retryAfterMs} ms`, {
+      retryable: true,
+      retryAfterMs,
+      platformCode: 'ratelimited',
+    });
   }
 }
 

@@ -104,6 +104,8 @@ export class MatrixHomeserver {
   #timelineLimit: number | undefined;
   /** Syncs held back (the bot "paused"): /sync answers nothing new until released. */
   #holdSyncs = false;
+  /** Sends still to answer with a 502 (failSends). */
+  #sendFaults: { left: number; stored: boolean } | undefined;
 
   constructor(options: HomeserverOptions = {}) {
     this.#options = options;
@@ -374,8 +376,10 @@ export class MatrixHomeserver {
         if (done) return { event_id: done };
         this.#requireJoined(user, a);
         this.#rateCheck(user);
+        this.#sendFault('before');
         const eventId = this.#append(a, { type: c, sender: user.id, content: body }).event_id;
         this.#txns.set(key, eventId);
+        this.#sendFault('after');
         return { event_id: eventId };
       }
       if (b === 'state') {
@@ -572,6 +576,27 @@ export class MatrixHomeserver {
         content: this.#member(user, 'join'),
       });
     }
+  }
+
+  /**
+   * The next `count` sends are answered 502 Bad Gateway, as a proxy in front of the homeserver does:
+   * `stored` says whether the homeserver had stored the event first (the answer was lost on the way
+   * back) or never saw it. A retry with the same txnId then gets the stored event's id.
+   */
+  failSends(count: number, options: { stored: boolean }): void {
+    this.#sendFaults = { left: count, stored: options.stored };
+  }
+
+  /** Sends answered with a 502 so far. */
+  get badGateways(): number {
+    return this.requests.filter((r) => r.status === 502).length;
+  }
+
+  #sendFault(when: 'before' | 'after'): void {
+    const fault = this.#sendFaults;
+    if (!fault || fault.left <= 0 || fault.stored !== (when === 'after')) return;
+    fault.left -= 1;
+    throw new HttpError(502, 'M_UNKNOWN', 'Bad Gateway');
   }
 
   /** Synapse's ratelimiter: a leaky bucket of `burst` actions draining at `perSecond`. */

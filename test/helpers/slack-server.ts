@@ -45,6 +45,16 @@ export interface FakeSlackOptions {
   maxRedeliveries?: number;
   /** Ping every connection this often (ms; default 5000). */
   pingIntervalMs?: number;
+  /** Private channels the bot is not a member of: chat.postMessage there is `channel_not_found`. */
+  closedChannels?: string[];
+}
+
+/** A message only one person sees (a response_url answer with response_type `ephemeral`). */
+export interface EphemeralMessage {
+  channel: string;
+  user: string;
+  text: string;
+  at: number;
 }
 
 export interface MessageVersion {
@@ -137,7 +147,13 @@ export class FakeSlack extends EventEmitter<{ change: [] }> {
   earlyRetries = 0;
   connections: Connection[] = [];
   readonly #o: Required<Omit<FakeSlackOptions, 'botToken' | 'appToken' | 'teamId' | 'botUserId' | 'botId'>>;
+  /** Messages only one person saw. */
+  readonly ephemerals: EphemeralMessage[] = [];
+  /** Where each response_url handed out leads, its uses, and the message it posted. */
+  readonly #responseUrls = new Map<string, { channel: string; user: string; uses: number; ts?: string }>();
   readonly #server: Server;
+  /** Calls still to answer with a 502, by method (failCalls). */
+  readonly #gatewayFaults = new Map<string, number>();
   readonly #wss = new WebSocketServer({ noServer: true });
   readonly #tickets = new Set<string>();
   readonly #limits = new Map<string, Limit>();
@@ -164,6 +180,7 @@ export class FakeSlack extends EventEmitter<{ change: [] }> {
       redeliverAfterMs: options.redeliverAfterMs ?? 3000,
       maxRedeliveries: options.maxRedeliveries ?? 3,
       pingIntervalMs: options.pingIntervalMs ?? 5000,
+      closedChannels: options.closedChannels ?? [],
     };
     this.#server = createServer((req, res) => {
       void this.#onRequest(req, res).catch((error: unknown) => {
@@ -439,7 +456,7 @@ export class FakeSlack extends EventEmitter<{ change: [] }> {
       text,
       api_app_id: 'A0VMOPS',
       is_enterprise_install: 'false',
-      response_url: `http://127.0.0.1:${this.#port}/respond/${randomUUID()}`,
+      response_url: this.#responseUrl(channel, user),
       trigger_id: `${Date.now()}.${++this.#ids}.fake`,
     });
   }
@@ -473,7 +490,7 @@ export class FakeSlack extends EventEmitter<{ change: [] }> {
         channel: { id: message.channel, name: message.channel.startsWith('D') ? 'directmessage' : 'ops' },
         message: { type: 'message', ts: message.ts, text: message.versions.at(-1)?.text, blocks },
         state: { values: {} },
-        response_url: `http://127.0.0.1:${this.#port}/respond/${randomUUID()}`,
+        response_url: this.#responseUrl(message.channel, user, message.ts),
         actions: [
           {
             action_id: button.action_id,
@@ -517,6 +534,20 @@ export class FakeSlack extends EventEmitter<{ change: [] }> {
     });
   }
 
+  /** A message only `user` saw (ephemeral) whose text matches. */
+  waitForEphemeral(
+    user: string,
+    pattern: RegExp,
+    what?: string,
+    timeoutMs?: number,
+  ): Promise<EphemeralMessage> {
+    return this.waitFor(
+      () => this.ephemerals.find((m) => m.user === user && pattern.test(m.text)),
+      what ?? `an ephemeral message to ${user} matching ${pattern}`,
+      timeoutMs,
+    );
+  }
+
   /** A message whose latest text matches, in a channel. */
   waitForMessage(channel: string, pattern: RegExp, what?: string, timeoutMs?: number): Promise<FakeMessage> {
     return this.waitFor(
@@ -541,7 +572,9 @@ export class FakeSlack extends EventEmitter<{ change: [] }> {
       return;
     }
     if (url.pathname.startsWith('/respond/')) {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      const [status, body] = this.#respond(url.pathname.slice('/respond/'.length), raw);
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(body);
+      this.emit('change');
       return;
     }
     if (!url.pathname.startsWith('/api/') || req.method !== 'POST') {
@@ -576,8 +609,80 @@ export class FakeSlack extends EventEmitter<{ change: [] }> {
         return answer(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(seconds) });
       }
     }
+    if (this.#badGateway(method)) {
+      call.status = 502;
+      res.writeHead(502, { 'content-type': 'text/html' }).end('<html><body>502 Bad Gateway</body></html>');
+      this.emit('change');
+      return;
+    }
     const [status, body] = this.#handle(method, args);
     answer(status, body);
+  }
+
+  /**
+   * The next `count` calls of `method` are answered 502 Bad Gateway by a proxy in front of Slack: Slack
+   * never sees them.
+   */
+  failCalls(method: string, count: number): void {
+    this.#gatewayFaults.set(method, count);
+  }
+
+  #responseUrl(channel: string, user: string, ts?: string): string {
+    const id = randomUUID();
+    this.#responseUrls.set(id, { channel, user, uses: 0, ...(ts ? { ts } : {}) });
+    return `http://127.0.0.1:${this.#port}/respond/${id}`;
+  }
+
+  /**
+   * An answer through a response_url (Slack: 5 uses in 30 minutes): `ephemeral` (seen by the person
+   * only), `in_channel` (a message in the channel, also where the bot is no member), or
+   * `replace_original` (replaces the message this url posted, or the message whose button was clicked).
+   */
+  #respond(id: string, raw: Buffer): [number, string] {
+    const link = this.#responseUrls.get(id);
+    if (!link) return [404, 'expired_url'];
+    if (link.uses >= 5) return [404, 'used_url'];
+    link.uses += 1;
+    const body = tryJson(raw.toString('utf8')) as Record<string, unknown> | undefined;
+    if (!body || typeof body.text !== 'string') return [400, 'no_text'];
+    const checked = checkContent(body);
+    if ('error' in checked) return [400, checked.error];
+    if (body.response_type === 'ephemeral') {
+      this.ephemerals.push({ channel: link.channel, user: link.user, text: checked.text, at: Date.now() });
+      return [200, 'ok'];
+    }
+    const original = link.ts
+      ? this.messages.find((m) => m.channel === link.channel && m.ts === link.ts)
+      : undefined;
+    if (body.replace_original === true && original) {
+      original.versions.push({ ...checked, at: Date.now() });
+      return [200, 'ok'];
+    }
+    const message: FakeMessage = {
+      channel: link.channel,
+      ts: this.#ts(),
+      threadTs: undefined,
+      user: this.botUserId,
+      versions: [{ ...checked, at: Date.now() }],
+      files: [],
+    };
+    this.messages.push(message);
+    link.ts = message.ts;
+    return [200, 'ok'];
+  }
+
+  /** Deletes a message (as a person with the rights would): updating it is then `message_not_found`. */
+  deleteMessage(channel: string, ts: string): void {
+    const at = this.messages.findIndex((m) => m.channel === channel && m.ts === ts);
+    if (at >= 0) this.messages.splice(at, 1);
+    this.emit('change');
+  }
+
+  #badGateway(method: string): boolean {
+    const left = this.#gatewayFaults.get(method) ?? 0;
+    if (left <= 0) return false;
+    this.#gatewayFaults.set(method, left - 1);
+    return true;
   }
 
   #limitFor(method: string, args: Record<string, unknown>): Limit | undefined {
@@ -624,7 +729,9 @@ export class FakeSlack extends EventEmitter<{ change: [] }> {
       }
       case 'chat.postMessage': {
         const channel = String(args.channel ?? '');
-        if (!/^[CDG][A-Z0-9]+$/.test(channel)) return [200, { ok: false, error: 'channel_not_found' }];
+        if (!/^[CDG][A-Z0-9]+$/.test(channel) || this.#o.closedChannels.includes(channel)) {
+          return [200, { ok: false, error: 'channel_not_found' }];
+        }
         const checked = checkContent(args);
         if ('error' in checked) return [200, { ok: false, error: checked.error }];
         const threadTs = args.thread_ts === undefined ? undefined : String(args.thread_ts);

@@ -54,6 +54,7 @@ const requestId = (text: string) => /Request (r-[a-z0-9]+)\./.exec(text)?.[1] ??
 const directTo = (chat: FakeChat, account: string) =>
   chat.sent.filter((m) => m.target.room === `dm:${account}`);
 const finalText = (m: SentMessage) => m.versions.at(-1)?.text ?? '';
+const firstText = (m: SentMessage) => m.versions[0]?.text ?? '';
 
 async function builtVersion(chat: FakeChat, version: string) {
   const built = await say(chat, `build ${version} kvm`, 'alice');
@@ -229,7 +230,7 @@ describe('approvals', () => {
     });
     await builtVersion(fake, '2.5');
     const id = requestId((await say(fake, 'revoke 2.5', 'alice')).reply);
-    const told = await fake.waitFor((m) => m.target.room === 'room1' && finalText(m).startsWith(`⌛ ${id}`));
+    const told = await fake.waitFor((m) => m.target.room === 'room1' && firstText(m).startsWith(`⌛ ${id}`));
     expect(finalText(told)).toMatch(
       new RegExp(
         `^⌛ ${id} \\(revoke 2\\.5, asked by alice\\) expired after 300 ms without an answer, so it was cancelled: nothing was done\\.`,
@@ -239,9 +240,18 @@ describe('approvals', () => {
     expect(fake.texts()).toContain(
       `${id} (revoke 2.5) had no answer from bob within 100 ms: it was sent on to dave.`,
     );
-    expect(directTo(fake, 'dave').map(finalText)).toEqual([
+    expect(directTo(fake, 'dave').map(firstText)).toEqual([
       expect.stringContaining(`did not answer: revoke 2.5`),
     ]);
+    // Every message that carried the request's buttons now says it expired, without buttons.
+    const requests = fake.sent.filter((m) =>
+      m.versions[0]?.actions?.some((a) => a.command === `approve ${id}`),
+    );
+    expect(requests.length).toBeGreaterThanOrEqual(3); // the room, bob, dave
+    for (const m of requests) {
+      expect(finalText(m)).toMatch(new RegExp(`^⌛ ${id} \\(revoke 2\\.5`));
+      expect(m.versions.at(-1)?.actions).toBeUndefined();
+    }
     const late = await say(fake, `approve ${id}`, 'bob');
     expect(late.reply).toMatch(
       new RegExp(
@@ -249,7 +259,8 @@ describe('approvals', () => {
       ),
     );
     expect(late.jobs).toEqual([]);
-    expect(fake.texts().filter((t) => t.startsWith(`⌛ ${id}`))).toHaveLength(1);
+    // The room was told once (besides the request's own message, edited to say so).
+    expect(fake.sent.filter((m) => firstText(m).startsWith(`⌛ ${id}`))).toHaveLength(1);
   });
 
   it('answers one approve once when two bot instances and two approvers race', async () => {
@@ -263,7 +274,8 @@ describe('approvals', () => {
       second.core.handle(message(`approve ${id}`, { account: 'dave' })),
     ]);
     expect(results.flatMap((r) => r.jobs)).toHaveLength(1);
-    const texts = [...fake.texts(), ...second.chat.texts()];
+    // Answered once: one reply says approved (the request's messages are edited to say so too).
+    const texts = [...fake.sent, ...second.chat.sent].map(firstText);
     expect(texts.filter((t) => /^✅ \w+ approved/.test(t))).toHaveLength(1);
     expect(texts.filter((t) => /was already approved by/.test(t))).toHaveLength(1);
   });

@@ -42,3 +42,9 @@ it('the start-up benchmark runs local mode to its first reply and prints its rat
     /^startup ratio \(vmops local mode \/ bare script\): \d+\.\d\d$/,
   );
 });
+
+it('the burst latency benchmark runs, delivers every final state without a 429 and prints its ratio last', () => {
+  expect(lastLine('burst-latency.bench.ts', 20)).toMatch(
+    /^burst ratio \(p95 job finished → final state visible \/ the room's min edit interval\): \d+\.\d\d$/,
+  );
+});

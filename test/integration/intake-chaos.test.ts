@@ -105,7 +105,6 @@ async function setUp(): Promise<World> {
         uploadOver: 3500,
         log,
         clientPingTimeoutMs: 2000,
-        retryBaseMs: 50,
       });
       const core = await startBotCore({
         config,

@@ -193,7 +193,7 @@ describe('matrix intake', () => {
     log.info({ p95: p95(queueMs), max: Math.max(...queueMs) }, 'matrix burst: command → job queued (ms)');
     expect(p95(queueMs)).toBeLessThanOrEqual(1000);
     // Meanwhile the bot's status messages wait for the homeserver's limit: queueing did not wait on them.
-    expect(w.adapter.sendStats.pending).toBeGreaterThan(0);
+    expect(w.core.outbox.pending).toBeGreaterThan(0);
     await until(
       async () => {
         const views = await Promise.all(jobs.map((id) => w.core.jobs.get(id)));

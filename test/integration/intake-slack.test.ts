@@ -78,7 +78,6 @@ async function setUp(take?: (core: BotCore, message: IncomingMessage) => Promise
     uploadOver: 3500,
     log,
     clientPingTimeoutMs: 2000,
-    retryBaseMs: 50,
   });
   const handled: World['handled'] = [];
   const core = await startBotCore({

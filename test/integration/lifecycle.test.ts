@@ -120,6 +120,8 @@ describe('image lifecycle', () => {
   it('runs one job per image at a time, names the job that holds it, and never rebuilds a published image', async () => {
     engine = await startEngine({ config: realConfig() });
     const first = await engine.core.handle(message('build 2.6 kvm'));
+    // Its status message is out before the next command (posts are queued, not awaited, by handle).
+    await Promise.all(first.jobs.map((id) => engine?.core.notifier.posted(id)));
     const second = await say('build 2.6 kvm');
     expect(second.jobs).toEqual([]);
     expect(second.reply).toMatch(

@@ -344,14 +344,16 @@ describe('matrix adapter', () => {
       );
     }
     expect(w.hs.rateLimited).toBe(0);
-    expect(bot.adapter.sendStats).toMatchObject({ rateLimited: 0, pending: 0 });
+    expect(bot.core.outbox.rateLimited).toBe(0);
+    expect(bot.core.outbox.pending).toBe(0);
     // More than the burst went out, so the pacing, not luck, kept it under the limit.
     expect(bot.adapter.sendStats.sent).toBeGreaterThan(3);
   }, 60_000);
 
   it('waits out 429s when the homeserver is stricter than configured, and still delivers every final state', async () => {
+    // No burst at all on the homeserver: the bot, told a laxer limit, sends into 429s.
     const w = await setUp({
-      rateLimit: { perSecond: 8, burst: 3 },
+      rateLimit: { perSecond: 4, burst: 1 },
       botRate: { perSecond: 1000, burst: 1000 },
     });
     const bot = await w.startBot();
@@ -361,6 +363,7 @@ describe('matrix adapter', () => {
     const jobs = results.flatMap((r) => r.jobs);
     await bot.core.notifier.whenSettled(jobs);
     expect(w.hs.rateLimited).toBeGreaterThan(0);
+    expect(bot.core.outbox.rateLimited).toBe(w.hs.rateLimited);
     for (const jobId of jobs) {
       const status = notices(w, w.room).find((n) => n.body.includes(`job ${jobId}`));
       expect(status?.body).toMatch(/· succeeded/);

@@ -1,7 +1,9 @@
 // The notifier against a real Redis: edits coalesced under an adapter's limit with the final state
 // always delivered, one writer per status message across bot instances, and a takeover when the
 // writer goes away.
+
 import { afterEach, describe, expect, it } from 'vitest';
+import { SendFailure } from '../../src/send-failure.ts';
 import { type Engine, startEngine, testConfig } from '../helpers/engine.ts';
 import { FakeChat, message } from '../helpers/fake-chat.ts';
 
@@ -59,18 +61,18 @@ describe('notifier', () => {
     expect(shared.sent[0]?.versions.at(-1)?.text).toMatch(/^✅ build cernvm 2\.6 kvm/);
   });
 
-  it('gives up on a message that can no longer be edited instead of retrying forever', async () => {
+  it('tries an edit the network refuses for good once, and gives up on that message', async () => {
     const broken = new FakeChat();
     broken.edit = async () => {
       broken.editAttempts += 1;
-      throw new Error('message_not_found');
+      throw new SendFailure('message_not_found', { retryable: false, platformCode: 'message_not_found' });
     };
     engine = await startEngine({ chat: broken });
     const abandoned = new Promise<string>((resolve) => engine?.core.notifier.once('abandoned', resolve));
     const { jobs } = await engine.core.handle(message('build 2.6 kvm'));
     expect(await abandoned).toBe(jobs[0]);
     const attempts = broken.editAttempts;
-    expect(attempts).toBe(15); // 3 edits, each sent 5 times
+    expect(attempts).toBe(1); // no retry layer above the outbox, and the outbox retries no refusal
     // Later progress of the job does not wake it up again.
     await engine.core.notifier.whenSettled(jobs);
     expect(broken.editAttempts).toBe(attempts);

@@ -174,6 +174,7 @@ describe('any text through the whole pipeline', () => {
         });
         const before = engine.chat.sent.length;
         const handled = await engine.core.handle(event);
+        await Promise.all(handled.jobs.map((id) => engine.core.notifier.posted(id)));
         // No crash, and no internal error: every bad input is refused with a reason.
         expect(handled.outcome).not.toBe('failed');
         const sent = newMessages(engine.chat, before, room);

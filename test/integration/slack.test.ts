@@ -115,7 +115,6 @@ class Rig {
       uploadOver: 3500,
       log,
       clientPingTimeoutMs: 2000,
-      retryBaseMs: 50,
       ...overrides,
     };
   }
@@ -336,23 +335,24 @@ describe('slack adapter (Socket Mode, through @slack/bolt)', () => {
     const direct = await slack.waitForMessage(bobDm, /asks for your approval: revoke 2\.5/, 'the DM');
     expect(text(direct)).toContain(`approve ${id}`);
 
-    // A guest's click is refused for lack of the role.
+    // A guest's click is refused for lack of the role (shown to the guest only).
     slack.click(MALLORY, asked, 'Approve');
-    await slack.waitForMessage(
-      OPS,
+    await slack.waitForEphemeral(
+      MALLORY,
       /^approve needs the approver role: your slack account U0MALLORY/,
       'the guest refused',
     );
     // carol is known but only a viewer.
     slack.click(CAROL, asked, 'Approve');
-    await slack.waitForMessage(
-      OPS,
+    await slack.waitForEphemeral(
+      CAROL,
       /^approve needs the approver role: you \(carol\) have the roles viewer/,
       'carol refused',
     );
     // alice, who asked, is no approver either.
     slack.click(ALICE, asked, 'Approve');
-    await slack.waitForMessage(OPS, /^approve needs the approver role: you \(alice\)/, 'alice refused');
+    await slack.waitForEphemeral(ALICE, /^approve needs the approver role: you \(alice\)/, 'alice refused');
+    expect(slack.messagesIn(OPS).filter((m) => /needs the approver role/.test(text(m)))).toEqual([]);
 
     // bob's click on his DM approves; the revoke runs once and the room sees it.
     slack.click(BOB, direct, 'Approve');
@@ -363,9 +363,18 @@ describe('slack adapter (Socket Mode, through @slack/bolt)', () => {
       new RegExp(`^✅ revoke cernvm 2\\.5 · job ${jobId} · succeeded`),
       'the revoke',
     );
-    // A second click is answered like a second typed approve.
-    slack.click(BOB, direct, 'Approve');
-    await slack.waitForMessage(bobDm, /cannot be answered again/, 'the second click refused');
+    // The request's buttons are gone, in the room and in bob's DM: each says how it ended.
+    for (const message of [asked, direct]) {
+      await slack.waitFor(
+        () => (text(message).startsWith(`✅ bob approved ${id}`) ? true : undefined),
+        'the request message to show the outcome',
+      );
+      expect(JSON.stringify(message.versions.at(-1)?.blocks ?? [])).not.toContain('Approve');
+      expect(() => slack.click(BOB, message, 'Approve')).toThrow(/no button/);
+    }
+    // A second approve, typed, is answered as such.
+    slack.dm(BOB, `approve ${id}`);
+    await slack.waitForMessage(bobDm, /cannot be answered again/, 'the second approve refused');
     const revokes = [...statusCards(slack, OPS).values()].filter((ms) =>
       /revoke/.test(text(ms[0] as FakeMessage)),
     );
@@ -387,12 +396,12 @@ describe('slack adapter (Socket Mode, through @slack/bolt)', () => {
     const asked = await slack.waitForMessage(OPS, /^⏳ build 2\.4 kvm/, 'the request');
     const id = /Request (r-[a-z2-9]+)\./.exec(text(asked))?.[1] ?? '';
     slack.click(BOB, asked, 'Approve');
-    const refused = await slack.waitForMessage(
-      OPS,
+    const refused = await slack.waitForEphemeral(
+      BOB,
       new RegExp(`^you asked for ${id} yourself`),
       'self-approval',
     );
-    expect(text(refused)).toContain('two-person rule');
+    expect(refused.text).toContain('two-person rule');
   }, 30_000);
 
   it('answers the slash command after acknowledging it, and sends long replies as a file in the thread', async () => {

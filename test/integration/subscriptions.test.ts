@@ -1,13 +1,16 @@
 // Room subscriptions, the lifecycle announcer and schedules, end to end against a real Redis.
+
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LifecycleEvent } from '../../src/catalog/catalog.ts';
 import { SCHEDULE_QUEUE } from '../../src/jobs/stage-queues.ts';
+import { Outbox } from '../../src/outbox/outbox.ts';
 import { redisOptions } from '../../src/redis/connect.ts';
 import { type RedisKeys, redisKeys } from '../../src/redis/keys.ts';
 import { runScheduleTick, schedulePrincipal, type TickOutcome } from '../../src/schedules/schedule-tick.ts';
+import { SendFailure } from '../../src/send-failure.ts';
 import { ANNOUNCER_GROUP, LifecycleAnnouncer } from '../../src/subscriptions/lifecycle-announcer.ts';
 import { SubscriptionStore } from '../../src/subscriptions/subscription-store.ts';
 import type { ChatTarget, MessageRef, Reply } from '../../src/types.ts';
@@ -117,7 +120,7 @@ describe('room subscriptions', () => {
   });
 });
 
-/** A chat whose first sends fail, as a network does under rate limits. */
+/** A chat whose first sends fail with an error the outbox may retry, as a network's passing failure. */
 class FlakyChat extends FakeChat {
   failures: number;
   constructor(failures: number) {
@@ -127,7 +130,7 @@ class FlakyChat extends FakeChat {
   override async send(target: ChatTarget, reply: Reply): Promise<MessageRef> {
     if (this.failures > 0) {
       this.failures -= 1;
-      throw new Error('rate limited');
+      throw new SendFailure('service unavailable', { retryable: true, platformCode: 'http_503' });
     }
     return super.send(target, reply);
   }
@@ -152,19 +155,28 @@ describe('lifecycle announcer', () => {
     const redis = openRedis();
     const subscriptions = new SubscriptionStore(redis, keys);
     const start = async () => {
+      const outbox = new Outbox({
+        adapters: new Map([[chat.network, chat]]),
+        redis,
+        prefix: `${prefix}:`,
+        instanceId: 'alive',
+        log: silent,
+        retryBaseMs: 5,
+      });
       const announcer = new LifecycleAnnouncer({
         redis,
         redisUrl: redisUrl(),
         keys,
         subscriptions,
         adapters: new Map([[chat.network, chat]]),
+        outbox,
         instanceId: 'alive',
         log: silent,
         blockMs: 50,
         claimIdleMs: 200,
-        retryBaseMs: 5,
       });
       await announcer.start();
+      undo.push(() => outbox.stop(0));
       undo.push(() => announcer.stop());
       return announcer;
     };
@@ -192,7 +204,7 @@ describe('lifecycle announcer', () => {
   });
 
   it('does not replay events from before the group existed, and gives up on a room it cannot reach', async () => {
-    const chat = new FlakyChat(4); // every attempt for the first event fails
+    const chat = new FlakyChat(6); // every try the outbox makes for the first event fails
     const { keys, redis, subscriptions, start } = await setUp(chat);
     await subscriptions.subscribe(room('ops'), ['built', 'published']);
     await redis.xadd(keys.lifecycle, '*', 'event', JSON.stringify({ ...event, job: 'old' }));
