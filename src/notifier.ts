@@ -466,16 +466,21 @@ export class Notifier extends EventEmitter<NotifierEvents> {
   }
 
   /** A job that has no status message (its post failed) settles once it is final. */
+  /** Called without waiting (queue events, timers): a Redis that is away or closed only ends the check. */
   async #settleIfUnannounced(jobId: string): Promise<void> {
     if (this.#tracked.has(jobId) || this.#posting.has(jobId) || this.#closed) return;
-    const raw = await this.#options.redis.hget(this.#options.keys.statusMessages, jobId);
-    if (raw !== null) return;
-    const view = await this.#options.getJob(jobId);
-    if (!view || FINAL_STATES.has(view.state)) {
-      this.#settled.add(jobId);
-      this.emit('settled', jobId, view?.state ?? 'unknown');
-    } else {
-      setTimeout(() => void this.#settleIfUnannounced(jobId), 1000).unref();
+    try {
+      const raw = await this.#options.redis.hget(this.#options.keys.statusMessages, jobId);
+      if (raw !== null) return;
+      const view = await this.#options.getJob(jobId);
+      if (!view || FINAL_STATES.has(view.state)) {
+        this.#settled.add(jobId);
+        this.emit('settled', jobId, view?.state ?? 'unknown');
+      } else {
+        setTimeout(() => void this.#settleIfUnannounced(jobId), 1000).unref();
+      }
+    } catch (error) {
+      if (!this.#closed) this.#options.log.debug({ err: error, jobId }, 'could not check an unannounced job');
     }
   }
 

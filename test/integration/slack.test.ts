@@ -206,6 +206,9 @@ describe('slack adapter (Socket Mode, through @slack/bolt)', () => {
     });
     const { slack } = rig;
     const { envelope } = slack.mention(ALICE, OPS, 'build 2.6 kvm');
+    // The second command once the card is up: commands are handled side by side, and a card whose
+    // post waited behind the other reply would show its final state at once, with no edit to see.
+    await slack.waitForMessage(OPS, /build cernvm 2\.6 kvm · job \w+/, 'the card, first drawn');
     slack.mention(ALICE, OPS, 'whoami');
     const card = await slack.waitForMessage(
       OPS,
