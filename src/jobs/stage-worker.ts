@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
 import { AuditTrail } from '../audit/audit-trail.ts';
 import { Catalog } from '../catalog/catalog.ts';
+import { packageSetEnvironment } from '../catalog/package-set.ts';
 import { type StageEnd, StageLifecycle } from '../catalog/stage-lifecycle.ts';
 import { roomKey } from '../chat-keys.ts';
 import { asVmopsError } from '../errors.ts';
@@ -221,7 +222,10 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
       await auditJob(data, 'started');
       const result = await runStage({
         steps,
-        params: jobEnvironment(data, workdir, options.dataDir, config.clouds),
+        params: {
+          ...jobEnvironment(data, workdir, options.dataDir, config.clouds),
+          ...packageSetEnvironment(config.products[data.product], data.version),
+        },
         repoRoot: options.repoRoot,
         cwd: workdir,
         defaultTimeoutMs: config.jobs.stepTimeout,
