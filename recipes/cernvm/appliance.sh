@@ -107,10 +107,18 @@ verify_cached_rootfs() {
 # collect_rootfs <sources> <out dir>: mmdebstrap into <out dir>/rootfs.tar with the package list, the
 # kernel version and a manifest. A resolver error is printed to stderr with the lines apt gave.
 collect_rootfs() {
-  local sources="$1" out="$2" log="$2/mmdebstrap.log" include
-  include="$(IFS=,; printf '%s' "${PACKAGES[*]}")"
+  local sources="$1" out="$2" log="$2/mmdebstrap.log" include pins='' pin
+  # Names only on the command line; exact versions go to apt as pins (priority 1001, so an older
+  # version is taken even when a newer one is there), which apt honours for dependencies too.
+  include="$(printf '%s\n' "${PACKAGES[@]}" | sed 's/=.*//' | paste -sd, -)"
+  for pin in "${PACKAGES[@]}"; do
+    [[ "$pin" == *=* ]] || continue
+    pins+="Package: ${pin%%=*}"$'\n'"Pin: version ${pin#*=}"$'\n'"Pin-Priority: 1001"$'\n\n'
+  done
+  printf '%s' "$pins" >"$out/pins.pref"
   if ! mmdebstrap --variant=minbase --mode=root --format=tar \
     --include="$include" \
+    --setup-hook="mkdir -p \"\$1/etc/apt/preferences.d\"; cp $(printf '%q' "$out/pins.pref") \"\$1/etc/apt/preferences.d/vmops-pins\"" \
     --aptopt='APT::Install-Recommends "false"' \
     --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/doc/*' \
@@ -119,7 +127,7 @@ collect_rootfs() {
     --essential-hook='mkdir -p "$1/etc/initramfs-tools/conf.d"; printf "MODULES=list\n" > "$1/etc/initramfs-tools/conf.d/vmops.conf"; printf "virtio_pci\nvirtio_blk\nvirtio_scsi\nvirtio_net\next4\nvfat\nisofs\nsr_mod\nsd_mod\nahci\nata_piix\nnvme\nvmw_pvscsi\nmptspi\nhv_vmbus\nhv_storvsc\nxen_blkfront\n" >> "$1/etc/initramfs-tools/modules"' \
     --customize-hook='chroot "$1" passwd -d root' \
     --customize-hook='printf "auto lo\niface lo inet loopback\n" > "$1/etc/network/interfaces"' \
-    --customize-hook='rm -f "$1"/etc/apt/sources.list.d/0000*' \
+    --customize-hook='rm -f "$1"/etc/apt/sources.list.d/0000* "$1/etc/apt/preferences.d/vmops-pins"' \
     --customize-hook="chroot \"\$1\" dpkg-query -W -f='\${Package}\\t\${Version}\\t\${Architecture}\\n' | LC_ALL=C sort > \"$out/packages.tsv\"" \
     --customize-hook="ls \"\$1\"/boot/ > \"$out/boot.list\"" \
     "$SUITE" "$out/rootfs.tar" "$sources" >"$log" 2>&1; then

@@ -94,6 +94,8 @@ async function boot(accel: 'tcg' | 'kvm', limitMs: number, log?: (line: string) 
   });
   const result = await watchSerial(qemu.stdout, {
     timeoutMs: limitMs,
+    // systemd's shutdown after the self-test takes 30 s under TCG, minutes on a busy host
+    powerOffMs: 240_000,
     ...(log ? { onLine: log } : {}),
   });
   if (qemu.exitCode === null) qemu.kill('SIGKILL');
@@ -140,6 +142,8 @@ function describeEnd(result: WatchResult, code: number | null, stderr: string): 
       return `no result within ${Math.round(timeoutMs / 1000)} s (the boot hangs)`;
     case 'fatal':
       return `the boot failed after ${seconds} s: ${result.console.state.fatal}`;
+    case 'login':
+      return `a login prompt after ${seconds} s`;
     case 'tap-complete':
       return `the self-test ended after ${seconds} s but the guest did not power off`;
     case 'exited':

@@ -33,6 +33,8 @@ export type BootEnd =
   | 'exited'
   /** A kernel panic, or a boot loader or initramfs that gave up. */
   | 'fatal'
+  /** A login prompt appeared, and the watch was asked to stop there (`stopAtLogin`). */
+  | 'login'
   /** The deadline passed first. */
   | 'timeout';
 
@@ -117,6 +119,8 @@ export interface WatchOptions {
   timeoutMs: number;
   /** Once the TAP stream is complete, wait this long for the power-off (default 60 s). */
   powerOffMs?: number;
+  /** End the watch as soon as a login prompt appears (a boot to login, no self-test). */
+  stopAtLogin?: boolean;
   /** Every complete console line, as it comes. */
   onLine?: (line: string) => void;
   signal?: AbortSignal;
@@ -155,6 +159,7 @@ export function watchSerial(stream: Readable, options: WatchOptions): Promise<Wa
     const onData = (chunk: Buffer | string) => {
       for (const line of console.feed(chunk.toString())) options.onLine?.(line);
       if (console.state.fatal !== undefined) finish('fatal');
+      else if (options.stopAtLogin && console.state.login) finish('login');
       else if (console.tapComplete && powerOffTimer === undefined)
         powerOffTimer = setTimeout(() => finish('tap-complete'), options.powerOffMs ?? 60_000);
     };

@@ -97,6 +97,15 @@ describe('watchSerial', () => {
     expect(lines).toEqual(['cernvm login:', '1..1', 'ok 1 - kernel booted', '[   30.0] reboot: Power down']);
   });
 
+  it('stops at the login prompt when asked to', async () => {
+    const stream = new PassThrough();
+    const watching = watchSerial(stream, { timeoutMs: 60_000, stopAtLogin: true });
+    stream.write('Debian GNU/Linux 12 cernvm ttyS0\r\n\r\ncernvm login: ');
+    const { end, durationMs } = await watching;
+    expect(end).toBe('login');
+    expect(durationMs).toBeLessThan(10_000);
+  });
+
   it('says tap-complete when the guest does not power off after its tests', async () => {
     const stream = new PassThrough();
     const watching = watchSerial(stream, { timeoutMs: 60_000, powerOffMs: 100 });
