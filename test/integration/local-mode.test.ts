@@ -95,7 +95,8 @@ describe('local mode (npm start)', () => {
 
   it('takes a piped build → test → publish to real images in the download area, with a test report', async () => {
     const dataDir = tempDir();
-    const child = start([], { VMOPS_DATA_DIR: dataDir });
+    // (the demo recipe; the real appliance runs the same commands in cernvm-appliance.test.ts)
+    const child = start(['--config', configFile(dataDir)], { VMOPS_DATA_DIR: dataDir });
     child.stdin?.end(
       'build cernvm 2.6 kvm vmware\ntest 2.6 kvm vmware\npublish 2.6 kvm vmware\nimages 2.6\n',
     );
