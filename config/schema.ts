@@ -151,11 +151,67 @@ const hostSchema = z
 
 const stageSchema = z.object({ steps: z.array(stepSchema).min(1) }).strict();
 
+/** A Debian package name, as apt spells it. */
+const packageName = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9+.-]+$/,
+    'must be a Debian package name (lower-case letters, digits, + . -), like cloud-init',
+  );
+
+/** What goes into a version of a product: a Debian suite and its packages, collected with mmdebstrap. */
+const packageSetSchema = z
+  .object({
+    /** The Debian suite (codename), like bookworm. */
+    suite: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a Debian suite name, like bookworm'),
+    /** Packages of this version, added to the product's `packages`. */
+    packages: z.array(packageName).default([]),
+    /** Exact versions for some packages (`tzdata: 2025b-0+deb12u1`); `update` collects them unpinned. */
+    pins: z
+      .record(
+        packageName,
+        z.string().regex(/^[A-Za-z0-9.+~:-]+$/, 'must be a Debian package version, like 2025b-0+deb12u1'),
+      )
+      .default({}),
+    /** Collect from snapshot.debian.org at this time (YYYYMMDDTHHMMSSZ) instead of the mirror. */
+    snapshot: z
+      .string()
+      .regex(/^\d{8}T\d{6}Z$/, 'must be a snapshot.debian.org time stamp, like 20250520T000000Z')
+      .optional(),
+    /** A Debian mirror URL; default the product's mirror, else the build host's apt sources. */
+    mirror: z
+      .string()
+      .regex(/^https?:\/\/[A-Za-z0-9._:/~+-]+$/, 'must be an http(s) URL of a Debian mirror')
+      .optional(),
+  })
+  .strict();
+
 const productSchema = z
   .object({
     description: z.string().default(''),
     /** Formats this product is built for (canonical names from `formats`). */
     formats: z.array(name).min(1),
+    /** Packages every version of the product gets (a version adds its own). */
+    packages: z.array(packageName).default([]),
+    /** A Debian mirror URL for every version; default the build host's apt sources. */
+    mirror: z
+      .string()
+      .regex(/^https?:\/\/[A-Za-z0-9._:/~+-]+$/, 'must be an http(s) URL of a Debian mirror')
+      .optional(),
+    /** Each version's package set, by version (`"2.6"`). Products whose recipe collects no packages have none. */
+    versions: z
+      .record(z.string(), packageSetSchema)
+      .default({})
+      .superRefine((versions, ctx) => {
+        for (const version of Object.keys(versions)) {
+          if (!/^\d+(\.\d+){1,3}$/.test(version))
+            ctx.addIssue({
+              code: 'custom',
+              path: [version],
+              message: `"${version}" is not a version: write it like "2.6" or "2.6.1" (quoted in YAML)`,
+            });
+        }
+      }),
     /** Steps per stage. A stage without steps answers `no_recipe`. */
     stages: z
       .object({
@@ -843,4 +899,6 @@ export const configSchema = z
 export type Config = z.output<typeof configSchema>;
 export type StepConfig = z.output<typeof stepSchema>;
 export type HostConfig = z.output<typeof hostSchema>;
+export type PackageSetConfig = z.output<typeof packageSetSchema>;
+export type ProductConfig = z.output<typeof productSchema>;
 export type ScheduleConfig = z.output<typeof scheduleSchema>;

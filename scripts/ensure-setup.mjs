@@ -16,8 +16,19 @@ const purpose = process.argv[2] ?? 'start';
 /** Debian package per program, and which purposes need it. */
 const programs = [
   { bin: 'redis-server', pkg: 'redis-server', for: ['start', 'test'], unlessEnv: 'VMOPS_REDIS_URL' },
-  // The cernvm demo recipe makes real disk images.
+  // The demo recipe and the cernvm appliance make real disk images.
   { bin: 'qemu-img', pkg: 'qemu-utils', for: ['start', 'test'] },
+  // The cernvm appliance: packages collected with mmdebstrap, a self-booting disk (syslinux, FAT, MBR)
+  // written without loop devices, a NoCloud seed ISO, boot tests under QEMU.
+  { bin: 'mmdebstrap', pkg: 'mmdebstrap', for: ['start', 'test'] },
+  { bin: 'qemu-system-x86_64', pkg: 'qemu-system-x86', for: ['start', 'test'] },
+  { bin: 'syslinux', pkg: 'syslinux', for: ['start', 'test'] },
+  { file: '/usr/lib/syslinux/mbr/mbr.bin', pkg: 'syslinux-common', for: ['start', 'test'] },
+  { bin: 'mcopy', pkg: 'mtools', for: ['start', 'test'] },
+  { bin: 'mkfs.vfat', pkg: 'dosfstools', for: ['start', 'test'] },
+  { bin: 'sfdisk', pkg: 'fdisk', for: ['start', 'test'] },
+  { bin: 'genisoimage', pkg: 'genisoimage', for: ['start', 'test'] },
+  { bin: 'cloud-localds', pkg: 'cloud-image-utils', for: ['start', 'test'] },
   { bin: 'mkfs.ext4', pkg: 'e2fsprogs', for: ['start', 'test'] },
   { bin: 'fakeroot', pkg: 'fakeroot', for: ['start', 'test'] },
   { bin: 'python3', pkg: 'python3', for: ['start', 'test'] },
@@ -61,8 +72,9 @@ function onPath(bin) {
 }
 
 function ensurePrograms() {
+  const present = (p) => (p.file ? existsSync(p.file) : onPath(p.bin));
   const missing = programs.filter(
-    (p) => p.for.includes(purpose) && !(p.unlessEnv && process.env[p.unlessEnv]) && !onPath(p.bin),
+    (p) => p.for.includes(purpose) && !(p.unlessEnv && process.env[p.unlessEnv]) && !present(p),
   );
   if (missing.length === 0) return;
   const pkgs = [...new Set(missing.map((p) => p.pkg))];
@@ -73,10 +85,10 @@ function ensurePrograms() {
     const ok =
       run('apt-get', ['update', '-q'], { env }) &&
       run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...pkgs], { env });
-    if (ok && missing.every((p) => onPath(p.bin))) return;
+    if (ok && missing.every(present)) return;
   }
   console.error(
-    `vmops: ${purpose} needs ${missing.map((p) => p.bin).join(', ')}, which is not installed.\n` +
+    `vmops: ${purpose} needs ${missing.map((p) => p.bin ?? p.file).join(', ')}, which is not installed.\n` +
       `Install it with:  sudo apt-get install ${pkgs.join(' ')}`,
   );
   process.exit(1);

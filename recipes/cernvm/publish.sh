@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# cernvm publish step: copies the built (and tested) image files of one format into the download
-# area $VMOPS_DOWNLOADS_DIR/<product>/<version>/ and records them in <product>/index.json
-# (versions → formats → files with size and sha256) and the version's SHA256SUMS. The index and
+# cernvm publish step: copies the built (and tested) image files of one format (the image and its
+# package manifest) into the download area $VMOPS_DOWNLOADS_DIR/<product>/<version>/ and records them
+# in <product>/index.json (versions → formats → files with size and sha256, kernel, package count,
+# manifest) and the version's SHA256SUMS. The index and
 # the files change under the product's lock, so publish jobs may run at once. The bot lets only a
 # passed image reach this step; a revoked version is refused here too.
 set -euo pipefail
@@ -62,6 +63,10 @@ version["formats"][build["format"]] = {
     "publishJob": job or None,
     "files": build["files"],
 }
+# What is inside (the real recipe's build.json says it): kernel, package count, package manifest, revision.
+for key in ("kernel", "packages", "manifest", "revision"):
+    if key in build:
+        version["formats"][build["format"]][key] = build[key]
 index["updated"] = now
 replace(index_path, json.dumps(index, indent=2, sort_keys=True) + "\n")
 sums = sorted((e["name"], e["sha256"]) for fmt in version["formats"].values() for e in fmt["files"])

@@ -55,6 +55,34 @@ export interface ImageRecord {
   publishedAt?: number;
   /** Why the last stage failed. */
   error?: string;
+  /** Kernel version inside the image (a recipe that collects packages says it in its build.json). */
+  kernel?: string;
+  /** How many packages are installed in the image. */
+  packages?: number;
+  /** File name of the package manifest (name, version, architecture of every package), among the artifacts. */
+  manifest?: string;
+  /** Which revision of the version the image is (0, or absent: the first build; `update` makes 1, 2, …). */
+  revision?: number;
+}
+
+/** A package that `update` changed: `from` absent when added, `to` absent when removed. */
+export interface PackageChange {
+  name: string;
+  from?: string;
+  to?: string;
+}
+
+/** A revision of a version made by `update`: the package set collected again against newer packages. */
+export interface RevisionRecord {
+  revision: number;
+  /** published: tested and in the download area; failed: a test failed, nothing was published. */
+  state: 'published' | 'failed';
+  job: string;
+  by: string;
+  at: number;
+  formats: string[];
+  changes: PackageChange[];
+  tests?: { passed: number; failed: number; skipped: number };
 }
 
 export interface VersionRecord {
@@ -66,6 +94,8 @@ export interface VersionRecord {
   /** How many software updates were published for it. */
   updates: number;
   revoked?: { at: number; by: string; reason: string };
+  /** Revisions made by `update`, oldest first (absent or empty: only the first build). */
+  revisions?: RevisionRecord[];
 }
 
 /** A lifecycle event, as subscribers receive it. */
@@ -115,6 +145,7 @@ export class Catalog {
       updates: Number(fields.updates ?? 0),
     };
     if (fields.revoked) record.revoked = JSON.parse(fields.revoked) as NonNullable<VersionRecord['revoked']>;
+    if (fields.revisions) record.revisions = JSON.parse(fields.revisions) as RevisionRecord[];
     return record;
   }
 
@@ -133,6 +164,10 @@ export class Catalog {
     const before = await this.image(product, version, format);
     const record: ImageRecord = { artifacts: [], ...before, ...change, updatedAt: Date.now() };
     if (change.error === undefined) delete record.error;
+    if (change.state === 'building') {
+      // What the last build said about its contents is no longer true.
+      for (const key of ['kernel', 'packages', 'manifest', 'revision'] as const) delete record[key];
+    }
     const tx = this.#redis
       .multi()
       .hset(this.#keys.image(product, version, format), 'record', JSON.stringify(record))
@@ -172,13 +207,19 @@ export class Catalog {
   async putVersion(
     product: string,
     version: string,
-    change: { clouds?: string[]; updates?: number; revoked?: VersionRecord['revoked'] },
+    change: {
+      clouds?: string[];
+      updates?: number;
+      revoked?: VersionRecord['revoked'];
+      revisions?: RevisionRecord[];
+    },
     event: LifecycleEvent,
   ): Promise<void> {
     const fields: Record<string, string> = {};
     if (change.clouds) fields.clouds = JSON.stringify(change.clouds);
     if (change.updates !== undefined) fields.updates = String(change.updates);
     if (change.revoked) fields.revoked = JSON.stringify(change.revoked);
+    if (change.revisions) fields.revisions = JSON.stringify(change.revisions);
     const tx = this.#redis
       .multi()
       .zadd(this.#keys.versions(product), 'NX', String(Date.now()), version)

@@ -4,7 +4,8 @@
 // on the image or the version. Each change is a lifecycle event.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Redis } from 'ioredis';
 import { recordCloudResult } from '../clouds/deployment-record.ts';
@@ -13,7 +14,16 @@ import { reportSummary } from '../render/test-report.ts';
 import { readReport } from '../reports/read-report.ts';
 import type { TestReport } from '../reports/test-report.ts';
 import type { JobData } from '../types.ts';
-import type { Artifact, Catalog, LifecycleEvent, TestSummary } from './catalog.ts';
+import type {
+  Artifact,
+  Catalog,
+  ImageRecord,
+  LifecycleEvent,
+  PackageChange,
+  RevisionRecord,
+  TestSummary,
+} from './catalog.ts';
+import { describeChanges } from './package-changes.ts';
 
 /** How a stage job ended, as the worker saw it. */
 export interface StageEnd {
@@ -36,6 +46,57 @@ async function describeArtifact(path: string): Promise<Artifact> {
     return { path, size: info.size, sha256: hash.digest('hex') };
   } catch {
     return { path }; // made on another host (SSH step): only the path is known here
+  }
+}
+
+/** The facts a build step left in a build.json next to its first artifact (kernel, packages, manifest). */
+async function buildFacts(paths: readonly string[]): Promise<Partial<ImageRecord>> {
+  const first = paths[0];
+  if (first === undefined) return {};
+  try {
+    const doc = JSON.parse(await readFile(join(dirname(first), 'build.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    const facts: Partial<ImageRecord> = {};
+    if (typeof doc.kernel === 'string') facts.kernel = doc.kernel;
+    if (typeof doc.packages === 'number') facts.packages = doc.packages;
+    if (typeof doc.manifest === 'string') facts.manifest = doc.manifest;
+    if (typeof doc.revision === 'number') facts.revision = doc.revision;
+    return facts;
+  } catch {
+    return {}; // no build.json (the demo recipe writes one without these), or made on another host
+  }
+}
+
+/** A step's explanation of its failure (`failure.txt` among the artifacts), cut to one short line. */
+async function failureNote(paths: readonly string[]): Promise<string | undefined> {
+  const note = paths.find((p) => basename(p) === 'failure.txt');
+  if (note === undefined) return undefined;
+  try {
+    const text = (await readFile(note, 'utf8')).replace(/\s+/g, ' ').trim();
+    return text === '' ? undefined : text.slice(0, 400);
+  } catch {
+    return undefined;
+  }
+}
+
+/** What an update step left in its update.json: the revision, its changes, and its images. */
+interface UpdateNote {
+  revision: number;
+  state: 'published' | 'failed';
+  changes: PackageChange[];
+  images: { format: string; files: string[]; kernel?: string; packages?: number; manifest?: string }[];
+}
+
+async function updateNote(paths: readonly string[]): Promise<UpdateNote | undefined> {
+  const note = paths.find((p) => basename(p) === 'update.json');
+  if (note === undefined) return undefined;
+  try {
+    const doc = JSON.parse(await readFile(note, 'utf8')) as UpdateNote;
+    return typeof doc.revision === 'number' && Array.isArray(doc.changes) ? doc : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -96,14 +157,19 @@ export class StageLifecycle {
     switch (data.stage) {
       case 'build': {
         if (!end.ok) {
+          // Nothing half-built is recorded as built; a step's own explanation (the package resolver's
+          // message) goes to the catalog and the chat.
+          const note = await failureNote(end.artifacts);
+          const error = note ? `${end.error ?? 'build failed'}: ${note}` : (end.error ?? 'build failed');
           await this.#catalog.putImage(
-            { ...who, format, state: 'failed', artifacts: [], error: end.error ?? 'build failed' },
-            event('failed', end.error),
+            { ...who, format, state: 'failed', artifacts: [], error },
+            event('failed', note ?? end.error),
           );
-          return undefined;
+          return note;
         }
         const artifacts = await Promise.all(end.artifacts.map(describeArtifact));
-        await this.#catalog.putImage({ ...who, format, state: 'built', artifacts }, event('built'));
+        const facts = await buildFacts(end.artifacts);
+        await this.#catalog.putImage({ ...who, format, state: 'built', artifacts, ...facts }, event('built'));
         return undefined;
       }
       case 'test': {
@@ -151,7 +217,13 @@ export class StageLifecycle {
         return clouds;
       }
       case 'update': {
+        // The cloud step's result (what changed per cloud) goes in the status message with the revision's.
         const clouds = await recordCloudResult(this.#redis, this.#keys, data, end.artifacts);
+        const note = await updateNote(end.artifacts);
+        if (note) {
+          const summary = await this.#revision(data, end, note, event);
+          return clouds ? `${summary}; ${clouds}` : summary;
+        }
         if (!end.ok) return clouds;
         const version = await this.#catalog.version(data.product, data.version);
         await this.#catalog.putVersion(
@@ -178,6 +250,70 @@ export class StageLifecycle {
         return clouds;
       }
     }
+  }
+
+  /** Records a revision made by `update`: its images (when it passed, they are the published ones). */
+  async #revision(
+    data: JobData,
+    end: StageEnd,
+    note: UpdateNote,
+    event: (name: LifecycleEvent['event'], detail?: string) => LifecycleEvent,
+  ): Promise<string> {
+    const who = this.#who(data);
+    const report = await mergedReport(end.reports);
+    const published = end.ok && note.state === 'published';
+    const summary = `${describeChanges(note.revision, note.changes)}${published ? '' : ' (not published: a test failed)'}`;
+    const version = await this.#catalog.version(data.product, data.version);
+    const revision: RevisionRecord = {
+      revision: note.revision,
+      state: published ? 'published' : 'failed',
+      job: data.jobId,
+      by: who.by,
+      at: Date.now(),
+      formats: note.images.map((i) => i.format),
+      changes: note.changes,
+    };
+    if (report) {
+      await this.#redis.set(this.#keys.report(data.jobId), JSON.stringify(report), 'PX', REPORT_TTL_MS);
+      revision.tests = { passed: report.passed, failed: report.failed, skipped: report.skipped };
+    }
+    if (published) {
+      for (const image of note.images) {
+        const artifacts = await Promise.all(image.files.map(describeArtifact));
+        const facts: Partial<ImageRecord> = { revision: note.revision };
+        if (image.kernel !== undefined) facts.kernel = image.kernel;
+        if (image.packages !== undefined) facts.packages = image.packages;
+        if (image.manifest !== undefined) facts.manifest = image.manifest;
+        const test: TestSummary | undefined = report
+          ? {
+              passed: report.passed,
+              failed: report.failed,
+              skipped: report.skipped,
+              failures: [],
+              job: data.jobId,
+            }
+          : undefined;
+        await this.#catalog.putImage({
+          ...who,
+          format: image.format,
+          state: 'published',
+          publishedAt: Date.now(),
+          artifacts,
+          ...facts,
+          ...(test ? { test } : {}),
+        });
+      }
+    }
+    await this.#catalog.putVersion(
+      data.product,
+      data.version,
+      {
+        revisions: [...(version.revisions ?? []), revision],
+        ...(published ? { updates: version.updates + 1 } : {}),
+      },
+      event(published ? 'updated' : 'failed', summary),
+    );
+    return summary;
   }
 
   #who(data: JobData) {

@@ -13,6 +13,7 @@ import type { Config } from '../../config/schema.ts';
 import { AuditJournal } from '../audit/audit-journal.ts';
 import { AuditTrail } from '../audit/audit-trail.ts';
 import { Catalog } from '../catalog/catalog.ts';
+import { packageSetEnvironment } from '../catalog/package-set.ts';
 import { reconcileDownloads } from '../catalog/reconcile-downloads.ts';
 import { type StageEnd, StageLifecycle } from '../catalog/stage-lifecycle.ts';
 import { roomKey } from '../chat-keys.ts';
@@ -267,7 +268,10 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
       await auditJob(data, 'started');
       const result = await runStage({
         steps,
-        params: jobEnvironment(data, workdir, options.dataDir, config.clouds),
+        params: {
+          ...jobEnvironment(data, workdir, options.dataDir, config.clouds),
+          ...packageSetEnvironment(config.products[data.product], data.version),
+        },
         // Only steps marked cloudAccess get the clouds' settings and secrets.
         cloudEnv: cloudStepEnvironment(data, config.clouds),
         repoRoot: options.repoRoot,

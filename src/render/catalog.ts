@@ -1,5 +1,6 @@
 // Renders the image catalog for `images`: one line per version, or one version in detail.
-import type { ImageRecord, VersionRecord } from '../catalog/catalog.ts';
+import type { ImageRecord, RevisionRecord, VersionRecord } from '../catalog/catalog.ts';
+import { describeChanges } from '../catalog/package-changes.ts';
 import { printable } from '../grammar/echo.ts';
 
 function day(ms: number): string {
@@ -21,6 +22,8 @@ function versionFacts(version: VersionRecord): string[] {
   }
   if (version.clouds.length > 0) facts.push(`deployed on ${version.clouds.join(', ')}`);
   if (version.updates > 0) facts.push(`${version.updates} update${version.updates === 1 ? '' : 's'}`);
+  const newest = version.revisions?.filter((r) => r.state === 'published').at(-1);
+  if (newest) facts.push(`serving r${newest.revision}`);
   return facts;
 }
 
@@ -31,9 +34,18 @@ export function versionLine(version: VersionRecord): string {
 }
 
 function imageLines(image: ImageRecord): string[] {
+  const revision = image.revision ? ` r${image.revision}` : '';
   const lines = [
-    `  ${image.format.padEnd(10)} ${image.state.padEnd(9)} job ${image.job} by ${image.by}, ${day(image.updatedAt)}`,
+    `  ${image.format.padEnd(10)} ${image.state.padEnd(9)}${revision} job ${image.job} by ${image.by}, ${day(image.updatedAt)}`,
   ];
+  if (image.kernel !== undefined || image.packages !== undefined) {
+    const contents = [
+      image.packages !== undefined ? `${image.packages} packages` : '',
+      image.kernel !== undefined ? `kernel ${printable(image.kernel, 60)}` : '',
+      image.manifest !== undefined ? `manifest ${printable(image.manifest, 80)}` : '',
+    ];
+    lines.push(`             ${contents.filter(Boolean).join(' · ')}`);
+  }
   for (const artifact of image.artifacts) {
     const name = artifact.path.split('/').at(-1) ?? artifact.path;
     const sum = artifact.sha256 ? `sha256 ${artifact.sha256.slice(0, 16)}…` : '';
@@ -61,5 +73,13 @@ export function versionDetail(version: VersionRecord): string {
   const head = [`${version.product} ${version.version}`, ...versionFacts(version)].join(' · ');
   if (version.images.length === 0)
     return `${head}: no images yet (build ${version.product} ${version.version} <format…>)`;
-  return [head, ...version.images.flatMap(imageLines)].join('\n');
+  return [head, ...version.images.flatMap(imageLines), ...(version.revisions ?? []).map(revisionLine)].join(
+    '\n',
+  );
+}
+
+/** `  r1 published job … by alice, 2026-12-06 18:30: 1 package changed: tzdata 2025b → 2026f` */
+function revisionLine(revision: RevisionRecord): string {
+  const changes = describeChanges(revision.revision, revision.changes, 3).replace(/^r\d+: /, '');
+  return `  r${revision.revision} ${revision.state} job ${revision.job} by ${revision.by}, ${day(revision.at)}: ${printable(changes, 300)}`;
 }

@@ -3,11 +3,12 @@
 // trail). A poll with a deadline is in until.ts.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditTrail } from '../../src/audit/audit-trail.ts';
 import { repoRoot } from '../../src/config-load.ts';
+import { demoConfigYaml } from './demo-config.ts';
 import type { SentMessage } from './fake-chat.ts';
 import { until } from './until.ts';
 
@@ -62,9 +63,9 @@ export function startWorkerProcess(options: WorkerProcessOptions): WorkerProcess
   ).join('\n          ');
   writeFileSync(
     file,
-    readFileSync(join(repoRoot, 'config', 'default.yaml'), 'utf8')
+    demoConfigYaml()
       .replace('prefix: vmops', `prefix: ${options.prefix}`)
-      .replace('- { name: build, run: [recipes/cernvm/build.sh], timeout: 10m }', steps)
+      .replace(/- \{ name: build, run: \[ ?recipes\/demo\/build\.sh ?\], timeout: 10m \}/g, steps)
       .concat(`\n${options.extraYaml ?? ''}\n`),
   );
   const child = spawn(

@@ -11,12 +11,17 @@ import { type StageWorkers, startStageWorkers } from '../../src/jobs/stage-worke
 import type { RedisTarget } from '../../src/redis/connect.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
 import type { ChatAdapter } from '../../src/types.ts';
+import { useDemoRecipe } from './demo-config.ts';
 import { FakeChat } from './fake-chat.ts';
 import { cleanPrefix, redisUrl, testPrefix } from './redis.ts';
 
-/** The default config with its real recipes, a fresh prefix and every person also on the `fake` network. */
+/**
+ * The default config with recipes that make real files (every product runs the `demo` stand-in recipe:
+ * ext4 + qemu-img, tested by inspection, no packages, no boot), a fresh prefix and every person also
+ * on the `fake` network.
+ */
 export function realConfig(edit?: (config: Config) => void): Config {
-  const config = structuredClone(loadConfig());
+  const config = useDemoRecipe(structuredClone(loadConfig()));
   config.redis.prefix = testPrefix();
   for (const [name, person] of Object.entries(config.people)) person.accounts.fake = name;
   config.bot.throttle.commands = 100_000; // tests drive many commands as one person; the throttle test sets its own

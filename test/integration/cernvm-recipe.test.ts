@@ -1,4 +1,4 @@
-// The cernvm recipe as the worker runs it (runStage with the job's variables, no Redis): real
+// The demo (stand-in) recipe, under the product name cernvm, as the worker runs it (runStage with the job's variables, no Redis): real
 // mkfs.ext4 and qemu-img builds of every format, the test stage's TAP report, publishing into the
 // download area, deploying to directory clouds, updates, revocation, and what it must refuse.
 import { execFile } from 'node:child_process';
@@ -35,7 +35,7 @@ interface StageRun {
 }
 
 let jobs = 0;
-/** Runs recipes/cernvm/<stage>.sh as the one step of a stage, with the variables the worker sets. */
+/** Runs recipes/demo/<stage>.sh as the one step of a stage, with the variables the worker sets. */
 async function stage(
   name: string,
   vars: Record<string, string> = {},
@@ -45,7 +45,7 @@ async function stage(
   const job = `j${++jobs}`;
   const workdir = join(dataDir, 'work', job);
   mkdirSync(workdir, { recursive: true });
-  const step: StepConfig = { name, run: [`recipes/cernvm/${name}.sh`], timeout: 60_000 };
+  const step: StepConfig = { name, run: [`recipes/demo/${name}.sh`], timeout: 60_000 };
   if (options.env) step.env = options.env;
   const log: string[] = [];
   const messages: string[] = [];

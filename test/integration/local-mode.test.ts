@@ -13,6 +13,7 @@ import { configuredFormats, openStageQueues } from '../../src/jobs/stage-queues.
 import { connectRedis } from '../../src/redis/connect.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
 import { startWorkerProcess } from '../helpers/chaos.ts';
+import { demoConfigYaml } from '../helpers/demo-config.ts';
 import { cleanPrefix, redisUrl, testPrefix } from '../helpers/redis.ts';
 import { until } from '../helpers/until.ts';
 
@@ -66,7 +67,7 @@ async function finish(
 
 function configFile(dir: string, edit: (yaml: string) => string = (y) => y): string {
   const file = join(dir, 'vmops.yaml');
-  writeFileSync(file, edit(readFileSync(join(repoRoot, 'config', 'default.yaml'), 'utf8')));
+  writeFileSync(file, edit(demoConfigYaml()));
   return file;
 }
 
@@ -94,7 +95,8 @@ describe('local mode (npm start)', () => {
 
   it('takes a piped build → test → publish to real images in the download area, with a test report', async () => {
     const dataDir = tempDir();
-    const child = start([], { VMOPS_DATA_DIR: dataDir });
+    // (the demo recipe; the real appliance runs the same commands in cernvm-appliance.test.ts)
+    const child = start(['--config', configFile(dataDir)], { VMOPS_DATA_DIR: dataDir });
     child.stdin?.end(
       'build cernvm 2.6 kvm vmware\ntest 2.6 kvm vmware\npublish 2.6 kvm vmware\nimages 2.6\n',
     );
@@ -232,7 +234,7 @@ describe('local mode (npm start)', () => {
     expect(check.code).toBe(78);
     const good = await finish(start(['config', 'check', join(repoRoot, 'config', 'default.yaml')], {}));
     expect(good.code).toBe(0);
-    expect(good.output).toMatch(/default\.yaml: valid \(1 product\(s\), 6 formats, 2 clouds, 5 people\)/);
+    expect(good.output).toMatch(/default\.yaml: valid \(2 product\(s\), 6 formats, 2 clouds, 5 people\)/);
   });
 });
 

@@ -1,7 +1,9 @@
 // The image catalog: every product's versions, newest first, each format with its state, files with
-// size and checksum, and download links for published files in the download area.
+// size and checksum, what is inside (packages, kernel, a link to the package manifest), the revisions
+// `update` made, and download links for published files in the download area.
 import { basename } from 'node:path';
 import type { VersionRecord } from '../../catalog/catalog.ts';
+import { describeChanges } from '../../catalog/package-changes.ts';
 import type { CloudDeployment } from '../../clouds/deployment-record.ts';
 import { type Html, html } from '../html.ts';
 
@@ -41,6 +43,7 @@ function versionCard(record: VersionRecord & { deployments?: readonly CloudDeplo
     });
     return html`<li class="format">
   <div class="line"><strong>${image.format}</strong> <span class="badge image-${image.state}">${image.state}</span> <a class="meta" href="/jobs/${image.job}">${image.job}</a> <span class="meta">by ${image.by}</span></div>
+  ${image.kernel !== undefined || image.packages !== undefined ? html`<div class="meta">${image.revision ? `revision r${image.revision} · ` : ''}${image.packages !== undefined ? `${image.packages} packages` : ''}${image.kernel !== undefined ? ` · kernel ${image.kernel}` : ''}${image.manifest !== undefined && downloadable ? html` · <a href="/downloads/${enc(record.product)}/${enc(record.version)}/${enc(image.manifest)}">package manifest</a>` : ''}</div>` : ''}
   ${image.test ? html`<div class="meta">tests: ${image.test.passed} passed, ${image.test.failed} failed, ${image.test.skipped} skipped · <a href="/jobs/${image.test.job}/report">report</a></div>` : ''}
   ${image.error ? html`<div class="error">${image.error}</div>` : ''}
   ${files.length > 0 ? html`<ul class="files">${files}</ul>` : ''}
@@ -53,6 +56,7 @@ function versionCard(record: VersionRecord & { deployments?: readonly CloudDeplo
   ${deploymentList(record.deployments ?? [])}
   ${record.updates > 0 ? html`<p class="meta">${record.updates} update${record.updates === 1 ? '' : 's'}</p>` : ''}
   <ul class="formats">${formats}</ul>
+  ${(record.revisions ?? []).length > 0 ? html`<ul class="revisions">${(record.revisions ?? []).map((r) => html`<li><strong>r${r.revision}</strong> <span class="badge image-${r.state}">${r.state}</span> <a class="meta" href="/jobs/${r.job}">${r.job}</a> <span class="meta">by ${r.by}</span> ${describeChanges(r.revision, r.changes, 10).replace(/^r\d+: /, '')}</li>`)}</ul>` : ''}
 </section>`;
 }
 

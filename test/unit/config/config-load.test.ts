@@ -41,7 +41,7 @@ describe('configuration', () => {
       'products.cernvm.stages.build.steps[0].timeout: "soon" is not a duration (write 30s, 10m, 2h)',
     );
     expect(problems(defaults.replace('defaultProduct: cernvm', 'defaultProduct: other'))).toContain(
-      'defaultProduct: "other" is not one of the products (cernvm)',
+      'defaultProduct: "other" is not one of the products (cernvm, demo)',
     );
   });
 

@@ -92,7 +92,7 @@ describe('schedules in config', () => {
     ).toContain('schedules.nightly.timezone: must be an IANA time zone, e.g. Europe/Zurich or UTC');
     expect(
       problems(withSchedule('{ cron: "0 3 * * *", product: cernvn, version: "2.6", formats: [kvm] }')),
-    ).toContain('schedules.nightly.product: "cernvn" is not one of the products (cernvm)');
+    ).toContain('schedules.nightly.product: "cernvn" is not one of the products (cernvm, demo)');
     expect(
       problems(withSchedule('{ cron: "0 3 * * *", product: cernvm, version: "2.6", formats: [kvm, vbox] }')),
     ).toContain(

@@ -44,7 +44,7 @@ describe('build [product] <version> <format…|all>', () => {
 
   it('refuses a word that is neither product nor version, listing the products', () => {
     expect(refusal('build foo kvm').message).toBe(
-      "'foo' is neither a product nor a version: products are cernvm (the default); write a version like 2.6 or 2.6.1",
+      "'foo' is neither a product nor a version: products are cernvm (the default), demo; write a version like 2.6 or 2.6.1",
     );
   });
 
@@ -68,7 +68,7 @@ describe('build [product] <version> <format…|all>', () => {
     const error = refusal('build cernvn 2.6 kvm');
     expect(error.code).toBe('unknown_product');
     expect(error.message).toBe(
-      "unknown product 'cernvn': did you mean cernvm? Products: cernvm (the default); leave the product out for cernvm",
+      "unknown product 'cernvn': did you mean cernvm? Products: cernvm (the default), demo; leave the product out for cernvm",
     );
   });
 

@@ -1,0 +1,202 @@
+// The real cernvm appliance through the bot, end to end: packages collected with mmdebstrap (cached on
+// the build host in /var/cache/vmops/rootfs, or VMOPS_ROOTFS_CACHE, so a second run reuses them),
+// self-booting disks, boot tests under QEMU (TCG here) with the in-guest TAP checks, publishing; a
+// guest that cannot boot; package sets that do not resolve; `update` to a new revision.
+// Needs root (mmdebstrap --mode=root) and the Debian packages scripts/ensure-setup.mjs installs.
+// Budget: about 10 minutes on a 2-core CI machine with a warm cache, at most 15; the timeouts below are
+// generous for a machine shared with other jobs, where one collection can take 10 minutes.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config-load.ts';
+import { connectRedis } from '../../src/redis/connect.ts';
+import { redisKeys } from '../../src/redis/keys.ts';
+import { watchSerial } from '../../src/reports/serial-console.ts';
+import { type Engine, startEngine } from '../helpers/engine.ts';
+import { message } from '../helpers/fake-chat.ts';
+import { redisUrl, testPrefix } from '../helpers/redis.ts';
+
+const MINUTE = 60_000;
+const cacheDir = process.env.VMOPS_ROOTFS_CACHE ?? '/var/cache/vmops/rootfs';
+
+let engine: Engine | undefined;
+afterEach(async () => {
+  await engine?.stop();
+  engine = undefined;
+});
+
+/** The default config with its real recipes (not the demo's), a fresh prefix, alice on the fake network. */
+function applianceConfig(edit?: (config: ReturnType<typeof loadConfig>) => void) {
+  const config = structuredClone(loadConfig());
+  config.redis.prefix = testPrefix();
+  for (const [name, person] of Object.entries(config.people)) person.accounts.fake = name;
+  config.bot.throttle.commands = 100_000;
+  edit?.(config);
+  return config;
+}
+
+async function say(text: string): Promise<{ jobs: string[]; reply: string }> {
+  if (!engine) throw new Error('no engine');
+  const before = engine.chat.sent.length;
+  const { jobs } = await engine.core.handle(message(text, { account: 'alice' }));
+  await engine.core.notifier.whenSettled(jobs);
+  const reply = engine.chat.sent
+    .slice(before)
+    .map((m) => m.versions.at(-1)?.text ?? '')
+    .join('\n');
+  return { jobs, reply };
+}
+
+/** The names and outcomes of every test in a job's stored report (`report` shows only failures). */
+async function reportCases(job: string): Promise<string> {
+  if (!engine) throw new Error('no engine');
+  const redis = connectRedis(redisUrl());
+  try {
+    const raw = await redis.get(redisKeys(engine.config.redis.prefix).report(job));
+    const report = JSON.parse(raw ?? '{"cases":[]}') as { cases: { name: string; status: string }[] };
+    return report.cases.map((c) => `${c.status} ${c.name}`).join('\n');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** A job's log, as `log <job>` shows it. */
+async function jobLog(job: string): Promise<string> {
+  return (await say(`log ${job} --tail 200`)).reply;
+}
+
+/** Cache entries (collected root filesystems), without locks and temporary directories. */
+function cacheEntries(): string[] {
+  return existsSync(cacheDir)
+    ? readdirSync(cacheDir).filter((n) => !n.startsWith('.') && !n.endsWith('.lock'))
+    : [];
+}
+
+describe('the cernvm appliance', () => {
+  it(
+    'builds kvm and vmware from one collection, boots both in the test, publishes them, and the qcow2 boots alone to a login prompt',
+    async () => {
+      engine = await startEngine({ config: applianceConfig() });
+      const build = await say('build cernvm 2.6 kvm vmware');
+      expect(build.reply).toMatch(/✅ build cernvm 2\.6 kvm · job \S+ · succeeded/);
+      expect(build.reply).toMatch(/✅ build cernvm 2\.6 vmware · job \S+ · succeeded/);
+      const logs = await Promise.all(build.jobs.map(jobLog));
+      // One collection at most (none when the cache was warm); the other build reuses the verified rootfs.
+      expect(logs.filter((l) => l.includes('rootfs cache miss')).length).toBeLessThanOrEqual(1);
+      expect(logs.filter((l) => l.includes('rootfs cache hit')).length).toBeGreaterThanOrEqual(1);
+
+      const test = await say('test 2.6 kvm vmware');
+      expect(test.reply).toMatch(
+        /✅ test cernvm 2\.6 kvm · job \S+ · succeeded in [\d:]+ · tests: \d+ passed, 0 failed/,
+      );
+      expect(test.reply).toMatch(
+        /✅ test cernvm 2\.6 vmware · job \S+ · succeeded in [\d:]+ · tests: \d+ passed, 0 failed/,
+      );
+      const report = await reportCases(test.jobs[0] ?? '');
+      for (const check of [
+        'boots from its own disk',
+        'in the guest: kernel',
+        'in the guest: root filesystem mounted read-write',
+        'in the guest: /etc/os-release is CernVM 2.6',
+        'in the guest: installed packages match the published manifest',
+        'in the guest: cloud-init finished',
+        'in the guest: contextualization applied',
+        'the guest powers off cleanly',
+        'qemu-img check finds no errors',
+      ])
+        expect(report).toContain(`passed ${check}`);
+      expect(report).not.toContain('failed ');
+      expect(await reportCases(test.jobs[1] ?? '')).toContain('passed OVF descriptor is valid');
+
+      expect((await say('publish 2.6 kvm vmware')).reply).toMatch(
+        /✅ publish cernvm 2\.6 kvm[\s\S]*✅ publish/,
+      );
+      const images = (await say('images 2.6')).reply;
+      expect(images).toMatch(/kvm +published job/);
+      expect(images).toMatch(
+        /\d+ packages · kernel \d+\.\d+\.\d+-\d+-cloud-amd64 · manifest cernvm-2\.6-kvm\.packages\.tsv/,
+      );
+      const downloads = join(engine.dataDir, 'downloads', 'cernvm');
+      const index = JSON.parse(readFileSync(join(downloads, 'index.json'), 'utf8'));
+      const kvm = index.versions['2.6'].formats.kvm;
+      expect(kvm.kernel).toMatch(/-cloud-amd64$/);
+      expect(kvm.files.map((f: { name: string }) => f.name)).toEqual([
+        'cernvm-2.6-kvm.qcow2',
+        'cernvm-2.6-kvm.packages.tsv',
+      ]);
+      const manifest = readFileSync(join(downloads, '2.6', 'cernvm-2.6-kvm.packages.tsv'), 'utf8');
+      expect(manifest).toMatch(/^cloud-init\t\S+\tall$/m);
+      expect(manifest.trim().split('\n')).toHaveLength(kvm.packages);
+
+      // As anyone would start it: no kernel on the command line, no seed, the published file.
+      const qemu = spawn(
+        'qemu-system-x86_64',
+        [
+          '-nographic',
+          '-m',
+          '768',
+          '-drive',
+          `file=${join(downloads, '2.6', 'cernvm-2.6-kvm.qcow2')},snapshot=on`,
+        ],
+        { stdio: ['ignore', 'pipe', 'ignore'] },
+      );
+      const boot = await watchSerial(qemu.stdout, { timeoutMs: 6 * MINUTE, stopAtLogin: true });
+      qemu.kill('SIGKILL');
+      expect(boot.console.state.login, boot.console.tail().join('\n')).toBe(true);
+    },
+    14 * MINUTE,
+  );
+
+  it(
+    'fails the test of a guest that cannot boot (no kernel) with the console tail, and refuses to publish it',
+    async () => {
+      engine = await startEngine({
+        config: applianceConfig((c) => {
+          for (const step of c.products.cernvm?.stages.build?.steps ?? [])
+            step.env = { VMOPS_CERNVM_OMIT_KERNEL: '1' };
+        }),
+      });
+      expect((await say('build 2.6 kvm')).reply).toMatch(/✅ build cernvm 2\.6 kvm/);
+      const test = await say('test 2.6 kvm');
+      expect(test.reply).toMatch(
+        /❌ test cernvm 2\.6 kvm · job \S+ · failed after .* · tests: \d+ passed, [1-9]\d* failed/,
+      );
+      const report = (await say(`report ${test.jobs[0]}`)).reply;
+      expect(report).toContain('Loading /vmlinuz... failed');
+      expect(report).toContain("serial console's last lines");
+      expect((await say('publish 2.6 kvm')).reply).toMatch(/has not passed its tests/);
+    },
+    8 * MINUTE,
+  );
+
+  it(
+    'fails a build whose package or suite does not exist with the resolver message, records nothing as built, caches nothing',
+    async () => {
+      engine = await startEngine({
+        config: applianceConfig((c) => {
+          const cernvm = c.products.cernvm;
+          if (!cernvm) throw new Error('no cernvm product');
+          cernvm.versions['2.7'] = { suite: 'bookworm', packages: ['vmops-no-such-package'], pins: {} };
+          cernvm.versions['2.8'] = { suite: 'nosuchsuite', packages: [], pins: {} };
+        }),
+      });
+      const before = cacheEntries();
+      const pkg = await say('build 2.7 kvm');
+      expect(pkg.reply).toMatch(
+        /❌ build cernvm 2\.7 kvm · job \S+ · failed after .*Unable to locate package vmops-no-such-package/,
+      );
+      const suite = await say('build 2.8 kvm');
+      expect(suite.reply).toMatch(/❌ build cernvm 2\.8 kvm · job \S+ · failed after .*nosuchsuite/);
+      expect((await say('images 2.7')).reply).toMatch(/kvm +failed/);
+      expect((await say('images')).reply).not.toMatch(/built/);
+      expect(cacheEntries()).toEqual(before);
+      expect(readdirSync(cacheDir).filter((n) => n.includes('.tmp.'))).toEqual([]);
+      const noSet = await say('build 2.9 kvm');
+      expect((await jobLog(noSet.jobs[0] ?? '')).toString()).toContain(
+        'cernvm 2.9 has no package set: add products.cernvm.versions."2.9"',
+      );
+    },
+    6 * MINUTE,
+  );
+});
