@@ -12,6 +12,8 @@
 //   npm run transcripts            runs every transcript and writes the output into its block
 //   npm run transcripts -- --check runs them and fails when one no longer matches in shape (job ids,
 //                                  times, sizes and checksums may differ; lines and their order may not)
+// A marker written `<!-- transcript (slow): … -->` takes minutes (real appliances are built and
+// booted): only `--slow` runs it, e.g. `npm run transcripts -- --slow`.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,9 +32,11 @@ export interface Transcript {
   args: string[];
   /** The block's text as it is in the page (without the fences). */
   shown: string;
+  /** Marked `(slow)`: it takes minutes (real appliances boot), so only `--slow` runs it. */
+  slow: boolean;
 }
 
-const MARKER = /<!-- transcript: (printf '((?:[^'\\]|\\.)*)'[^\n]*?) -->\n```\n([\s\S]*?)```/g;
+const MARKER = /<!-- transcript( \(slow\))?: (printf '((?:[^'\\]|\\.)*)'[^\n]*?) -->\n```\n([\s\S]*?)```/g;
 
 /** Every Markdown page the transcripts may live in. */
 export function transcriptPages(): string[] {
@@ -48,14 +52,15 @@ export function transcriptPages(): string[] {
 /** The transcripts of one page. */
 export function transcriptsOf(page: string, text: string): Transcript[] {
   return [...text.matchAll(MARKER)].map((match) => {
-    const command = match[1] as string;
+    const command = match[2] as string;
     const after = command.split(' -- ')[1];
     return {
       page,
       command,
-      input: (match[2] as string).replaceAll('\\n', '\n').replaceAll("\\'", "'"),
+      input: (match[3] as string).replaceAll('\\n', '\n').replaceAll("\\'", "'"),
       args: after ? after.trim().split(/\s+/) : [],
-      shown: match[3] as string,
+      shown: match[4] as string,
+      slow: match[1] !== undefined,
     };
   });
 }
@@ -130,12 +135,13 @@ export function shownOf(output: string): string {
     .trimEnd();
 }
 
-async function main(check: boolean): Promise<number> {
+async function main(check: boolean, slow: boolean): Promise<number> {
   let failed = 0;
   for (const page of transcriptPages()) {
     const path = join(repoRoot, page);
     let text = readFileSync(path, 'utf8');
     for (const transcript of transcriptsOf(page, text)) {
+      if (transcript.slow && !slow) continue;
       const output = await runTranscript(transcript);
       if (check) {
         const same = JSON.stringify(shapeOf(output)) === JSON.stringify(shapeOf(transcript.shown));
@@ -154,4 +160,6 @@ async function main(check: boolean): Promise<number> {
   return failed === 0 ? 0 : 1;
 }
 
-if (import.meta.main) process.exitCode = await main(process.argv.includes('--check'));
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.includes('--check'), process.argv.includes('--slow'));
+}
