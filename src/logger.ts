@@ -49,6 +49,25 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
+/** Characters that reorder or hide text; JSON keeps them raw, so a log read with `cat` would show them working. */
+const REORDERING = /[\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]/g;
+
+/**
+ * The destination, with every reordering character in a line written as its JSON escape (`\u202e`):
+ * the line means the same to a JSON reader, and a person reading the file sees the escape. (JSON
+ * already escapes the control characters.)
+ */
+function escapingReordering(destination: DestinationStream): DestinationStream {
+  const inner = destination as DestinationStream & { flush?(cb: (error?: Error) => void): void };
+  return {
+    write: (line: string) =>
+      inner.write(
+        line.replace(REORDERING, (char) => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`),
+      ),
+    ...(inner.flush ? { flush: (cb: (error?: Error) => void) => inner.flush?.(cb) } : {}),
+  } as DestinationStream;
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   return pino(
     {
@@ -57,7 +76,7 @@ export function createLogger(options: LoggerOptions): Logger {
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       serializers: { err: pino.stdSerializers.err },
     },
-    options.destination ?? pino.destination(2),
+    escapingReordering(options.destination ?? pino.destination(2)),
   );
 }
 
