@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../src/config-load.ts';
 import { processStart, type RunRecord } from '../../src/jobs/run-records.ts';
+import { demoConfigYaml } from '../helpers/demo-config.ts';
 import { until } from '../helpers/until.ts';
 
 const main = join(repoRoot, 'src', 'main.ts');
@@ -84,7 +85,8 @@ function dataDirAndConfig(edit: (yaml: string) => string) {
     rmSync(dataDir, { recursive: true, force: true });
   });
   const config = join(dataDir, 'vmops.yaml');
-  writeFileSync(config, edit(readFileSync(join(repoRoot, 'config', 'default.yaml'), 'utf8')));
+  // Every product runs the (edited) demo recipe: the real appliance would take minutes to build.
+  writeFileSync(config, demoConfigYaml(edit(readFileSync(join(repoRoot, 'config', 'default.yaml'), 'utf8'))));
   return { dataDir, config };
 }
 
@@ -122,8 +124,8 @@ function imageStates(output: string, version: string): Map<string, string> {
  */
 const slowPublish = (mode: 'quiet' | 'loud') => (yaml: string) =>
   yaml.replace(
-    '- { name: publish, run: [recipes/cernvm/publish.sh], timeout: 10m }',
-    `- { name: publish, run: [test/fixtures/steps/delay-then.sh, ${mode}, "2", ${join(repoRoot, 'recipes/cernvm/publish.sh')}], timeout: 10m }`,
+    '- { name: publish, run: [recipes/demo/publish.sh], timeout: 10m }',
+    `- { name: publish, run: [test/fixtures/steps/delay-then.sh, ${mode}, "2", ${join(repoRoot, 'recipes/demo/publish.sh')}], timeout: 10m }`,
   );
 
 async function publishKilled(
@@ -186,7 +188,7 @@ describe('SIGKILL of local mode, then a restart', () => {
   it('during build … all: nothing stays building, the cut-off builds are unknown, the never-started ones run', async () => {
     const { dataDir, config } = dataDirAndConfig((yaml) =>
       yaml.replace(
-        '- { name: build, run: [recipes/cernvm/build.sh], timeout: 10m }',
+        '- { name: build, run: [recipes/demo/build.sh], timeout: 10m }',
         ['a', 'b', 'c']
           .map(
             (name) =>
