@@ -9,7 +9,10 @@
 // - src/intake/intake.ts: entries a stopped or killed instance read and did not finish are taken over
 //   (its heartbeat gone: XCLAIM) by the live one, whose ingress claim takes over the dead handler's;
 // - the `taken` claim written with the entry: a redelivery to the other instance is a duplicate, not a
-//   second run.
+//   second run;
+// - src/outbox/shared-pace.ts (one budget per channel and workspace in Redis, for every instance):
+//   with each instance pacing on its own, Slack answers a 429 during the two-instance burst (checked:
+//   a per-instance budget key drew one 429 there).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
