@@ -23,7 +23,7 @@ import type { IncomingMessage } from '../../src/types.ts';
 import { startsPerJob } from '../helpers/chaos.ts';
 import { testConfig } from '../helpers/engine.ts';
 import { cleanPrefix, redisUrl } from '../helpers/redis.ts';
-import { FakeSlack } from '../helpers/slack-server.ts';
+import { type FakeMessage, FakeSlack } from '../helpers/slack-server.ts';
 import { until } from '../helpers/until.ts';
 
 const log = pino({ level: process.env.VMOPS_TEST_LOG ?? 'silent' });
@@ -45,7 +45,11 @@ afterEach(async () => {
 
 async function setUp(take?: (core: BotCore, message: IncomingMessage) => Promise<unknown>): Promise<World> {
   // Slack's documented limits: about one post a second per channel, chat.update Tier 3.
-  const slack = await new FakeSlack({ redeliverAfterMs: 1000 }).start();
+  const slack = await new FakeSlack({
+    redeliverAfterMs: 1000,
+    postLimit: { perSecond: 1, burst: 1 },
+    updateLimit: { perSecond: 50 / 60, burst: 3 },
+  }).start();
   undo.push(() => slack.stop());
   const config = testConfig((c) => {
     const alice = c.people.alice;
@@ -98,13 +102,26 @@ async function setUp(take?: (core: BotCore, message: IncomingMessage) => Promise
   return { slack, config, core, adapter, handled };
 }
 
+const latest = (m: FakeMessage) => m.versions.at(-1)?.text ?? '';
+
+/** Status cards in the channel by job id (top-level messages naming a job). */
+function cards(w: World): Map<string, FakeMessage[]> {
+  const found = new Map<string, FakeMessage[]>();
+  for (const m of w.slack.messagesIn(OPS)) {
+    const job = / · job (\w+) · /.exec(latest(m))?.[1];
+    if (!job || m.threadTs) continue;
+    found.set(job, [...(found.get(job) ?? []), m]);
+  }
+  return found;
+}
+
 function p95(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)] ?? Number.NaN;
 }
 
 describe('slack intake', () => {
-  it('queues each of 30 mentions sent within a second into one channel within 1 s of it (p95), and runs each once', async () => {
+  it('queues each of 30 mentions sent within a second into one channel within 1 s of it (p95), runs each once, and delivers every final state with no 429', async () => {
     const w = await setUp();
     const sentAt = new Map<string, number>();
     for (let i = 1; i <= 30; i++) {
@@ -135,8 +152,22 @@ describe('slack intake', () => {
       { what: 'every job to succeed', timeoutMs: 60_000 },
     );
     expect([...(await startsPerJob(w.core.audit)).values()]).toEqual(Array(30).fill(1));
+    // Every job's status card reaches its final state, each posted once, and Slack never had to answer
+    // 429 (the one outbox paces posts per channel and updates per workspace as Slack counts them).
+    await w.slack.waitFor(
+      () =>
+        jobs.every((id) => (cards(w).get(id) ?? []).some((m) => / · succeeded/.test(latest(m)))) || undefined,
+      '30 final states',
+      240_000,
+    );
+    const all = cards(w);
+    expect(all.size).toBe(30);
+    for (const ms of all.values()) expect(ms).toHaveLength(1); // one card per job, never posted twice
+    expect(w.slack.rateLimited).toBe(0);
+    expect(w.slack.earlyRetries).toBe(0);
+    expect(w.slack.calls.filter((c) => c.status !== 200 || c.error)).toEqual([]);
     expect(w.slack.messagesIn(OPS).filter((m) => /I was away/.test(m.versions[0]?.text ?? ''))).toEqual([]);
-  }, 90_000);
+  }, 300_000);
 
   it('does not acknowledge an event it could not take in: Slack delivers it again, and it runs once', async () => {
     let failures = 0;
