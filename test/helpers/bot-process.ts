@@ -2,13 +2,13 @@
 // Redis under a given prefix, connected to the local Slack (Socket Mode), with the web console off and
 // its own data directory. Its log goes to the data directory (vmops.log), shown when a wait fails.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { repoRoot } from '../../src/config-load.ts';
 import type { FakeSlack } from './slack-server.ts';
+import { stopChild } from './stop-child.ts';
 
 export interface BotProcess {
   child: ChildProcess;
@@ -78,13 +78,7 @@ export function startBotProcess(options: BotProcessOptions): BotProcess {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const gone = once(child, 'exit');
-        child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-        await gone;
-        clearTimeout(killer);
-      }
+      await stopChild(child, { graceMs: 20_000 });
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -2,7 +2,6 @@
 // slow demo build steps, whose output is watched; how many times each job started (from the audit
 // trail). A poll with a deadline is in until.ts.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import type { AuditTrail } from '../../src/audit/audit-trail.ts';
 import { repoRoot } from '../../src/config-load.ts';
 import { demoConfigYaml } from './demo-config.ts';
 import type { SentMessage } from './fake-chat.ts';
+import { stopChild } from './stop-child.ts';
 import { until } from './until.ts';
 
 export const finalText = (m: SentMessage) => m.versions.at(-1)?.text ?? '';
@@ -102,13 +102,7 @@ export function startWorkerProcess(options: WorkerProcessOptions): WorkerProcess
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const gone = once(child, 'exit');
-        child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await gone;
-        clearTimeout(killer);
-      }
+      await stopChild(child, { graceMs: 10_000 });
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,6 +1,8 @@
 // A server process a cloud test starts (Glance, moto_server): its output kept for failure messages,
 // and a stop that waits for the exit.
+
 import type { ChildProcess } from 'node:child_process';
+import { stopChild } from './stop-child.ts';
 
 export interface ServerProcess {
   /** What the process printed so far (the last 20,000 characters). */
@@ -29,11 +31,8 @@ export function watchProcess(child: ChildProcess): ServerProcess {
     log: () => output,
     exited: () => done,
     async stop() {
-      if (done) return;
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await stopChild(child);
       await exit;
-      clearTimeout(killer);
     },
   };
 }

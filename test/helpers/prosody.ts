@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { freePort } from '../../src/redis/free-port.ts';
+import { stopChild } from './stop-child.ts';
 
 export interface Prosody {
   port: number;
@@ -97,7 +98,7 @@ export async function startProsody(): Promise<Prosody> {
       });
     });
     if (outcome === 'ok') return 'ok';
-    await stopChild(started, 'SIGKILL');
+    await stopChild(started, { signal: 'SIGKILL' });
     if (outcome === 'port-taken') return 'port-taken';
     throw new Error(`prosody did not start:\n${output}`);
   };
@@ -130,27 +131,15 @@ export async function startProsody(): Promise<Prosody> {
       });
     },
     async kill() {
-      if (child) await stopChild(child, 'SIGKILL');
+      if (child) await stopChild(child, { signal: 'SIGKILL' });
     },
     async start() {
       if ((await launch()) !== 'ok') throw new Error(`prosody could not listen on ${port} again:\n${output}`);
     },
     log: () => output,
     async stop() {
-      if (child) await stopChild(child, 'SIGTERM');
+      if (child) await stopChild(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-function stopChild(child: Child, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.kill(signal);
-  });
 }

@@ -1,10 +1,10 @@
 // A throwaway OpenSSH server on a free loopback port, with fresh host and client keys, for SSH tests.
-import { type ChildProcessByStdio, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { freePort } from '../../src/redis/free-port.ts';
+import { stopChild } from './stop-child.ts';
 
 const SSHD = '/usr/sbin/sshd';
 
@@ -99,12 +99,4 @@ export async function startSshd(): Promise<Sshd> {
       },
     };
   }
-}
-
-function stopChild(child: ChildProcessByStdio<null, null, Readable>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
 }
