@@ -376,7 +376,6 @@ export async function startBotCore(options: {
   };
   const intake = new Intake({
     redis,
-    redisUrl,
     prefix: config.redis.prefix,
     ingress: deps.ingress,
     botName: config.bot.name,

@@ -7,9 +7,12 @@
 //
 // Every bot instance reads the stream as a consumer of one consumer group, starts handling each entry
 // at once, in stream order, side by side with the others (up to `concurrency`; the pipeline never
-// waits on a send here, and a room's replies keep their order in the adapter's queue as they are
-// made), and acknowledges each entry once it is handled. Commands are not serialised per room: a burst
-// of 30 would otherwise wait for each other's Redis round trips, and each is queued on its own anyway. An instance keeps a heartbeat key while it runs; the
+// waits on a send here, and a room's replies keep their order in the outbox as they are made), and
+// acknowledges each entry once it is handled. Commands are not serialised per room: a burst of 30
+// would otherwise wait for each other's Redis round trips, and each is queued on its own anyway.
+// The stream is polled on the bot's own connection: at once when this instance has just taken
+// something in, else less often the longer it stays empty (what another instance takes in, that
+// instance reads itself). An instance keeps a heartbeat key while it runs; the
 // entries an instance read but did not finish (it was killed, or its handler hung) are claimed by
 // another live instance as soon as its heartbeat is gone (XCLAIM), or after `reclaimIdleMs` in any case
 // (XAUTOCLAIM), and finished there: the ingress claim of the dead handler is taken over, and jobs are
@@ -28,14 +31,11 @@ import {
   screen,
   TAKEN,
 } from '../pipeline/ingress.ts';
-import type { RedisTarget } from '../redis/connect.ts';
 import type { IncomingMessage } from '../types.ts';
 
 export interface IntakeOptions {
   /** The bot's Redis connection (writes, acks, claims). */
   redis: Redis;
-  /** The Redis the bot uses (kept for a reader of its own; the stream is polled on `redis` now). */
-  redisUrl: RedisTarget;
   /** The configured Redis prefix (the stream and heartbeat keys live under it, on its hash slot). */
   prefix: string;
   /** The pipeline's ingress settings (age limit, event keys). */
@@ -55,8 +55,10 @@ export interface IntakeOptions {
   reclaimIdleMs?: number;
   /** Most entries handled at once (default 64). */
   concurrency?: number;
-  /** How long to wait after a read that found nothing new (ms; default 50). */
+  /** How long to wait after a read that found nothing new (ms; default 50), doubling while nothing comes. */
   pollMs?: number;
+  /** The longest wait between two reads of an empty stream (ms; default 1000). */
+  maxPollMs?: number;
 }
 
 /** What became of a message handed to `take`. */
@@ -97,6 +99,8 @@ export class Intake {
   #running = false;
   #loop: Promise<void> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
+  /** Ends the read loop's wait at once (this instance took something in, or is stopping). */
+  #wake: (() => void) | undefined;
   /** Entries read and not yet acknowledged, by id. */
   readonly #inFlight = new Map<string, Promise<void>>();
 
@@ -144,7 +148,9 @@ export class Intake {
       String(now),
       '100000',
     );
-    return typeof id === 'string' ? 'taken' : 'duplicate';
+    if (typeof id !== 'string') return 'duplicate';
+    this.#wake?.();
+    return 'taken';
   }
 
   /** Joins the consumer group and starts reading (and finishing what dead instances left). */
@@ -155,7 +161,8 @@ export class Intake {
     this.#running = true;
     // Polled on the bot's own connection (a blocking XREADGROUP would hold it): a separate blocking
     // reader kept the jobs of the same process from carrying on after a Sentinel failover (seen in
-    // test/integration/scale-out.test.ts). An empty poll waits `pollMs` before the next one.
+    // test/integration/scale-out.test.ts). An empty poll waits `pollMs`, doubling up to `maxPollMs`
+    // while the stream stays empty; a take on this instance ends the wait.
     this.#reader = o.redis;
     await this.#beat();
     const every = o.heartbeatMs ?? 1000;
@@ -186,6 +193,8 @@ export class Intake {
   async #readLoop(): Promise<void> {
     const o = this.#o;
     const limit = o.concurrency ?? 64;
+    const fastest = o.pollMs ?? 50;
+    let idle = fastest;
     while (this.#running) {
       try {
         if (this.#inFlight.size >= limit) {
@@ -193,7 +202,11 @@ export class Intake {
           continue;
         }
         const read = await this.#read('>', limit - this.#inFlight.size);
-        if (read === 0) await new Promise((resolve) => setTimeout(resolve, o.pollMs ?? 50));
+        if (read > 0) idle = fastest;
+        else {
+          await this.#idle(idle);
+          idle = Math.min(idle * 2, o.maxPollMs ?? 1000);
+        }
       } catch (error) {
         if (!this.#running) break;
         o.log.warn({ err: error }, 'intake read failed; retrying');
@@ -203,6 +216,19 @@ export class Intake {
           await this.#ensureGroup().catch(() => undefined);
       }
     }
+  }
+
+  /** Waits `ms`, or less when woken. */
+  #idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wake = done;
+    });
   }
 
   /** One XREADGROUP: `>` for new entries, `0` for this consumer's own pending ones; how many it read. */
@@ -319,6 +345,7 @@ export class Intake {
     if (!this.#running) return;
     this.#running = false;
     if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#wake?.();
     await this.#loop?.catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
