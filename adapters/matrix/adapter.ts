@@ -99,6 +99,9 @@ interface Noted {
   early: boolean;
 }
 
+/** A /sync answer with a timeline the homeserver cut short (`"limited": true`). */
+const LIMITED = /"limited"\s*:\s*true/;
+
 /** A room timeline a sync cut short: the events between `to` (the previous position) and `from` were left out. */
 interface Gap {
   roomId: string;
@@ -332,7 +335,10 @@ export class MatrixAdapter implements ChatAdapter {
   /** Notes the rooms whose timeline this /sync answer cut short (`limited`), to back-fill them. */
   async #noteGaps(since: string, response: Response): Promise<void> {
     try {
-      const body = (await response.json()) as {
+      // Most syncs cut nothing short: parse the answer a second time only when one did.
+      const text = await response.text();
+      if (!LIMITED.test(text)) return;
+      const body = JSON.parse(text) as {
         next_batch?: string;
         rooms?: { join?: Record<string, { timeline?: { limited?: boolean; prev_batch?: string } }> };
       };
