@@ -12,7 +12,7 @@ import type { RedisTarget } from '../../src/redis/connect.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
 import type { ChatAdapter } from '../../src/types.ts';
 import { useDemoRecipe } from './demo-config.ts';
-import { FakeChat } from './fake-chat.ts';
+import { FakeChat, message } from './fake-chat.ts';
 import { cleanPrefix, redisUrl, testPrefix } from './redis.ts';
 
 /**
@@ -146,4 +146,24 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Types a command into an engine's chat as `account` (alice by default), waits for the jobs it
+ * started to end, and returns them with every message sent since, as each last reads.
+ */
+export async function sayAndWait(
+  engine: Engine | undefined,
+  text: string,
+  account = 'alice',
+): Promise<{ jobs: string[]; reply: string }> {
+  if (!engine) throw new Error('no engine');
+  const before = engine.chat.sent.length;
+  const { jobs } = await engine.core.handle(message(text, { account }));
+  await engine.core.notifier.whenSettled(jobs);
+  const reply = engine.chat.sent
+    .slice(before)
+    .map((m) => m.versions.at(-1)?.text ?? '')
+    .join('\n');
+  return { jobs, reply };
 }

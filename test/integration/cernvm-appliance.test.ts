@@ -13,8 +13,7 @@ import { loadConfig } from '../../src/config-load.ts';
 import { connectRedis } from '../../src/redis/connect.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
 import { watchSerial } from '../../src/reports/serial-console.ts';
-import { type Engine, startEngine } from '../helpers/engine.ts';
-import { message } from '../helpers/fake-chat.ts';
+import { type Engine, sayAndWait, startEngine } from '../helpers/engine.ts';
 import { redisUrl, testPrefix } from '../helpers/redis.ts';
 
 const MINUTE = 60_000;
@@ -36,17 +35,7 @@ function applianceConfig(edit?: (config: ReturnType<typeof loadConfig>) => void)
   return config;
 }
 
-async function say(text: string): Promise<{ jobs: string[]; reply: string }> {
-  if (!engine) throw new Error('no engine');
-  const before = engine.chat.sent.length;
-  const { jobs } = await engine.core.handle(message(text, { account: 'alice' }));
-  await engine.core.notifier.whenSettled(jobs);
-  const reply = engine.chat.sent
-    .slice(before)
-    .map((m) => m.versions.at(-1)?.text ?? '')
-    .join('\n');
-  return { jobs, reply };
-}
+const say = (text: string, account = 'alice') => sayAndWait(engine, text, account);
 
 /** The names and outcomes of every test in a job's stored report (`report` shows only failures). */
 async function reportCases(job: string): Promise<string> {

@@ -15,8 +15,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../config/schema.ts';
 import { freePort } from '../../src/redis/free-port.ts';
-import { type Engine, realConfig, startEngine } from '../helpers/engine.ts';
-import { message } from '../helpers/fake-chat.ts';
+import { type Engine, realConfig, sayAndWait, startEngine } from '../helpers/engine.ts';
 import { type Glance, startGlance } from '../helpers/glance.ts';
 import { type Moto, startMoto } from '../helpers/moto.ts';
 
@@ -76,17 +75,7 @@ function cloudConfig(dir: string, edit?: (config: Config) => void): Config {
   });
 }
 
-async function say(text: string, account = 'alice'): Promise<{ jobs: string[]; reply: string }> {
-  if (!engine) throw new Error('no engine');
-  const before = engine.chat.sent.length;
-  const { jobs } = await engine.core.handle(message(text, { account }));
-  await engine.core.notifier.whenSettled(jobs);
-  const reply = engine.chat.sent
-    .slice(before)
-    .map((m) => m.versions.at(-1)?.text ?? '')
-    .join('\n');
-  return { jobs, reply };
-}
+const say = (text: string, account = 'alice') => sayAndWait(engine, text, account);
 
 interface GlanceImage {
   id: string;

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Engine, realConfig, startEngine, testConfig } from '../helpers/engine.ts';
+import { type Engine, realConfig, sayAndWait, startEngine, testConfig } from '../helpers/engine.ts';
 import { message } from '../helpers/fake-chat.ts';
 
 let engine: Engine | undefined;
@@ -14,17 +14,7 @@ afterEach(async () => {
 });
 
 /** Types a command as alice (or someone else) and waits for the jobs it started to end; returns the replies. */
-async function say(text: string, account = 'alice'): Promise<{ jobs: string[]; reply: string }> {
-  if (!engine) throw new Error('no engine');
-  const before = engine.chat.sent.length;
-  const { jobs } = await engine.core.handle(message(text, { account }));
-  await engine.core.notifier.whenSettled(jobs);
-  const reply = engine.chat.sent
-    .slice(before)
-    .map((m) => m.versions.at(-1)?.text ?? '')
-    .join('\n');
-  return { jobs, reply };
-}
+const say = (text: string, account = 'alice') => sayAndWait(engine, text, account);
 
 describe('image lifecycle', () => {
   it('builds, tests, publishes, deploys and updates a real image, and the catalog shows each step', async () => {
