@@ -4,7 +4,7 @@
 // Redis and Slack app) starts. Every mention runs exactly once: one job per event, each started once.
 //
 // Protections, each of which makes a test fail when taken away:
-// - adapters/slack/adapter.ts acknowledges only after core.take wrote the event to Redis: with Bolt's
+// - adapters/slack/receiver.ts acknowledges only after core.take wrote the event to Redis: with Bolt's
 //   early ack, mentions acked but still in the dead process's memory are lost;
 // - src/intake/intake.ts: entries a stopped or killed instance read and did not finish are taken over
 //   (its heartbeat gone: XCLAIM) by the live one, whose ingress claim takes over the dead handler's;

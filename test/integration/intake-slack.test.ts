@@ -5,7 +5,7 @@
 // Protections, each of which makes a test fail when taken away:
 // - src/intake/ handling entries side by side without awaiting the pipeline's sends: without it the
 //   30th mention of a burst waits for 29 posts paced at one a second per channel;
-// - adapters/slack/adapter.ts #ackAfterHandOver: with Bolt's own early ack, an event whose hand-over
+// - adapters/slack/receiver.ts ackAfterHandOver: with Bolt's own early ack, an event whose hand-over
 //   failed is acknowledged anyway and Slack never delivers it again (the command is lost).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
