@@ -6,8 +6,6 @@
 // - no image stays `building` after its job ended; a job cut off in a build leaves `unknown`;
 // - jobs that had been taken but never started a step run at the next start;
 // - `status` counts attempts that ran a step (no "attempt 2" for a job that ran once).
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,73 +13,26 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../src/config-load.ts';
 import { processStart, type RunRecord } from '../../src/jobs/run-records.ts';
 import { demoConfigYaml } from '../helpers/demo-config.ts';
+import { killPrivateRedis, type LocalVmops, startLocalVmops } from '../helpers/local-vmops.ts';
 import { until } from '../helpers/until.ts';
 
-const main = join(repoRoot, 'src', 'main.ts');
 const cleanups: (() => void)[] = [];
 afterEach(() => {
   for (const cleanup of cleanups.splice(0).reverse()) cleanup();
 });
 
-interface Local {
-  child: ChildProcess;
-  output(): string;
-  say(line: string): void;
-  end(): Promise<{ code: number | null; output: string }>;
-  /** SIGKILL to local mode's whole process group (not its redis-server, which has its own). */
-  killGroup(): Promise<void>;
-}
-
-function startLocal(dataDir: string, config: string): Local {
-  const child = spawn(process.execPath, [main, '--config', config], {
-    cwd: repoRoot,
-    env: { ...process.env, VMOPS_REDIS_URL: '', VMOPS_DATA_DIR: dataDir },
-    stdio: ['pipe', 'pipe', 'pipe'],
-    detached: true, // its own process group, as a terminal would give it
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
-  const exited = once(child, 'exit');
-  cleanups.push(() => {
-    try {
-      if (child.exitCode === null && child.signalCode === null) process.kill(-(child.pid ?? 0), 'SIGKILL');
-    } catch {
-      // gone
-    }
-  });
-  return {
-    child,
-    output: () => output,
-    say: (line) => child.stdin?.write(`${line}\n`),
-    async end() {
-      child.stdin?.end();
-      await exited;
-      return { code: child.exitCode, output };
-    },
-    async killGroup() {
-      process.kill(-(child.pid ?? 0), 'SIGKILL');
-      await exited;
-    },
-  };
+/** Local mode in its own process group, as a terminal would start it; SIGKILLed with it after the test. */
+function startLocal(dataDir: string, config: string): LocalVmops {
+  const local = startLocalVmops(['--config', config], { VMOPS_DATA_DIR: dataDir }, { detached: true });
+  cleanups.push(() => local.abandon());
+  return local;
 }
 
 function dataDirAndConfig(edit: (yaml: string) => string) {
   const dataDir = mkdtempSync(join(tmpdir(), 'vmops-sigkill-'));
   cleanups.push(() => {
     // The private redis-server outlives the group kill; the last run stops it, or this does.
-    const pidFile = join(dataDir, 'redis', 'redis.pid');
-    if (existsSync(pidFile)) {
-      try {
-        process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
+    killPrivateRedis(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
   });
   const config = join(dataDir, 'vmops.yaml');
@@ -142,7 +93,7 @@ async function publishKilled(
     timeoutMs: 60_000,
   });
   const job = running.exec(first.output())?.[1] ?? '';
-  await first.killGroup();
+  await first.kill();
   const record = runRecords(dataDir).find((r) => r.jobId === job);
   const stepPid = record?.steps[0]?.pid ?? 0;
   expect(record?.stepRan).toBe(true);
@@ -203,7 +154,7 @@ describe('SIGKILL of local mode, then a restart', () => {
       what: () => `a build to run:\n${first.output()}`,
       timeoutMs: 60_000,
     });
-    await first.killGroup();
+    await first.kill();
     const records = runRecords(dataDir);
     const ran = records.filter((r) => r.stepRan).map((r) => r.jobId);
     const waiting = records.filter((r) => !r.stepRan).map((r) => r.jobId);

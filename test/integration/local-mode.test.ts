@@ -1,6 +1,6 @@
 // Local mode as a person runs it: `node src/main.ts` with commands piped in, its own private
 // redis-server, the in-process worker and the terminal chat. Also the worker process on its own.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,10 +14,10 @@ import { connectRedis } from '../../src/redis/connect.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
 import { startWorkerProcess } from '../helpers/chaos.ts';
 import { demoConfigYaml } from '../helpers/demo-config.ts';
+import { killPrivateRedis, startLocalVmops } from '../helpers/local-vmops.ts';
 import { cleanPrefix, redisUrl, testPrefix } from '../helpers/redis.ts';
 import { until } from '../helpers/until.ts';
 
-const main = join(repoRoot, 'src', 'main.ts');
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -30,32 +30,13 @@ function tempDir(): string {
 }
 
 function start(args: string[], env: Record<string, string>): ChildProcess & { output(): string } {
-  const child = spawn(process.execPath, [main, ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, VMOPS_REDIS_URL: '', ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
+  const local = startLocalVmops(args, env);
   cleanups.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    local.abandon();
     // A vmops killed here leaves its private redis-server (its own process group) behind: stop it too.
-    const dataDir = env.VMOPS_DATA_DIR;
-    const pidFile = dataDir ? join(dataDir, 'redis', 'redis.pid') : undefined;
-    if (pidFile && existsSync(pidFile)) {
-      try {
-        process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    if (env.VMOPS_DATA_DIR) killPrivateRedis(env.VMOPS_DATA_DIR);
   });
-  return Object.assign(child, { output: () => output });
+  return Object.assign(local.child, { output: local.output });
 }
 
 async function finish(

@@ -6,7 +6,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
@@ -14,7 +13,6 @@ import type { Config } from '../../config/schema.ts';
 import { type BotCore, startBotCore } from '../../src/bot-core.ts';
 import { defaultConfigPath, parseConfig, repoRoot } from '../../src/config-load.ts';
 import { type StageWorkers, startStageWorkers } from '../../src/jobs/stage-worker.ts';
-import { createLogger } from '../../src/logger.ts';
 import { networkAdapters } from '../../src/network-adapters.ts';
 import { VmopsMetrics } from '../../src/observability/metrics.ts';
 import { traceOfEvent } from '../../src/observability/trace.ts';
@@ -24,8 +22,10 @@ import { type RedisServerHandle, startRedisServer } from '../../src/redis/redis-
 import type { ChatAdapter } from '../../src/types.ts';
 import { testConfig } from '../helpers/engine.ts';
 import { FakeChat, message } from '../helpers/fake-chat.ts';
+import { capturedLogger } from '../helpers/log-capture.ts';
 import { cleanPrefix, redisUrl } from '../helpers/redis.ts';
 import { FakeSlack } from '../helpers/slack-server.ts';
+import { until } from '../helpers/until.ts';
 import { startWebEngine, type WebEngine } from '../helpers/web-console.ts';
 
 const undo: (() => Promise<unknown> | unknown)[] = [];
@@ -45,33 +45,6 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
     if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(match[3]);
   }
   return undefined;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** JSON log lines, written by the real logger (with its redaction) into memory. */
-function capturedLogger(level = 'debug'): {
-  log: Logger;
-  lines: string[];
-  entries(): Record<string, unknown>[];
-} {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n')) if (line.trim()) lines.push(line);
-      done();
-    },
-  });
-  const log = createLogger({ level, destination: stream });
-  return { log, lines, entries: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
 }
 
 /** A bot core and a worker on the run's Redis with a given logger and adapters; undone after the test. */
@@ -199,12 +172,15 @@ describe('/metrics', () => {
     undo.push(() => web.stop());
     const { jobs } = await web.say('build 2.6 kvm xen', 'alice');
     expect(jobs).toHaveLength(2);
-    const text = await until('a rate-limit wait', async () => {
-      const body = await (await fetch(`${web.web.url}/metrics`)).text();
-      return (sample(body, 'vmops_chat_rate_limit_wait_seconds_total', { network: 'fake' }) ?? 0) >= 1.75
-        ? body
-        : undefined;
-    });
+    const text = await until(
+      async () => {
+        const body = await (await fetch(`${web.web.url}/metrics`)).text();
+        return (sample(body, 'vmops_chat_rate_limit_wait_seconds_total', { network: 'fake' }) ?? 0) >= 1.75
+          ? body
+          : undefined;
+      },
+      { what: 'a rate-limit wait', timeoutMs: 15_000, intervalMs: 50 },
+    );
     expect(sample(text, 'vmops_queue_depth', { queue: 'build.kvm' })).toBe(1);
     expect(sample(text, 'vmops_queue_depth', { queue: 'build.xen' })).toBe(1);
     expect(sample(text, 'vmops_queue_depth', { queue: 'test.kvm' })).toBe(0);
@@ -271,10 +247,13 @@ describe('/healthz and /readyz', () => {
 
     const port = server.port;
     await server.stop();
-    const down = await until('/healthz to fail', async () => {
-      const health = await get('/healthz');
-      return health.status === 503 ? health : undefined;
-    });
+    const down = await until(
+      async () => {
+        const health = await get('/healthz');
+        return health.status === 503 ? health : undefined;
+      },
+      { what: '/healthz to fail', timeoutMs: 15_000, intervalMs: 50 },
+    );
     expect(down.body).toMatchObject({ status: 'down', down: ['redis'] });
     expect(await get('/readyz')).toMatchObject({ status: 503, body: { down: ['redis'] } });
     // A scrape while Redis is away answers at once, without the Redis figures.
@@ -287,9 +266,11 @@ describe('/healthz and /readyz', () => {
     expect(sample(text, 'vmops_queue_depth', { queue: 'build.kvm' })).toBeUndefined();
 
     server = await startRedisServer({ dir, appendOnly: false, port });
-    await until('/healthz to recover', async () =>
-      (await get('/healthz')).status === 200 ? true : undefined,
-    );
+    await until(async () => ((await get('/healthz')).status === 200 ? true : undefined), {
+      what: '/healthz to recover',
+      timeoutMs: 15_000,
+      intervalMs: 50,
+    });
     expect((await get('/readyz')).status).toBe(200);
   });
 });

@@ -4,19 +4,13 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { describeChanges } from '../../../src/catalog/package-changes.ts';
 import { packageSetEnvironment } from '../../../src/catalog/package-set.ts';
-import { defaultConfigPath, loadConfig, parseConfig } from '../../../src/config-load.ts';
+import { defaultConfigPath, loadConfig } from '../../../src/config-load.ts';
+import { configProblems } from '../../helpers/config-problems.ts';
 
 const config = loadConfig();
 const defaults = readFileSync(defaultConfigPath, 'utf8');
 
-function problems(text: string): string {
-  try {
-    parseConfig(text, 'my.yaml', {});
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error('expected the config to be refused');
-}
+const problems = (text: string) => configProblems(text);
 
 describe('package sets', () => {
   it('gives the steps the suite, the product and version packages, and the pins', () => {

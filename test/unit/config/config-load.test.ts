@@ -3,18 +3,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultConfigPath, loadConfig, parseConfig, repoRoot } from '../../../src/config-load.ts';
+import { configProblems } from '../../helpers/config-problems.ts';
 
 const defaults = readFileSync(defaultConfigPath, 'utf8');
 
-function problems(text: string, env: NodeJS.ProcessEnv = {}): string {
-  try {
-    parseConfig(text, 'my.yaml', env);
-  } catch (error) {
-    expect((error as { code: string }).code).toBe('config_invalid');
-    return (error as Error).message;
-  }
-  throw new Error('expected the config to be refused');
-}
+const problems = (text: string, env: NodeJS.ProcessEnv = {}) => configProblems(text, { env });
 
 describe('configuration', () => {
   it('loads the default config with defaults filled in and durations in ms', () => {

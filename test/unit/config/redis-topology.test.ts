@@ -10,18 +10,12 @@ import {
   sentinelOptions,
 } from '../../../src/redis/connect.ts';
 import { productionWarnings } from '../../../src/redis/production-check.ts';
+import { configProblems } from '../../helpers/config-problems.ts';
 
 const defaults = readFileSync(defaultConfigPath, 'utf8');
 const withRedis = (section: string) => defaults.replace('redis:\n', `redis:\n${section}`);
 
-function problems(text: string): string {
-  try {
-    parseConfig(text, 'my.yaml', {});
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error('expected the config to be refused');
-}
+const problems = (text: string) => configProblems(text);
 
 describe('redis topologies in config', () => {
   it('reads a Sentinel set-up with host:port and {host, port} sentinels', () => {

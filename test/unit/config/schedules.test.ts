@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { defaultConfigPath, parseConfig } from '../../../src/config-load.ts';
+import { configProblems } from '../../helpers/config-problems.ts';
 
 const defaults = readFileSync(defaultConfigPath, 'utf8');
 
@@ -10,15 +11,7 @@ function withSchedule(schedule: string): string {
   return `${defaults}\nschedules:\n  nightly: ${schedule}\n`;
 }
 
-function problems(text: string): string {
-  try {
-    parseConfig(text, 'my.yaml', {});
-  } catch (error) {
-    expect((error as { code: string }).code).toBe('config_invalid');
-    return (error as Error).message;
-  }
-  throw new Error('expected the config to be refused');
-}
+const problems = (text: string) => configProblems(text);
 
 describe('schedules in config', () => {
   it('has none by default, and the commented example in default.yaml is valid once uncommented', () => {

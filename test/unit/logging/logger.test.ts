@@ -1,22 +1,11 @@
 // Secrets never reach a log line: known secret fields are redacted by path, and Redis URLs lose their password.
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger, redactUrl } from '../../../src/logger.ts';
-
-function capture(): { lines: string[]; stream: Writable } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { lines, stream };
-}
+import { captureLog } from '../../helpers/log-capture.ts';
 
 describe('logger', () => {
   it('redacts tokens, passwords and secrets wherever a config or request object is logged', () => {
-    const { lines, stream } = capture();
+    const { lines, stream } = captureLog();
     const log = createLogger({ level: 'info', destination: stream });
     log.info(
       {
