@@ -3,6 +3,7 @@
 // is also appended to the lifecycle stream, which room subscriptions read.
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../redis/keys.ts';
+import type { TestCounts } from '../reports/test-report.ts';
 import type { Stage } from '../types.ts';
 
 /**
@@ -110,7 +111,13 @@ export interface LifecycleEvent {
   job: string;
   by: string;
   at: number;
+  /** A line of text: a revocation's reason, an update's changes, why a stage failed. */
   detail?: string;
+  /**
+   * A test stage's result as numbers; its summary line is rendered when the event is read. (Events
+   * written before carry that line in `detail` instead, and are shown as they are.)
+   */
+  tests?: TestCounts;
 }
 
 const STREAM_LENGTH = 10_000;

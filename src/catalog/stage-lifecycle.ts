@@ -12,7 +12,7 @@ import { recordCloudResult } from '../clouds/deployment-record.ts';
 import type { RedisKeys } from '../redis/keys.ts';
 import { reportSummary } from '../render/test-report.ts';
 import { readReport } from '../reports/read-report.ts';
-import type { TestReport } from '../reports/test-report.ts';
+import { type TestReport, testCounts } from '../reports/test-report.ts';
 import type { JobData } from '../types.ts';
 import type {
   Artifact,
@@ -189,9 +189,13 @@ export class StageLifecycle {
         };
         const summary = report ? reportSummary(report) : 'tests: no report was left by the test steps';
         const failure = passed ? {} : { error: end.error ?? summary };
+        // The announcement keeps the numbers and renders its line when read; only "no report" is text.
+        const announced = report
+          ? { ...event(passed ? 'passed' : 'failed'), tests: testCounts(report) }
+          : event('failed', summary);
         await this.#catalog.putImage(
           { ...who, format, state: passed ? 'passed' : 'failed', test, ...failure },
-          event(passed ? 'passed' : 'failed', summary),
+          announced,
         );
         return summary;
       }

@@ -2,6 +2,7 @@
 import type { LifecycleEvent } from '../catalog/catalog.ts';
 import { printable } from '../grammar/echo.ts';
 import type { Reply, ReplyTone } from '../types.ts';
+import { countsSummary } from './test-report.ts';
 
 const ICON: Record<LifecycleEvent['event'], string> = {
   built: '📦',
@@ -48,7 +49,9 @@ function happened(event: LifecycleEvent, by: string, detail: string): string {
 /** `📦 cernvm 2.6 kvm built · job abcd2345 · by alice`, `🚫 cernvm 2.5 revoked by bob: CVE-… · job …`. */
 export function renderLifecycleEvent(event: LifecycleEvent): Reply {
   const by = oneLine(event.by, WORD_MAX);
-  const detail = event.detail === undefined ? '' : oneLine(event.detail, DETAIL_MAX);
+  // A test stage's line is rendered from its numbers; older events carry it as text in `detail`.
+  const text = event.detail ?? (event.tests ? countsSummary(event.tests) : undefined);
+  const detail = text === undefined ? '' : oneLine(text, DETAIL_MAX);
   const subject = [event.product, event.version, event.format]
     .filter((part): part is string => part !== undefined)
     .map((part) => oneLine(part, WORD_MAX))

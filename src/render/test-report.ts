@@ -1,11 +1,10 @@
 // Renders a test report: one line for the job's status message, several lines for `report <job>`.
 import { printable } from '../grammar/echo.ts';
-import type { TestCase, TestReport } from '../reports/test-report.ts';
+import { type TestCase, type TestCounts, type TestReport, testCounts } from '../reports/test-report.ts';
 import { formatDuration } from './duration.ts';
 
 /** The summary line stays under this many UTF-16 code units, whatever the report holds. */
 export const SUMMARY_MAX = 299;
-const NAMED_FAILURES = 3;
 const NAME_MAX = 80;
 const PROBLEM_MAX = 120;
 const LINE_MAX = 120;
@@ -41,21 +40,25 @@ function failures(report: TestReport): TestCase[] {
   return report.cases.filter((c) => c.status === 'failed');
 }
 
-function counts(report: TestReport): string {
+function counts(report: Pick<TestReport, 'passed' | 'failed' | 'skipped'>): string {
   return `${report.passed} passed, ${report.failed} failed, ${report.skipped} skipped`;
 }
 
 /** `tests: 14 passed, 1 failed, 2 skipped — failed: sha256 matches SHA256SUMS`, then any problems. */
 export function reportSummary(report: TestReport): string {
-  const parts = [report.total === 0 ? 'tests: none ran' : `tests: ${counts(report)}`];
-  const failed = failures(report);
-  if (failed.length > 0) {
-    const named = failed.slice(0, NAMED_FAILURES).map((c) => oneLine(c.name, NAME_MAX) || '(unnamed)');
-    const more = Math.max(report.failed, failed.length) - named.length;
+  return countsSummary(testCounts(report));
+}
+
+/** The same line from the numbers the catalog keeps (a lifecycle event's `tests`). */
+export function countsSummary(tests: TestCounts): string {
+  const parts = [tests.total === 0 ? 'tests: none ran' : `tests: ${counts(tests)}`];
+  if (tests.failures.length > 0) {
+    const named = tests.failures.map((name) => oneLine(name, NAME_MAX) || '(unnamed)');
+    const more = tests.moreFailures;
     parts.push(`failed: ${named.join('; ')}${more > 0 ? ` and ${more} more` : ''}`);
   }
-  if (report.problems.length > 0) {
-    parts.push(report.problems.map((p) => oneLine(p, PROBLEM_MAX)).join('; '));
+  if (tests.problems.length > 0) {
+    parts.push(tests.problems.map((p) => oneLine(p, PROBLEM_MAX)).join('; '));
   }
   return clip(parts.join(' — '), SUMMARY_MAX);
 }

@@ -69,3 +69,36 @@ export function buildReport(
 export function emptyReport(format: TestReport['format'], problem: string): TestReport {
   return buildReport(format, [], [problem]);
 }
+
+/** How many failing tests a summary names; the rest are counted. */
+const NAMED_FAILURES = 3;
+
+/**
+ * A test report as the catalog keeps it for later announcements: numbers, the first failures' names
+ * and the report's problems; the summary line is rendered from them when read (render/test-report.ts).
+ */
+export interface TestCounts {
+  total: number;
+  passed: number;
+  failed: number;
+  skipped: number;
+  /** Names of the first failing tests (at most three). */
+  failures: string[];
+  /** Failing tests beyond those named. */
+  moreFailures: number;
+  problems: string[];
+}
+
+export function testCounts(report: TestReport): TestCounts {
+  const failed = report.cases.filter((c) => c.status === 'failed');
+  const failures = failed.slice(0, NAMED_FAILURES).map((c) => c.name);
+  return {
+    total: report.total,
+    passed: report.passed,
+    failed: report.failed,
+    skipped: report.skipped,
+    failures,
+    moreFailures: Math.max(report.failed, failed.length) - failures.length,
+    problems: [...report.problems],
+  };
+}

@@ -37,6 +37,30 @@ describe('lifecycle event announcement', () => {
     expect(renderLifecycleEvent({ ...base, event: 'failed' }).tone).toBe('error');
   });
 
+  it('renders a test stage from the numbers it keeps, and still shows an older event whose line was stored', () => {
+    const tests = {
+      total: 16,
+      passed: 11,
+      failed: 5,
+      skipped: 0,
+      failures: ['boots\u001b[2J to login:', 'sha256 matches', 'cloud-init ran'],
+      moreFailures: 2,
+      problems: ['plan said 17, 16 ran'],
+    };
+    expect(text({ event: 'failed', stage: 'test', tests })).toBe(
+      '❌ cernvm 2.6 kvm failed its tests · job abcd2345 · by alice · tests: 11 passed, 5 failed, 0 skipped — ' +
+        'failed: boots\\x1b[2J to login:; sha256 matches; cloud-init ran and 2 more — plan said 17, 16 ran',
+    );
+    const passed = { ...tests, passed: 16, failed: 0, failures: [], moreFailures: 0, problems: [] };
+    expect(text({ event: 'passed', stage: 'test', tests: passed })).toBe(
+      '✅ cernvm 2.6 kvm passed its tests · job abcd2345 · by alice · tests: 16 passed, 0 failed, 0 skipped',
+    );
+    // Written before the numbers were kept: the stored line is shown as it is.
+    expect(text({ event: 'passed', stage: 'test', detail: 'tests: 11 passed, 0 failed, 0 skipped' })).toBe(
+      '✅ cernvm 2.6 kvm passed its tests · job abcd2345 · by alice · tests: 11 passed, 0 failed, 0 skipped',
+    );
+  });
+
   it('puts the reason of a revocation right after who revoked it', () => {
     const revoked = { event: 'revoked', stage: 'revoke', version: '2.5', by: 'bob' } as const;
     const { format: _format, ...version } = { ...base, ...revoked };
