@@ -14,15 +14,15 @@
 // Drive it with mention(), dm(), slash(), click(); look at messages, calls and acks; wait on anything
 // with waitFor(). Everything it starts stops in stop().
 // The parts, under test/helpers/slack/: web-api.ts (HTTP routes: Web API, response_url, uploads),
-// socket-mode.ts, rate-limit.ts, content.ts (Slack's checks on message content), state.ts (what it
+// socket-mode.ts, people.ts (slash commands and clicks), rate-limit.ts, content.ts (Slack's checks on message content), state.ts (what it
 // holds), signing.ts (HTTP mode's signed requests), types.ts.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { clickPayload, slashPayload } from './slack/people.ts';
 import { SocketMode } from './slack/socket-mode.ts';
 import { SlackState } from './slack/state.ts';
 import type {
   ApiCall,
-  Block,
   Connection,
   Envelope,
   EphemeralMessage,
@@ -276,67 +276,17 @@ export class FakeSlack {
 
   /** `/vmops <text>` in a channel. */
   slash(user: string, channel: string, text: string, command = '/vmops'): Envelope {
-    return this.deliver('slash_commands', {
-      token: 'verification-token-unused',
-      team_id: this.#state.teamId,
-      team_domain: 'fake',
-      channel_id: channel,
-      channel_name: channel.startsWith('D') ? 'directmessage' : 'ops',
-      user_id: user,
-      user_name: `name-of-${user}`,
-      command,
-      text,
-      api_app_id: 'A0VMOPS',
-      is_enterprise_install: 'false',
-      response_url: this.#api.responseUrl(channel, user),
-      trigger_id: `${Date.now()}.${this.#state.nextId()}.fake`,
-    });
+    const responseUrl = this.#api.responseUrl(channel, user);
+    return this.deliver(
+      'slash_commands',
+      slashPayload(this.#state, user, channel, text, command, responseUrl),
+    );
   }
 
   /** A click on the button labelled `label` of a message the bot sent. */
   click(user: string, message: FakeMessage, label: string, options: { loseAck?: boolean } = {}): Envelope {
-    const blocks = message.versions.at(-1)?.blocks ?? [];
-    const button = blocks
-      .filter((b) => b.type === 'actions')
-      .flatMap((b) => (b.elements as Block[]) ?? [])
-      .find((e) => (e.text as { text?: string } | undefined)?.text === label);
-    if (!button) throw new Error(`no button ${label} on message ${message.ts}`);
-    const now = Date.now() / 1000;
-    return this.deliver(
-      'interactive',
-      {
-        type: 'block_actions',
-        user: { id: user, username: `name-of-${user}`, name: `name-of-${user}`, team_id: this.#state.teamId },
-        api_app_id: 'A0VMOPS',
-        token: 'verification-token-unused',
-        container: {
-          type: 'message',
-          message_ts: message.ts,
-          channel_id: message.channel,
-          is_ephemeral: false,
-        },
-        trigger_id: `${Date.now()}.${this.#state.nextId()}.fake`,
-        team: { id: this.#state.teamId, domain: 'fake' },
-        enterprise: null,
-        is_enterprise_install: false,
-        channel: { id: message.channel, name: message.channel.startsWith('D') ? 'directmessage' : 'ops' },
-        message: { type: 'message', ts: message.ts, text: message.versions.at(-1)?.text, blocks },
-        state: { values: {} },
-        response_url: this.#api.responseUrl(message.channel, user, message.ts),
-        actions: [
-          {
-            action_id: button.action_id,
-            block_id: 'b1',
-            text: button.text,
-            value: button.value,
-            ...(button.style ? { style: button.style } : {}),
-            type: 'button',
-            action_ts: now.toFixed(6),
-          },
-        ],
-      },
-      options,
-    );
+    const responseUrl = this.#api.responseUrl(message.channel, user, message.ts);
+    return this.deliver('interactive', clickPayload(this.#state, user, message, label, responseUrl), options);
   }
 
   // ---- Looking and waiting ----
