@@ -299,3 +299,23 @@ export interface JobStatusView {
   /** Trace id of the chat event that created the job, for log lines about its status message. */
   trace?: string;
 }
+
+/** Arguments after binding: resolved against config, canonical names, ready for the handler. */
+export interface BoundArgs {
+  /** Product named, or the default product. */
+  product: string;
+  /** Version, when the command takes one and it was given. */
+  version?: string;
+  /** Canonical format names (aliases and `all` resolved), in the order given, without duplicates. */
+  formats: string[];
+  /** Cloud names, in the order given, without duplicates. */
+  clouds: string[];
+  /** Event names for subscribe/unsubscribe. */
+  events: string[];
+  /** Single-word arguments by their ArgSpec name (`job`, `request`, `command`, `person`). */
+  words: Record<string, string>;
+  /** The `text` argument, if any. */
+  text?: string;
+  /** Options given, by name; integers already converted. */
+  options: Record<string, string | boolean | number>;
+}
