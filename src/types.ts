@@ -159,6 +159,12 @@ export interface ChatAdapter {
   edit(ref: MessageRef, reply: Reply, options?: SendOptions): Promise<void>;
   /** Where a direct (one-to-one) message to an account of this network goes; `send` to it reaches only that account. */
   directTarget(account: string): ChatTarget;
+  /**
+   * Resolves once a message to `room` can go out (connected, and in the room where the network needs
+   * that); the outbox waits for it before each try, so what is said while the network is away goes out
+   * once it is back, in order. Absent: always.
+   */
+  whenSendable?(room: string): Promise<void>;
   /** Whether the adapter is connected to its network now (/readyz, vmops_up); an adapter without it counts as connected. */
   connected?(): boolean;
   /** Registers a listener the adapter calls each time the network tells it to wait (a 429's retry-after, in ms); for metrics. */
