@@ -185,6 +185,9 @@ export class XmppAdapter extends EventEmitter<AdapterEvents> implements ChatAdap
       log.info({ attempt: this.#reconnectAttempt }, 'xmpp reconnecting');
     });
     xmpp.streamManagement.on('resumed', () => this.#onResumed());
+    // A send resolves on the server's acknowledgement and a room's messages go one after the other:
+    // ask for it at once rather than after the default 250 ms lull (one small <r/> per message).
+    xmpp.streamManagement.requestAckDebounce = 0;
 
     // The first session is ready (available, rooms being joined) when `online` is emitted.
     // (Or lost before that: then start() returns and the adapter carries on reconnecting.)
