@@ -8,7 +8,7 @@ import { VmopsError } from '../src/errors.ts';
 import { echo } from '../src/grammar/echo.ts';
 import { suggest } from '../src/grammar/suggest.ts';
 import { showTime } from '../src/oncall/rota.ts';
-import { hasRole } from '../src/pipeline/authorize.ts';
+import { hasRole } from '../src/people/roles.ts';
 
 const USAGE =
   'Usage: oncall | oncall set <person> [until: 8h, 3d, 2026-12-01, "2026-12-01 09:00"] | oncall clear';

@@ -3,14 +3,25 @@
 
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
-import type { ApprovalDesk } from './approvals/approval-desk.ts';
+import type { ApprovalAnswerInput, ApprovalView } from './approvals/approval-types.ts';
 import type { AuditTrail } from './audit/audit-trail.ts';
 import type { VersionRecord } from './catalog/catalog.ts';
 import type { CloudDeployment } from './clouds/deployment-record.ts';
 import type { AgentInfo } from './jobs/agent-presence.ts';
 import type { OnCallDesk } from './oncall/oncall-desk.ts';
 import type { TestReport } from './reports/test-report.ts';
-import type { Access, ChatTarget, IncomingMessage, JobStatusView, Principal, Reply, Stage } from './types.ts';
+import type {
+  Access,
+  BoundArgs,
+  ChatTarget,
+  IncomingMessage,
+  JobStatusView,
+  Principal,
+  Reply,
+  Stage,
+} from './types.ts';
+
+export type { BoundArgs } from './types.ts';
 
 /**
  * The kinds of positional argument the grammar knows. The binder (src/grammar/bind-args.ts) checks each
@@ -57,26 +68,6 @@ export interface OptionSpec {
   /** For integers: the smallest and largest value accepted. */
   min?: number;
   max?: number;
-}
-
-/** Arguments after binding: resolved against config, canonical names, ready for the handler. */
-export interface BoundArgs {
-  /** Product named, or the default product. */
-  product: string;
-  /** Version, when the command takes one and it was given. */
-  version?: string;
-  /** Canonical format names (aliases and `all` resolved), in the order given, without duplicates. */
-  formats: string[];
-  /** Cloud names, in the order given, without duplicates. */
-  clouds: string[];
-  /** Event names for subscribe/unsubscribe. */
-  events: string[];
-  /** Single-word arguments by their ArgSpec name (`job`, `request`, `command`, `person`). */
-  words: Record<string, string>;
-  /** The `text` argument, if any. */
-  text?: string;
-  /** Options given, by name; integers already converted. */
-  options: Record<string, string | boolean | number>;
 }
 
 /** A command parsed from a message: which spec, with what arguments. */
@@ -142,6 +133,14 @@ export interface RoomSubscriptions {
   list(target: ChatTarget): Promise<string[]>;
 }
 
+/** The approval desk as commands see it: answer a request, list the open ones (src/approvals/approval-desk.ts). */
+export interface ApprovalAnswers {
+  /** `approve`, `deny`, `withdraw`: resolves with the reply for the person who answered; throws VmopsError. */
+  answer(input: ApprovalAnswerInput): Promise<CommandOutcome>;
+  /** Open requests, soonest to expire first. */
+  pending(): Promise<ApprovalView[]>;
+}
+
 /** Everything a handler gets. */
 export interface CommandContext {
   /** The validated configuration. */
@@ -165,7 +164,7 @@ export interface CommandContext {
   /** Whether the asker may run a command (for help, which lists only those). */
   may(spec: CommandSpec): boolean;
   /** Approval requests: answer, list. */
-  approvals: Pick<ApprovalDesk, 'answer' | 'pending'>;
+  approvals: ApprovalAnswers;
   /** Who is on call, and the admin override. */
   oncall: Pick<OnCallDesk, 'whoIsOnCall' | 'set' | 'clear' | 'now'>;
   /** The audit trail. */

@@ -159,6 +159,12 @@ export interface ChatAdapter {
   edit(ref: MessageRef, reply: Reply, options?: SendOptions): Promise<void>;
   /** Where a direct (one-to-one) message to an account of this network goes; `send` to it reaches only that account. */
   directTarget(account: string): ChatTarget;
+  /**
+   * Resolves once a message to `room` can go out (connected, and in the room where the network needs
+   * that); the outbox waits for it before each try, so what is said while the network is away goes out
+   * once it is back, in order. Absent: always.
+   */
+  whenSendable?(room: string): Promise<void>;
   /** Whether the adapter is connected to its network now (/readyz, vmops_up); an adapter without it counts as connected. */
   connected?(): boolean;
   /** Registers a listener the adapter calls each time the network tells it to wait (a 429's retry-after, in ms); for metrics. */
@@ -298,4 +304,24 @@ export interface JobStatusView {
   tests?: string;
   /** Trace id of the chat event that created the job, for log lines about its status message. */
   trace?: string;
+}
+
+/** Arguments after binding: resolved against config, canonical names, ready for the handler. */
+export interface BoundArgs {
+  /** Product named, or the default product. */
+  product: string;
+  /** Version, when the command takes one and it was given. */
+  version?: string;
+  /** Canonical format names (aliases and `all` resolved), in the order given, without duplicates. */
+  formats: string[];
+  /** Cloud names, in the order given, without duplicates. */
+  clouds: string[];
+  /** Event names for subscribe/unsubscribe. */
+  events: string[];
+  /** Single-word arguments by their ArgSpec name (`job`, `request`, `command`, `person`). */
+  words: Record<string, string>;
+  /** The `text` argument, if any. */
+  text?: string;
+  /** Options given, by name; integers already converted. */
+  options: Record<string, string | boolean | number>;
 }

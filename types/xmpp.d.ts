@@ -80,6 +80,8 @@ declare module '@xmpp/client' {
     /** Milliseconds without an answer to <r/> before the connection is dropped. */
     timeout: number;
     requestAckInterval: number;
+    /** Milliseconds after a stanza before <r/> is sent (a run of stanzas shares one). */
+    requestAckDebounce: number;
   }
 
   export interface IqCaller {

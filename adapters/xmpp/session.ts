@@ -3,9 +3,10 @@
 // answer to anything said in that gap are counted by the client after its counter was reset, so it
 // acknowledges more than the server sent, and Prosody closes the stream ("Client acknowledged more
 // stanzas than sent by server"). So nothing is sent until <enabled/> (or <failed/>) has arrived and
-// been processed.
+// been processed. Then the session is made available (presence, and a ping round trip).
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { Client, Element } from '@xmpp/client';
+import { type Client, type Element, xml } from '@xmpp/client';
+import { NS } from './stanzas.ts';
 
 export const NS_SM = 'urn:xmpp:sm:3';
 const NS_STREAM = 'http://etherx.jabber.org/streams';
@@ -44,4 +45,22 @@ export async function streamManagementSettled(
   }
   // @xmpp/stream-management resets its counter in a continuation after <enabled/>: let it run.
   await nextTurn();
+}
+
+/**
+ * Makes a new session available, so messages to the bare JID reach it; false when the session was lost
+ * at once. Then a round trip to the server: once it answers, it has handled the presence too (one
+ * stream is handled in order), so a direct message sent from now on reaches this session live instead
+ * of going to offline storage and coming back later marked delayed (backlog, judged by its age).
+ */
+export async function becomeAvailable(xmpp: Client, server: string): Promise<boolean> {
+  try {
+    await xmpp.send(xml('presence'));
+  } catch {
+    return false;
+  }
+  await xmpp.iqCaller
+    .request(xml('iq', { type: 'get', to: server }, xml('ping', { xmlns: NS.ping })), 10_000)
+    .catch(() => undefined); // a server without ping still got the presence first
+  return true;
 }

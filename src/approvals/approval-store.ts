@@ -1,70 +1,41 @@
 // Approval requests in Redis, shared by every bot instance. A request is a hash: the request itself
 // (fixed when it is made), its state, who answered, whom it was sent to. Every change of state is a
 // Lua compare-and-set from `pending`, so a request is answered, or expires, exactly once, whichever
-// instance or network the answer comes from.
+// instance or network the answer comes from. One key per change asked for (command and arguments)
+// names its pending request, set in the same script that makes the request: two identical requests
+// made at once, on any instances, make one request; the second is answered with the first.
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { BoundArgs } from '../command-spec.ts';
 import type { RedisKeys } from '../redis/keys.ts';
-import type { IncomingMessage, Principal } from '../types.ts';
+import type { ApprovalAnswer, ApprovalRecord, ApprovalRequest, ApprovalState } from './approval-types.ts';
 
-/** `withdrawn`: denied by the person who asked. */
-export type ApprovalState = 'pending' | 'approved' | 'denied' | 'withdrawn' | 'expired';
+export type { ApprovalAnswer, ApprovalRecord, ApprovalRequest, ApprovalState } from './approval-types.ts';
 
-/** What was asked, fixed when the request is made. */
-export interface ApprovalRequest {
-  /** `r-` and six characters. */
-  id: string;
-  /** Command name. */
-  command: string;
-  /** The command text as parsed; replayed when approved. */
-  text: string;
-  /** The bound arguments; the replay must bind to exactly these. */
-  args: BoundArgs;
-  /** Why it needs an approval. */
-  reason: string;
-  /** Who asked, as identified then; the command runs as them. */
-  requester: Principal;
-  /** The chat message that asked (its room gets the answer, its event names the jobs). */
-  message: IncomingMessage;
-  createdAt: number;
-  expiresAt: number;
-}
-
-export interface ApprovalAnswer {
-  person: string;
-  account: string;
-  room: string;
-  at: number;
-  reason?: string;
-}
-
-export interface ApprovalRecord {
-  request: ApprovalRequest;
-  state: ApprovalState;
-  answer?: ApprovalAnswer;
-  /** People the request was sent to, in order. */
-  notified: string[];
-  /** What running the approved command gave: its jobs, or why it did not run. */
-  outcome?: { jobs: string[]; error?: string };
-}
-
+// KEYS: the request, open, escalation, the change's key. ARGV: id, request, expiresAt, escalateAt,
+// notified, event, keep (ms), the key prefix of requests, time to expiry (ms).
 const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then
   if redis.call('HGET', KEYS[1], 'event') == ARGV[6] then return 'same' end
   return 'taken'
 end
-redis.call('HSET', KEYS[1], 'request', ARGV[2], 'state', 'pending', 'expiresAt', ARGV[3], 'notified', ARGV[5], 'event', ARGV[6])
+local other = redis.call('GET', KEYS[4])
+if other and redis.call('HGET', ARGV[8] .. other, 'state') == 'pending' then return 'existing:' .. other end
+redis.call('HSET', KEYS[1], 'request', ARGV[2], 'state', 'pending', 'expiresAt', ARGV[3], 'notified', ARGV[5], 'event', ARGV[6], 'same', KEYS[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
+redis.call('SET', KEYS[4], ARGV[1], 'PX', math.max(1, tonumber(ARGV[9])))
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 if tonumber(ARGV[4]) > 0 then redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1]) end
 return 'new'
 `;
 
+// Closing a request frees its change's key (when it still names this request).
 const DECIDE = `
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return 'missing' end
 if state ~= 'pending' then return state end
 local id = ARGV[4]
+local same = redis.call('HGET', KEYS[1], 'same')
+if same and redis.call('GET', same) == id then redis.call('DEL', same) end
 if ARGV[1] ~= 'expired' and tonumber(redis.call('HGET', KEYS[1], 'expiresAt')) <= tonumber(ARGV[3]) then
   redis.call('HSET', KEYS[1], 'state', 'expired')
   redis.call('ZREM', KEYS[2], id)
@@ -89,17 +60,23 @@ export class ApprovalStore {
     this.#keys = keys;
   }
 
-  /** Stores a new request; `same` when this event already made it, `taken` when another owns the id. */
+  /**
+   * Stores a new request, unless: this event already made it (`same`), another request owns the id
+   * (`taken`), or a pending request asks for the same change (`change`: the command and its arguments
+   * as one string; answered with `{ existing: id }`).
+   */
   async create(
     request: ApprovalRequest,
-    options: { escalateAt: number | undefined; notified: string[]; eventKey: string },
-  ): Promise<'new' | 'same' | 'taken'> {
-    return (await this.#redis.eval(
+    options: { escalateAt: number | undefined; notified: string[]; eventKey: string; change: string },
+  ): Promise<'new' | 'same' | 'taken' | { existing: string }> {
+    const digest = createHash('sha256').update(options.change).digest('hex');
+    const made = (await this.#redis.eval(
       CREATE,
-      3,
+      4,
       this.#keys.approval(request.id),
       this.#keys.approvalsOpen,
       this.#keys.approvalsEscalation,
+      this.#keys.approvalSame(digest),
       request.id,
       JSON.stringify(request),
       request.expiresAt,
@@ -107,7 +84,11 @@ export class ApprovalStore {
       JSON.stringify(options.notified),
       options.eventKey,
       request.expiresAt - request.createdAt + KEEP_MS,
-    )) as 'new' | 'same' | 'taken';
+      this.#keys.approval(''),
+      request.expiresAt - request.createdAt,
+    )) as string;
+    if (made.startsWith('existing:')) return { existing: made.slice('existing:'.length) };
+    return made as 'new' | 'same' | 'taken';
   }
 
   async get(id: string): Promise<ApprovalRecord | undefined> {

@@ -23,11 +23,22 @@ const GROUP_POLL_MS = 100;
 const PROTOCOL = 'vmops-step-1';
 const PGID_LINE = /^vmops-ssh-pgid ([0-9]{1,10})$/;
 
+/** How long the remote watchdog lets a step's group end after TERM before it sends KILL (s). */
+const WATCHDOG_GRACE_S = 5;
+
 /**
  * The remote program (bash, no single quote in it). It reads NUL-terminated fields from stdin: the
  * protocol name, the working directory, the number of variables, each NAME=VALUE, the number of
  * arguments, each argument. Then it creates and enters the directory, prints its process group id
  * (its pid, once it leads its own group) and becomes `env -i VARIABLES... ARGV...`.
+ *
+ * Before that it leaves a watchdog behind, in a session of its own, holding none of the channel's
+ * streams: once a second it looks whether the sshd process that runs this session is still there. A
+ * step outlives its channel when the worker dies (SIGKILL, a crash) or the connection drops, since
+ * sshd sends no signal to a session without a terminal: when that sshd is gone (read in /proc, where
+ * there is none the watchdog does not start) while the step's group
+ * still has members, the watchdog sends TERM to the group, then KILL after a grace time. It ends by
+ * itself as soon as the group is empty.
  */
 // biome-ignore-start lint/suspicious/noTemplateCurlyInString: bash parameter expansions, not placeholders
 const REMOTE_SCRIPT = [
@@ -44,6 +55,15 @@ const REMOTE_SCRIPT = [
   'mkdir -p -- "$dir" && cd -- "$dir" || fail 127 "cannot create working directory $dir"',
   'stat=(); read -r -a stat 2>/dev/null </proc/$$/stat',
   'start=(); [[ ${stat[4]:-} == "$$" ]] || start=(setsid)',
+  // $1: the sshd process of this session; $2: the step's process group (this pid, which it keeps).
+  'watch() {',
+  '  while sleep 1 && [[ -d /proc/$1 ]] && kill -s 0 -- "-$2" 2>/dev/null; do :; done',
+  '  kill -s 0 -- "-$2" 2>/dev/null || exit 0',
+  '  kill -s TERM -- "-$2"',
+  `  for ((i = 0; i < ${WATCHDOG_GRACE_S * 4}; i++)); do sleep 0.25; kill -s 0 -- "-$2" 2>/dev/null || exit 0; done`,
+  '  kill -s KILL -- "-$2"',
+  '}',
+  '[[ -d /proc/$PPID ]] && (exec setsid bash --noprofile --norc -c "$(declare -f watch); watch \\"\\$@\\"" vmops-watch "$PPID" "$$" </dev/null >/dev/null 2>&1 &)',
   'exec "${start[@]}" bash --noprofile --norc -c "printf \\"vmops-ssh-pgid %s\\\\n\\" \\"\\$\\$\\"; exec env -i -- \\"\\$@\\"" vmops-step "${vars[@]}" "${argv[@]}"',
 ].join('\n');
 // biome-ignore-end lint/suspicious/noTemplateCurlyInString: bash parameter expansions, not placeholders

@@ -39,5 +39,8 @@ export function instrumentAdapter(adapter: ChatAdapter, metrics: VmopsMetrics): 
     edit: (ref, reply, options) => timed('edit', () => adapter.edit(ref, reply, options)),
     directTarget: (account) => adapter.directTarget(account),
     connected: () => adapter.connected?.() ?? true,
+    ...(adapter.whenSendable
+      ? { whenSendable: (room: string) => adapter.whenSendable?.(room) ?? Promise.resolve() }
+      : {}),
   };
 }

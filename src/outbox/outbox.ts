@@ -5,9 +5,11 @@
 // account, an XMPP room). A lane sends one message at a time, paced by a budget shared by every bot
 // instance in Redis (shared-pace.ts); messages owed to a person go before progress edits; edits of one
 // message that wait merge into the latest (and a message's content may be drawn at the moment it goes
-// out, so a status message that waited shows the job as it is then). A platform's rate limit is waited
-// out (the whole budget pauses, for every instance); a retryable failure is tried again a few times
-// with the same transaction id, so the platform stores it once; any other failure is final at once.
+// out, so a status message that waited shows the job as it is then). A network that is away (an XMPP
+// server restarting, a room not joined yet) is waited out before each try, holding only its lane. A
+// platform's rate limit is waited out (the whole budget pauses, for every instance); a retryable
+// failure is tried again a few times with the same transaction id, so the platform stores it once;
+// any other failure is final at once.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { fitReply } from '../render/fit-reply.ts';
@@ -54,6 +56,8 @@ interface Item {
   /** Sends (or edits) the message once with the content drawn now. */
   go(reply: Reply): Promise<unknown>;
   adapter: ChatAdapter;
+  /** The room it goes to (for the adapter's whenSendable). */
+  room: string;
   waiters: Waiter[];
   tries: number;
   rateLimits: number;
@@ -101,6 +105,7 @@ export class Outbox {
       mergeKey: undefined,
       content,
       adapter,
+      room: target.room,
       go: (reply) => adapter.send(target, reply, { txnId }),
       what: `send to ${target.network}:${target.room}`,
     });
@@ -117,6 +122,7 @@ export class Outbox {
       mergeKey: `${ref.network}:${ref.room}:${ref.id}`,
       content,
       adapter,
+      room: ref.room,
       go: (reply) => adapter.edit(ref, reply, { txnId }),
       what: `edit of ${ref.network}:${ref.room}:${ref.id}`,
     });
@@ -227,6 +233,12 @@ export class Outbox {
 
   async #attempt(state: LaneState, item: Item): Promise<void> {
     const { log } = this.#o;
+    // The network away (or the room not joined yet): this lane waits for it, the others go on.
+    const sendable = item.adapter.whenSendable?.(item.room);
+    if (sendable) {
+      await this.#untilStopped(sendable);
+      if (this.#stopped) return;
+    }
     const pace = state.pace;
     if (pace) {
       const taken = await pace
@@ -297,6 +309,19 @@ export class Outbox {
     );
     remove(state.items, item);
     for (const w of item.waiters) w.reject(error);
+  }
+
+  /** Resolves when `promise` settles or the outbox stops, whichever comes first. */
+  #untilStopped(promise: Promise<void>): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        this.#sleeps.delete(wake);
+        resolve();
+      };
+      this.#sleeps.add(wake);
+      promise.then(wake, wake);
+    });
   }
 
   #sleep(ms: number): Promise<void> {

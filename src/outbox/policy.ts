@@ -2,7 +2,10 @@
 // (AdapterLimits): which lane a send or an edit takes, that is, what the platform counts it with, and
 // the rate of that lane. Slack: posts per channel (chat.postMessage ~1/s), updates per workspace
 // (chat.update, Tier 3 ~50/min). Matrix: every event of the account together (Synapse rc_message,
-// 0.2/s with a burst of 10). XMPP and the terminal: no platform rate; one lane per room keeps order.
+// 0.2/s with a burst of 10). XMPP and the terminal: no per-message rate (Prosody and ejabberd limit a
+// connection's bytes per second, which only slows the socket); one lane per room keeps its order, and
+// a room whose network is away (XMPP reconnecting, or the room not joined yet) holds only its own lane
+// (the adapter's whenSendable).
 import type { AdapterLimits, ChatTarget, MessageRef, SendBudget, SendRate } from '../types.ts';
 
 /** Where a message waits for its turn: its key, and the rate the platform allows the lane. */

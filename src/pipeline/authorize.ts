@@ -1,33 +1,17 @@
 // Authorize: default deny. A command's access comes from config `policy.commands` or the command's
-// own default. Roles imply lesser ones: admin holds every role; operator and approver each hold viewer.
+// own default; the role rules (roles imply lesser ones) are src/people/roles.ts.
 // The refusal names the role needed and why the asker lacks it.
 import type { Config } from '../../config/schema.ts';
 import type { CommandSpec } from '../command-spec.ts';
 import { VmopsError } from '../errors.ts';
 import { printable } from '../grammar/echo.ts';
-import type { Access, Principal, Role } from '../types.ts';
+import { mayRun } from '../people/roles.ts';
+import type { Access, Principal } from '../types.ts';
 
-/** Which roles grant each role. */
-const GRANTED_BY: Record<Role, readonly Role[]> = {
-  viewer: ['viewer', 'operator', 'approver', 'admin'],
-  operator: ['operator', 'admin'],
-  approver: ['approver', 'admin'],
-  admin: ['admin'],
-};
+export { hasRole, mayRun } from '../people/roles.ts';
 
 export function accessFor(spec: CommandSpec, policy: Pick<Config['policy'], 'commands'>): Access {
   return policy.commands[spec.name] ?? spec.access;
-}
-
-export function hasRole(principal: Principal, role: Role): boolean {
-  return principal.roles.some((held) => GRANTED_BY[role].includes(held));
-}
-
-export function mayRun(principal: Principal, access: Access): boolean {
-  if (access === 'anyone') return true;
-  if (!principal.known) return false;
-  if (access === 'known') return true;
-  return hasRole(principal, access);
 }
 
 /** Throws `forbidden` with a reply that says which role is needed. */

@@ -56,6 +56,8 @@ export interface RedisKeys {
   approvalsOpen: string;
   /** Sorted set: ids of open approval requests by when they are escalated (removed once escalated). */
   approvalsEscalation: string;
+  /** String: id of the pending request for one command and its arguments, by their SHA-256 (one request per change). */
+  approvalSame(digest: string): string;
   /** String: JSON on-call override set by an admin (expires with it). */
   oncallOverride: string;
   /** String: set once a job's details went into its status message's thread (so they go once). */
@@ -95,6 +97,7 @@ export function redisKeys(prefix: string): RedisKeys {
     approval: (id) => `${prefix}:approval:${id}`,
     approvalsOpen: `${prefix}:approvals-open`,
     approvalsEscalation: `${prefix}:approvals-escalation`,
+    approvalSame: (digest) => `${prefix}:approval-same:${digest}`,
     oncallOverride: `${prefix}:oncall-override`,
     detailsPosted: (jobId) => `${prefix}:details-posted:${jobId}`,
     webLogin: (tokenHash) => `${prefix}:web-login:${tokenHash}`,

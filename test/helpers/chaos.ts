@@ -46,6 +46,8 @@ export interface WorkerProcessOptions {
   /** Build steps: how many demo steps, and the seconds between their progress ticks (4 ticks a step). */
   buildSteps?: number;
   tick?: number;
+  /** The build stage's steps as YAML flow items, one per line (instead of the demo steps). */
+  buildStepsYaml?: string[];
   /** Appended to the config (e.g. a `jobs:` section). */
   extraYaml?: string;
   args?: string[];
@@ -56,10 +58,13 @@ export function startWorkerProcess(options: WorkerProcessOptions): WorkerProcess
   const dir = mkdtempSync(join(tmpdir(), 'vmops-chaos-worker-'));
   const file = join(dir, 'vmops.yaml');
   const tick = options.tick ?? 0.3;
-  const steps = Array.from(
-    { length: options.buildSteps ?? 3 },
-    (_, i) =>
-      `- { name: step${i + 1}, run: [recipes/demo/step.sh, step${i + 1}], env: { VMOPS_DEMO_TICK: "${tick}" } }`,
+  const steps = (
+    options.buildStepsYaml ??
+    Array.from(
+      { length: options.buildSteps ?? 3 },
+      (_, i) =>
+        `- { name: step${i + 1}, run: [recipes/demo/step.sh, step${i + 1}], env: { VMOPS_DEMO_TICK: "${tick}" } }`,
+    )
   ).join('\n          ');
   writeFileSync(
     file,

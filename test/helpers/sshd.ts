@@ -1,6 +1,14 @@
 // A throwaway OpenSSH server on a free loopback port, with fresh host and client keys, for SSH tests.
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../src/redis/free-port.ts';
@@ -99,4 +107,19 @@ export async function startSshd(): Promise<Sshd> {
       },
     };
   }
+}
+
+/** Command lines of live processes whose environment carries VMOPS_TEST_TAG=tag (zombies have none). */
+export function tagged(tag: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`VMOPS_TEST_TAG=${tag}`))
+        continue;
+      found.push(readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ').trim());
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
 }

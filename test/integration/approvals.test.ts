@@ -223,6 +223,24 @@ describe('approvals', () => {
     expect((await say(fake, 'pending', 'alice')).reply.match(/r-[a-z0-9]+/g)?.length).toBe(2);
   });
 
+  it('makes one request when the same change is asked at the same moment on two bot instances', async () => {
+    const { fake } = await start();
+    await builtVersion(fake, '2.5');
+    const second = await engine?.addBot(new FakeChat('fake'));
+    if (!engine || !second) throw new Error('no engine');
+    const asks = await Promise.all([
+      engine.core.handle(message('revoke 2.5', { account: 'alice', mentioned: true })),
+      second.core.handle(message('revoke cernvm 2.5', { account: 'bob', mentioned: true })),
+      engine.core.handle(message('revoke 2.5', { account: 'root', mentioned: true })),
+    ]);
+    expect(asks.flatMap((a) => a.jobs)).toEqual([]);
+    const texts = [...fake.sent, ...second.chat.sent].map(firstText);
+    const ids = new Set(texts.map(requestId).filter((id) => id !== ''));
+    expect(ids.size).toBe(1);
+    expect(texts.filter((t) => t.startsWith('The same request is already waiting'))).toHaveLength(2);
+    expect((await say(fake, 'pending', 'alice')).reply.match(/r-[a-z0-9]+/g)).toEqual([...ids]);
+  });
+
   it('expires an unanswered request, tells the room, and refuses a late approve', async () => {
     const { fake } = await start((config) => {
       config.policy.approvals.expireAfter = 300;

@@ -218,7 +218,7 @@ describe('two bot instances on one XMPP account in one room', () => {
     expect(await startsPerJob(survivor.core.audit)).toEqual(new Map([[job, 1]]));
     const commands = (await survivor.core.audit.recent(50)).filter((e) => e.kind === 'command');
     expect(commands).toHaveLength(3);
-    await until(() => survivor.adapter.pending === 0, { what: 'the outbox to empty' });
+    await until(() => survivor.core.outbox.pending === 0, { what: 'the outbox to empty' });
   }, 90_000);
 });
 

@@ -1,7 +1,8 @@
 // The outbox on its own, against real Redis and a network that enforces a rate limit the way a
 // platform does (a 429 with the wait for any request that breaks it): what a person is owed goes
 // before progress edits, waiting edits of one message merge, two instances share one budget, and
-// only what the network calls retryable is tried again, always under the same transaction id.
+// only what the network calls retryable is tried again, always under the same transaction id, and a
+// room whose network is away holds only its own messages, which then go in order, edits merged.
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -171,5 +172,61 @@ describe('outbox', () => {
     await expect(outbox.send(room, say('down'))).rejects.toMatchObject({ platformCode: 'http_503' });
     expect(network.requests).toHaveLength(6); // the outbox's tries, and no layer above it
     expect(new Set(network.requests.map((r) => r.txnId)).size).toBe(1);
+  });
+  it('waits out a network that is away in that room only, then sends in order, with waiting edits merged', async () => {
+    const sent: { room: string; op: string; text: string }[] = [];
+    const away = new Set(['ops']);
+    const wake = new Set<() => void>();
+    // An XMPP-like network: no per-message rate, one lane per room, a room sendable only when joined.
+    const network: ChatAdapter = {
+      network: 'limited',
+      limits: { canEdit: true, minEditIntervalMs: 0, maxMessageLength: 4000 },
+      start: async () => {},
+      stop: async () => {},
+      directTarget: (account) => ({ network: 'limited', room: account, isDirect: true }),
+      whenSendable: (r) =>
+        away.has(r)
+          ? new Promise<void>((resolve) => wake.add(() => (away.has(r) ? undefined : resolve())))
+          : Promise.resolve(),
+      send: async (target, reply) => {
+        sent.push({ room: target.room, op: 'send', text: reply.text });
+        return { network: 'limited', room: target.room, id: `m${sent.length}` };
+      },
+      edit: async (r, reply) => {
+        sent.push({ room: r.room, op: 'edit', text: reply.text });
+      },
+    };
+    const prefix = testPrefix();
+    undo.push(() => cleanPrefix(prefix));
+    const redis = new Redis(redisUrl());
+    undo.push(() => redis.disconnect());
+    const outbox = new Outbox({
+      adapters: new Map([['limited', network]]),
+      redis,
+      prefix,
+      instanceId: 'one',
+      log,
+    });
+    undo.push(() => outbox.stop(0));
+
+    const waiting = [
+      outbox.send(room, say('first')),
+      outbox.edit(ref('status'), say('step 1')),
+      outbox.send(room, say('second')),
+      outbox.edit(ref('status'), say('step 2')),
+      outbox.edit(ref('status'), say('done')),
+    ];
+    await outbox.send({ ...room, room: 'elsewhere' }, say('not held up'));
+    expect(sent).toEqual([{ room: 'elsewhere', op: 'send', text: 'not held up' }]);
+    expect(outbox.pending).toBe(3); // two replies, one merged edit
+
+    away.delete('ops');
+    for (const check of wake) check();
+    await Promise.all(waiting);
+    expect(sent.slice(1)).toEqual([
+      { room: 'ops', op: 'send', text: 'first' },
+      { room: 'ops', op: 'send', text: 'second' },
+      { room: 'ops', op: 'edit', text: 'done' },
+    ]);
   });
 });

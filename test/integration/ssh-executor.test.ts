@@ -1,7 +1,7 @@
 // runStepOverSsh against a real OpenSSH server on loopback: output, env, argv verbatim, host keys, stopping.
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -12,7 +12,7 @@ import { runStage } from '../../src/jobs/run-stage.ts';
 import type { StepOutputLine } from '../../src/jobs/run-step.ts';
 import { type RunStepOverSshOptions, runStepOverSsh } from '../../src/jobs/run-step-ssh.ts';
 import { freePort } from '../../src/redis/free-port.ts';
-import { type Sshd, startSshd } from '../helpers/sshd.ts';
+import { type Sshd, startSshd, tagged } from '../helpers/sshd.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 const tmp = mkdtempSync(join(tmpdir(), 'vmops-ssh-executor-'));
@@ -60,21 +60,6 @@ async function run(argv: string[], extra: Extra = {}) {
   });
   const texts = (stream: 'stdout' | 'stderr') => lines.filter((l) => l.stream === stream).map((l) => l.text);
   return { outcome, directives, stdout: texts('stdout'), stderr: texts('stderr') };
-}
-
-/** Command lines of live processes whose environment carries VMOPS_TEST_TAG=tag (zombies have none). */
-function tagged(tag: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      if (!readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`VMOPS_TEST_TAG=${tag}`))
-        continue;
-      found.push(readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ').trim());
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
 }
 
 const waitForSleep = (tag: string, command: string) =>
@@ -170,7 +155,8 @@ describe('runStepOverSsh', () => {
     const tag = randomUUID();
     const running = run(['test/fixtures/steps/sleep-forever.sh'], {
       env: { VMOPS_TEST_TAG: tag },
-      timeoutMs: 2000,
+      // Counted from the connect, which alone takes 2 s on a loaded machine: the grandchild must be up first.
+      timeoutMs: 5000,
       killGraceMs: 1000,
     });
     await waitForSleep(tag, 'sleep 600');
@@ -220,6 +206,38 @@ describe('runStepOverSsh', () => {
     expect(outcome).toMatchObject({ exitCode: 0, signal: null });
     expect(stdout[0]).toMatch(/^left \d+$/);
     expect(tagged(tag)).toEqual([]);
+  });
+
+  it('a step whose connection drops (as when its worker dies) is stopped on the host within seconds', async () => {
+    const tag = randomUUID();
+    // A TCP relay to sshd that the test cuts, as a killed worker's kernel would close its socket.
+    const sockets: Socket[] = [];
+    const relay = createServer((inbound) => {
+      const outbound = connect(sshd.port, '127.0.0.1');
+      sockets.push(inbound, outbound);
+      inbound.pipe(outbound).pipe(inbound);
+      inbound.on('error', () => outbound.destroy());
+      outbound.on('error', () => inbound.destroy());
+    });
+    await new Promise<void>((done) => relay.listen(0, '127.0.0.1', done));
+    try {
+      const port = (relay.address() as { port: number }).port;
+      const running = run(['test/fixtures/steps/sleep-forever.sh'], {
+        env: { VMOPS_TEST_TAG: tag },
+        host: hostConfig({ port }),
+        timeoutMs: 120_000,
+      });
+      await waitForSleep(tag, 'sleep 600');
+      for (const socket of sockets) socket.destroy();
+      const { outcome, stderr } = await running;
+      expect(outcome).toMatchObject({ exitCode: 255, timedOut: false, cancelled: false });
+      expect(stderr.at(-1)).toMatch(/^lost the connection to build1 .* before the step ended/);
+      // The watchdog looks once a second; TERM ends this step at once.
+      await vi.waitFor(() => expect(tagged(tag)).toEqual([]), { timeout: 8000, interval: 100 });
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      relay.close();
+    }
   });
 
   it('does not connect when cancelled before the start', async () => {

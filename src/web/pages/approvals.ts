@@ -1,6 +1,6 @@
 // Pending approval requests, with approve, deny and withdraw. The buttons send the same commands as
 // chat (`approve r-…`), so the same rules decide: the two-person rule, roles, on call, expiry.
-import type { ApprovalView } from '../../approvals/approval-desk.ts';
+import type { ApprovalView } from '../../approvals/approval-types.ts';
 import { csrfInput } from '../csrf.ts';
 import { type Html, html } from '../html.ts';
 
