@@ -69,7 +69,10 @@ export const silentChat: ChatAdapter = {
 export async function benchCore(
   server: { url: string },
   adapters: ChatAdapter[],
-  extra: Pick<Parameters<typeof startBotCore>[0], 'onHandled' | 'intake' | 'approvalSweepMs'> = {},
+  extra: Pick<
+    Parameters<typeof startBotCore>[0],
+    'onHandled' | 'intake' | 'approvalSweepMs'
+  > = {},
 ): Promise<{ config: Config; core: BotCore }> {
   const config = structuredClone(loadConfig());
   config.redis.prefix = 'bench';
