@@ -158,6 +158,7 @@ export async function startBotCore(options: {
     formats: configuredFormats(config.products),
     attempts: config.jobs.attempts,
     keepFinished: config.jobs.keepFinished,
+    keepFinishedFor: config.jobs.keepFinishedFor,
   });
   const catalog = new Catalog(redis, keys);
   const jobs = createJobControl({

@@ -92,6 +92,23 @@ local holder = redis.call('GET', KEYS[1])
 if holder == ARGV[1] or not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
 return 0`;
 
+/** Takes or renews the writer leases KEYS (as HOLD_LEASE does each): 1 or 0 for each, in order. */
+const HOLD_LEASES = `
+local held = {}
+for i, key in ipairs(KEYS) do
+  local holder = redis.call('GET', key)
+  if holder == ARGV[1] or not holder then
+    redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
+    held[i] = 1
+  else
+    held[i] = 0
+  end
+end
+return held`;
+
+/** Leases renewed per script call: one round trip for this many jobs. */
+const RENEW_BATCH = 500;
+
 export class Notifier extends EventEmitter<NotifierEvents> {
   readonly #options: NotifierOptions;
   readonly #leaseMs: number;
@@ -107,6 +124,8 @@ export class Notifier extends EventEmitter<NotifierEvents> {
   readonly #posting = new Set<string>();
   /** Posts this instance has queued, by job (for `posted`). */
   readonly #posts = new Map<string, Promise<void>>();
+  /** A renewal of the leases is under way (the next tick skips rather than overlap it). */
+  #renewing = false;
 
   constructor(options: NotifierOptions) {
     super();
@@ -344,11 +363,35 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     return held === 1;
   }
 
+  /**
+   * Renews the leases of every message this instance posts or edits, many per round trip (one each made
+   * the renewal of 10,000 tracked jobs take longer than its interval); a lease another instance took
+   * means that one writes the message now.
+   */
   async #renewLeases(): Promise<void> {
-    for (const jobId of [...this.#posting]) await this.#holdLease(jobId).catch(() => true);
-    for (const jobId of [...this.#tracked.keys()]) {
-      const held = await this.#holdLease(jobId).catch(() => true); // Redis away: keep writing, retry later
-      if (!held) this.#forget(jobId, false);
+    if (this.#renewing) return;
+    this.#renewing = true;
+    try {
+      const { redis, keys, instanceId } = this.#options;
+      const posting = new Set(this.#posting);
+      const jobs = [...posting, ...this.#tracked.keys()];
+      for (let at = 0; at < jobs.length && !this.#closed; at += RENEW_BATCH) {
+        const batch = jobs.slice(at, at + RENEW_BATCH);
+        const held = (await redis
+          .eval(
+            HOLD_LEASES,
+            batch.length,
+            ...batch.map((jobId) => keys.statusWriter(jobId)),
+            instanceId,
+            String(this.#leaseMs),
+          )
+          .catch(() => undefined)) as number[] | undefined; // Redis away: keep writing, retry later
+        batch.forEach((jobId, i) => {
+          if (held?.[i] === 0 && !posting.has(jobId)) this.#forget(jobId, false);
+        });
+      }
+    } finally {
+      this.#renewing = false;
     }
   }
 

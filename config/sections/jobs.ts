@@ -10,6 +10,8 @@ export const jobsSchema = z
     attempts: z.number().int().min(1).max(10).default(1),
     /** How many finished jobs Redis keeps for `jobs`, `status` and `log`. */
     keepFinished: z.number().int().min(10).default(1000),
+    /** How long Redis keeps a finished job at most (BullMQ's removeOnComplete/removeOnFail age); unset, only keepFinished bounds them. */
+    keepFinishedFor: duration.optional(),
     /** Jobs one worker process runs at once. */
     concurrency: z.number().int().min(1).max(64).default(2),
     /** Refuse a stage at once when no live worker can take it (instead of queueing it for later). */

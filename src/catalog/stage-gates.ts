@@ -94,8 +94,13 @@ export async function checkStageGates(catalog: Catalog, requests: readonly Stage
     const key = `${request.product} ${request.version}`;
     let version = versions.get(key);
     if (!version) {
-      version = await catalog.version(request.product, request.version);
-      const revoked = version.revoked ?? (await revokedSpelling(catalog, request));
+      // The version and its other spellings are read side by side: one round trip, not two.
+      const [record, spelled] = await Promise.all([
+        catalog.version(request.product, request.version),
+        revokedSpelling(catalog, request),
+      ]);
+      version = record;
+      const revoked = version.revoked ?? spelled;
       if (revoked) version = { ...version, revoked };
       versions.set(key, version);
     }

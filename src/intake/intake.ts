@@ -101,6 +101,8 @@ export class Intake {
   #heartbeat: NodeJS.Timeout | undefined;
   /** Ends the read loop's wait at once (this instance took something in, or is stopping). */
   #wake: (() => void) | undefined;
+  /** Something was taken in since the last read began: the next wait ends at once. */
+  #woken = false;
   /** Entries read and not yet acknowledged, by id. */
   readonly #inFlight = new Map<string, Promise<void>>();
 
@@ -149,6 +151,7 @@ export class Intake {
       '100000',
     );
     if (typeof id !== 'string') return 'duplicate';
+    this.#woken = true;
     this.#wake?.();
     return 'taken';
   }
@@ -201,9 +204,15 @@ export class Intake {
           await Promise.race(this.#inFlight.values());
           continue;
         }
-        const read = await this.#read('>', limit - this.#inFlight.size);
-        if (read > 0) idle = fastest;
-        else {
+        const wanted = limit - this.#inFlight.size;
+        this.#woken = false;
+        const read = await this.#read('>', wanted);
+        // A read that got all it asked for may have left more; one that got less found the stream drained.
+        if (read >= wanted) idle = fastest;
+        else if (read > 0) {
+          idle = fastest;
+          await this.#idle(idle);
+        } else {
           await this.#idle(idle);
           idle = Math.min(idle * 2, o.maxPollMs ?? 1000);
         }
@@ -220,6 +229,7 @@ export class Intake {
 
   /** Waits `ms`, or less when woken. */
   #idle(ms: number): Promise<void> {
+    if (this.#woken || !this.#running) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -267,12 +277,18 @@ export class Intake {
     }
     const { message } = entry;
     const work = (async () => {
+      // Releasing the event's claim acknowledges the entry in the same step; else it is acknowledged here.
+      const admission: Admission = {
+        takenAt: entry.takenAt,
+        fromIntake: true,
+        entry: { stream: this.stream, group: GROUP, id },
+      };
       try {
-        await o.handle(message, { takenAt: entry.takenAt, fromIntake: true });
+        await o.handle(message, admission);
       } catch (error) {
         o.log.error({ err: error, eventId: message.eventId }, 'intake entry could not be handled');
       }
-      await this.#ack(id);
+      if (!admission.entry?.acknowledged) await this.#ack(id);
     })();
     this.#inFlight.set(
       id,

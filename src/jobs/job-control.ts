@@ -12,6 +12,7 @@ import type { ChatTarget, IncomingMessage, JobData, JobResult, JobStatusView, Pr
 import { LOCK_MS, lockKey, releaseLock } from './image-lock.ts';
 import { jobBaseId, jobId } from './job-id.ts';
 import { FINAL_STATES, jobView } from './job-view.ts';
+import { queueJob } from './queue-job.ts';
 import { queueName, type StageQueues } from './stage-queues.ts';
 
 export interface JobControlOptions {
@@ -74,25 +75,44 @@ export function createJobControl(options: JobControlOptions): JobControl & {
     return view;
   }
 
-  /** Queues a job once per chat event: the id is reserved for the event first, so a redelivery re-adds
-   * the same job (a no-op) and another event that hashes to the same id gets a longer one instead. */
-  async function add(data: JobData): Promise<JobData> {
-    const claim = `${queueName(data.stage, data.format)} ${data.eventKey}`;
-    if ((await redis.hsetnx(keys.jobIndex, data.jobId, claim)) === 0) {
-      const holder = await redis.hget(keys.jobIndex, data.jobId);
-      if (holder !== claim) return add({ ...data, jobId: `${data.jobId}x` });
+  /** Throws `image_busy` when `holder`, which holds the image's lock, is a job that has not ended. */
+  async function mustBeOver(request: StageRequest, holder: string): Promise<void> {
+    const view = await get(holder);
+    if (view && !FINAL_STATES.has(view.state)) {
+      const what = [request.product, request.version, request.format ?? request.cloud]
+        .filter(Boolean)
+        .join(' ');
+      throw new VmopsError(
+        'image_busy',
+        `${what} is busy with job ${holder} (${view.stage}, ${view.state}): wait for it to end, or cancel it (cancel ${holder}).`,
+      );
     }
-    await queues.queue(data.stage, data.format).add(data.stage, data, { jobId: data.jobId });
-    const results = await redis
-      .multi()
-      .zadd(keys.recentJobs, 'NX', String(data.createdAt), data.jobId)
-      .zrange(keys.recentJobs, '0', String(-options.keepRecent - 1))
-      .zremrangebyrank(keys.recentJobs, 0, -options.keepRecent - 1)
-      .exec();
-    // Jobs that fall off the recent list are forgotten by the index too (BullMQ drops them as well).
-    const forgotten = (results?.[1]?.[1] as string[] | undefined) ?? [];
-    if (forgotten.length > 0) await redis.hdel(keys.jobIndex, ...forgotten);
-    return data;
+  }
+
+  /**
+   * Queues a job once per chat event, in one script (queue-job.ts): the id is reserved for the event, so
+   * a redelivery re-adds the same job (a no-op) and another event that hashes to the same id gets a
+   * longer one instead; the image's lock is taken unless a job that has not ended holds it. `lockedAs`:
+   * the id this command locked the image under beforehand (commands of several jobs lock them all first).
+   */
+  async function add(data: JobData, lockedAs?: string, takeOverFrom?: string): Promise<JobData> {
+    const refusal = await queueJob(
+      redis,
+      queues.queue(data.stage, data.format),
+      data,
+      { jobIndex: keys.jobIndex, lock: lockKey(keys, data), recentJobs: keys.recentJobs },
+      {
+        claim: `${queueName(data.stage, data.format)} ${data.eventKey}`,
+        lockMs: LOCK_MS,
+        // Jobs that fall off the recent list are forgotten by the index too (BullMQ drops them as well).
+        keepRecent: options.keepRecent,
+        takeOverFrom: takeOverFrom ?? lockedAs,
+      },
+    );
+    if (!refusal) return data;
+    if (refusal.refused === 'id-taken') return add({ ...data, jobId: `${data.jobId}x` }, lockedAs);
+    await mustBeOver(data, refusal.holder);
+    return add(data, lockedAs, refusal.holder);
   }
 
   /** Takes the image's lock for a job, or says which job has it. */
@@ -100,18 +120,7 @@ export function createJobControl(options: JobControlOptions): JobControl & {
     const key = lockKey(keys, request);
     if ((await redis.set(key, id, 'PX', LOCK_MS, 'NX')) === 'OK') return;
     const holder = await redis.get(key);
-    if (holder !== null && holder !== id) {
-      const view = await get(holder);
-      if (view && !FINAL_STATES.has(view.state)) {
-        const what = [request.product, request.version, request.format ?? request.cloud]
-          .filter(Boolean)
-          .join(' ');
-        throw new VmopsError(
-          'image_busy',
-          `${what} is busy with job ${holder} (${view.stage}, ${view.state}): wait for it to end, or cancel it (cancel ${holder}).`,
-        );
-      }
-    }
+    if (holder !== null && holder !== id) await mustBeOver(request, holder);
     await redis.set(key, id, 'PX', LOCK_MS);
   }
 
@@ -130,12 +139,22 @@ export function createJobControl(options: JobControlOptions): JobControl & {
       // them before the gates and locks, which the first run's own jobs may now hold or have changed.
       if (requests.length === 0) return [];
       const planned = requests.map((request) => ({ request, id: jobId(base, suffixFor(request, requests)) }));
-      const claims = await redis.hmget(keys.jobIndex, ...planned.map((p) => p.id));
       const claimOf = (p: (typeof planned)[number]) =>
         `${queueName(p.request.stage, p.request.format)} ${eventKey}`;
+      // The claims and what the gates read, side by side in one round trip; the gates' verdict counts
+      // only when the jobs are not there yet.
+      const [claims, gated] = await Promise.all([
+        redis.hmget(keys.jobIndex, ...planned.map((p) => p.id)),
+        (options.gate?.(requests) ?? Promise.resolve()).then(
+          () => undefined,
+          (error: unknown) => ({ error }),
+        ),
+      ]);
       if (planned.every((p, i) => claims[i] === claimOf(p))) return planned.map((p) => p.id);
-      await options.gate?.(requests);
-      for (const request of requests) await lock(request, jobId(base, suffixFor(request, requests)));
+      if (gated) throw gated.error;
+      // Several jobs: every image is locked before any job is queued, so a busy one queues none.
+      const several = planned.length > 1;
+      if (several) for (const p of planned) await lock(p.request, p.id);
       const ids: string[] = [];
       for (const request of requests) {
         const data: JobData = {
@@ -158,7 +177,7 @@ export function createJobControl(options: JobControlOptions): JobControl & {
         };
         if (request.format !== undefined) data.format = request.format;
         if (request.cloud !== undefined) data.cloud = request.cloud;
-        ids.push((await add(data)).jobId);
+        ids.push((await add(data, several ? data.jobId : undefined)).jobId);
       }
       return ids;
     },

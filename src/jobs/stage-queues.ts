@@ -54,6 +54,20 @@ export interface StageQueueOptions {
   attempts: number;
   /** Finished jobs kept for `jobs`, `status`, `log`. */
   keepFinished: number;
+  /** How long a finished job is kept at most (ms); unset, only `keepFinished` bounds them. */
+  keepFinishedFor?: number | undefined;
+}
+
+/** The options every stage job is added with: attempts and the retention of finished jobs. */
+export function stageJobOptions(
+  options: Pick<StageQueueOptions, 'attempts' | 'keepFinished' | 'keepFinishedFor'>,
+) {
+  // BullMQ counts the age in seconds.
+  const keep = {
+    count: options.keepFinished,
+    ...(options.keepFinishedFor === undefined ? {} : { age: Math.ceil(options.keepFinishedFor / 1000) }),
+  };
+  return { attempts: options.attempts, removeOnComplete: keep, removeOnFail: keep, keepLogs: 1000 };
 }
 
 export function openStageQueues(options: StageQueueOptions): StageQueues {
@@ -65,12 +79,7 @@ export function openStageQueues(options: StageQueueOptions): StageQueues {
       new Queue<JobData, JobResult, Stage>(name, {
         connection: options.connection,
         prefix: options.prefix,
-        defaultJobOptions: {
-          attempts: options.attempts,
-          removeOnComplete: { count: options.keepFinished },
-          removeOnFail: { count: options.keepFinished },
-          keepLogs: 1000,
-        },
+        defaultJobOptions: stageJobOptions(options),
       }),
     );
   }

@@ -31,7 +31,7 @@ import type { ChatTarget, IncomingMessage, Principal, Reply } from '../types.ts'
 import { accessFor, authorize, mayRun } from './authorize.ts';
 import type { AwayNotices } from './away-notices.ts';
 import type { Identities } from './identify.ts';
-import { type Admission, admit, type IngressOptions } from './ingress.ts';
+import { type Admission, admit, type IngressOptions, screen } from './ingress.ts';
 import type { Throttle } from './throttle.ts';
 
 export interface PipelineDeps {
@@ -116,6 +116,20 @@ export async function handleMessage(
     account: message.sender.id,
     trace: traceOfEvent(message.target.network, message.eventId),
   });
+  const principal = deps.identities(message.target.network, message.sender);
+  const throttle = (): Promise<{ allowed: boolean; reply?: string | undefined } | undefined> =>
+    deps.throttle?.check(principal.id, message.target.network).catch((error: unknown) => {
+      log
+        .child({ person: principal.id })
+        .warn({ err: error }, 'throttle unavailable; the command is let through');
+      return { allowed: true, reply: undefined };
+    }) ?? Promise.resolve(undefined);
+  // An entry of the intake was claimed when it was taken in, so its claim is all but certain: the
+  // throttle is counted in the same round trip. Anything else is counted only once admitted.
+  const early =
+    admission?.fromIntake && screen(message, deps.ingress.maxAgeMs, admission.takenAt) === undefined
+      ? throttle()
+      : undefined;
   const verdict = await admit(message, deps.ingress, admission).catch((error: unknown) => {
     log.error({ err: error }, 'ingress failed; the message is not handled');
     return undefined;
@@ -138,7 +152,6 @@ export async function handleMessage(
       () => log.info({ tone: reply.tone }, 'reply sent'),
       (error: unknown) => log.warn({ err: error }, 'reply failed'),
     );
-  const principal = deps.identities(message.target.network, message.sender);
   let clog = log.child({ person: principal.id });
   /** Writes what happened to this message to the audit trail; a failure there is logged, not fatal. */
   const audit = (fact: Pick<AuditFact, 'kind' | 'summary' | 'detail'>) =>
@@ -146,12 +159,7 @@ export async function handleMessage(
       { ...fact, actor: principal.id, account: accountKey(principal), room: roomKey(message.target) },
       clog,
     );
-  const throttled = await deps.throttle
-    ?.check(principal.id, message.target.network)
-    .catch((error: unknown) => {
-      clog.warn({ err: error }, 'throttle unavailable; the command is let through');
-      return { allowed: true, reply: undefined };
-    });
+  const throttled = await (early ?? throttle());
   if (throttled && !throttled.allowed) {
     clog.info({ replied: Boolean(throttled.reply) }, 'command dropped: too many from this person');
     if (throttled.reply) {

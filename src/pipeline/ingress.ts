@@ -41,6 +41,11 @@ export interface Admission {
   takenAt: number;
   /** The event was claimed as `taken` by the intake: take over that claim, or one of a handler that died. */
   fromIntake: boolean;
+  /**
+   * The intake entry the event came in: releasing the claim acknowledges it in the same step (and sets
+   * `acknowledged`), so the intake need not; it still acknowledges entries whose claim was never released.
+   */
+  entry?: { stream: string; group: string; id: string; acknowledged?: boolean };
 }
 
 /** The claim value of an event written to the intake stream and not yet handled. */
@@ -65,11 +70,22 @@ export async function claimIgnored(message: IncomingMessage, options: IngressOpt
   return (await options.redis.set(key, IGNORED, 'PX', px, 'NX')) === 'OK';
 }
 
-/** Marks a claimed event done (remembered) or failed (forgotten, so a redelivery may run it), if still ours. */
+/**
+ * Marks a claimed event done (remembered) or failed (forgotten, so a redelivery may run it), if still
+ * ours; and acknowledges and removes its intake entry (stream KEYS[2], group ARGV[4], entry ARGV[5]),
+ * when there is one, whoever holds the claim: the entry has been handled either way.
+ */
 const RELEASE = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if ARGV[2] == 'done' then redis.call('SET', KEYS[1], 'done', 'PX', ARGV[3]) else redis.call('DEL', KEYS[1]) end
-return 1`;
+local released = 0
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  if ARGV[2] == 'done' then redis.call('SET', KEYS[1], 'done', 'PX', ARGV[3]) else redis.call('DEL', KEYS[1]) end
+  released = 1
+end
+if ARGV[5] ~= '' then
+  redis.call('XACK', KEYS[2], ARGV[4], ARGV[5])
+  redis.call('XDEL', KEYS[2], ARGV[5])
+end
+return released`;
 
 /**
  * Claims an event for handling: free, or (from the intake) claimed as taken or by a handler whose
@@ -105,11 +121,22 @@ export async function admit(
   );
   if (claimed !== 1) return { admit: false, reason: 'duplicate' };
   const rememberMs = String(options.rememberMs ?? REMEMBER_MS);
+  const entry = admission?.entry;
   return {
     admit: true,
     async release(outcome) {
       // Only while the claim is still ours: if it lapsed and another instance took the event, that one decides.
-      await options.redis.eval(RELEASE, 1, key, claim, outcome, rememberMs);
+      await options.redis.eval(
+        RELEASE,
+        entry ? 2 : 1,
+        ...(entry ? [key, entry.stream] : [key]),
+        claim,
+        outcome,
+        rememberMs,
+        entry?.group ?? '',
+        entry?.id ?? '',
+      );
+      if (entry) entry.acknowledged = true;
     },
   };
 }

@@ -69,6 +69,10 @@ export const silentChat: ChatAdapter = {
 export async function benchCore(
   server: { url: string },
   adapters: ChatAdapter[],
+  extra: Pick<
+    Parameters<typeof startBotCore>[0],
+    'onHandled' | 'intake' | 'approvalSweepMs'
+  > = {},
 ): Promise<{ config: Config; core: BotCore }> {
   const config = structuredClone(loadConfig());
   config.redis.prefix = 'bench';
@@ -84,6 +88,7 @@ export async function benchCore(
     adapters: new Map(adapters.map((a) => [a.network, a])),
     log: pino({ level: 'silent' }),
     instanceId: 'bench',
+    ...extra,
   });
   for (const adapter of adapters) {
     await adapter.start(async (message) => {

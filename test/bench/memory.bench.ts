@@ -3,14 +3,16 @@
 // notifier; no worker runs, so they all stay queued), then Redis `INFO memory` used_memory and the
 // bot process's heap (after a full GC) are compared with before. The baseline, in the same run on the
 // same private redis-server, is a raw BullMQ `add` of as many jobs carrying the same data (a copy of a
-// job vmops queued, so the payload has the same size). Prints bytes per job for both, and the ratio of
-// Redis bytes per job last.
+// job vmops queued, so the payload has the same size) with the same job options (attempts and the
+// retention of finished jobs, jobs.keepFinished and jobs.keepFinishedFor). Prints bytes per job for
+// both, and the ratio of Redis bytes per job last. Must hold: at most 1.5.
 //   npm run bench   (or: node test/bench/memory.bench.ts [jobs])
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { queueName } from '../../src/jobs/stage-queues.ts';
+import type { Config } from '../../config/schema.ts';
+import { queueName, stageJobOptions } from '../../src/jobs/stage-queues.ts';
 import { connectRedis } from '../../src/redis/connect.ts';
 import type { JobData } from '../../src/types.ts';
 import { benchCore, fromAlice, privateRedis, silentChat, versionFor } from './bench-kit.ts';
@@ -44,8 +46,8 @@ interface Measured {
   seconds: number;
 }
 
-async function vmopsPipeline(redis: Redis): Promise<{ measured: Measured; sample: JobData }> {
-  const { core } = await benchCore(server, [silentChat]); // nothing runs the jobs: they stay queued
+async function vmopsPipeline(redis: Redis): Promise<{ measured: Measured; sample: JobData; config: Config }> {
+  const { core, config } = await benchCore(server, [silentChat]); // nothing runs the jobs: they stay queued
   const message = (i: number) =>
     fromAlice(`build cernvm ${versionFor(i)} kvm`, { eventId: `bench-${i}`, room: `room-${i % 100}` });
   const handle = async (i: number) => {
@@ -85,11 +87,16 @@ async function vmopsPipeline(redis: Redis): Promise<{ measured: Measured; sample
       seconds,
     },
     sample,
+    config,
   };
 }
 
-async function rawBullmq(redis: Redis, sample: JobData): Promise<Measured> {
-  const queue = new Queue<JobData>('build', { connection: redis, prefix: 'raw' });
+async function rawBullmq(redis: Redis, sample: JobData, config: Config): Promise<Measured> {
+  const queue = new Queue<JobData>('build', {
+    connection: redis,
+    prefix: 'raw',
+    defaultJobOptions: stageJobOptions(config.jobs), // the same retention of finished jobs
+  });
   await queue.waitUntilReady();
   // Ids as long as vmops's eight characters, so keys cost the same.
   const id = (i: number) => `r${String(i).padStart(sample.jobId.length - 1, '0')}`;
@@ -129,12 +136,13 @@ function describe(name: string, m: Measured): string {
 
 const redis = connectRedis(server.url);
 try {
-  const { measured: ours, sample } = await vmopsPipeline(redis);
-  const raw = await rawBullmq(redis, sample);
+  const { measured: ours, sample, config } = await vmopsPipeline(redis);
+  const raw = await rawBullmq(redis, sample, config);
   console.log(
     `memory: ${count} queued jobs, no worker, on a private redis-server; data ${JSON.stringify(sample).length} B a job`,
   );
   console.log(describe('raw BullMQ add:', raw));
+  console.log(`  (both with the same job options: ${JSON.stringify(stageJobOptions(config.jobs))})`);
   console.log(describe('vmops build commands:', ours));
   console.log(
     `memory ratio (vmops / raw BullMQ add, Redis used_memory per job): ${(ours.redisBytes / raw.redisBytes).toFixed(2)}`,
