@@ -119,7 +119,7 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
       interactive,
       as: config.networks.shell?.as ?? userInfo().username,
     });
-    const networks = networkAdapters(config, log, redisUrl);
+    const networks = await networkAdapters(config, log, redisUrl);
     const web = new WebAdapter();
     const adapters = new Map<string, ChatAdapter>([
       [shell.network, shell],
