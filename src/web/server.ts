@@ -5,6 +5,7 @@
 // (web-adapter.ts), so roles, policy, approvals and the audit trail apply exactly as in chat. The
 // download area (<dataDir>/downloads) is served read-only.
 import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,6 +112,19 @@ function quoted(reason: string): string {
   return ` "${clean.replaceAll('"', "'").replaceAll("'", '')}"`;
 }
 
+/** Fastify's own packages, resolved from fastify (they are its dependencies, not ours). */
+const fromFastify = createRequire(import.meta.resolve('fastify'));
+
+/**
+ * Fastify's schema compilers (ajv and fast-json-stringify, about a hundred modules and a third of the
+ * console's load time) are loaded only if a route declares a schema to validate or serialize with;
+ * the console's routes declare none, so its start loads neither.
+ */
+const SCHEMA_COMPILERS_ON_USE = {
+  buildValidator: (...args: unknown[]) => fromFastify('@fastify/ajv-compiler')()(...args),
+  buildSerializer: (...args: unknown[]) => fromFastify('@fastify/fast-json-stringify-compiler')()(...args),
+};
+
 export async function startWebConsole(options: WebConsoleOptions): Promise<WebConsole> {
   const { config, core, adapter, log } = options;
   const now = options.now ?? Date.now;
@@ -150,7 +164,12 @@ export async function startWebConsole(options: WebConsoleOptions): Promise<WebCo
       .filter((item) => may(principal, item.command))
       .map(({ href, label }) => ({ href, label }));
 
-  const app = Fastify({ logger: false, forceCloseConnections: true, trustProxy: false });
+  const app = Fastify({
+    logger: false,
+    forceCloseConnections: true,
+    trustProxy: false,
+    schemaController: { compilersFactory: SCHEMA_COMPILERS_ON_USE },
+  });
   await app.register(fastifyCookie);
   await app.register(fastifyFormbody);
   // Only requests addressed to this console by a name it is known by (DNS rebinding, host-check.ts).

@@ -75,6 +75,8 @@ describe('local mode start-up', () => {
     expect(packages).toContain('bullmq');
     expect(packages).toContain('fastify');
     expect([...NETWORK_SDKS, ...TEST_ONLY, ...ON_USE].filter((name) => packages.has(name))).toEqual([]);
+    // The console declares no route schemas, so fastify's schema compilers stay unloaded.
+    expect(['ajv', '@fastify/ajv-compiler'].filter((name) => packages.has(name))).toEqual([]);
   });
 
   it('with the web console off, does not load fastify or its plugins either', async () => {
