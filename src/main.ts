@@ -41,18 +41,19 @@ type Basics = Awaited<ReturnType<typeof loadBasics>>;
  * The bot's code, the worker's and the terminal's: about half of the start-up's CPU. Imported
  * dynamically, so local mode loads it while its private redis-server starts (see runLocal).
  */
-async function loadParts() {
+async function loadParts(config: Config) {
   const [core, stageWorker, shell, metrics] = await Promise.all([
     import('./bot-core.ts'),
     import('./jobs/stage-worker.ts'),
     import('../adapters/shell.ts'),
-    import('./observability/metrics.ts'),
+    // prom-client only when the web console serves what it counts (/metrics).
+    config.web.enabled ? import('./observability/metrics.ts') : undefined,
   ]);
   return {
     startBotCore: core.startBotCore,
     startStageWorkers: stageWorker.startStageWorkers,
     ShellAdapter: shell.ShellAdapter,
-    VmopsMetrics: metrics.VmopsMetrics,
+    VmopsMetrics: metrics?.VmopsMetrics,
   };
 }
 
@@ -149,7 +150,7 @@ async function runLocal(cli: RunCommand, config: Config, basics: Basics): Promis
           onSpawn: spawned.resolve,
         });
     if (redisStarting) await Promise.race([spawned.promise, redisStarting.catch(() => undefined)]);
-    const [redisStart, loaded] = await Promise.allSettled([redisStarting, loadParts()]);
+    const [redisStart, loaded] = await Promise.allSettled([redisStarting, loadParts(config)]);
     const privateRedis = settledValue(redisStart);
     if (privateRedis) undo.push(() => privateRedis.stop());
     fulfilled(redisStart);
@@ -174,8 +175,9 @@ async function runLocal(cli: RunCommand, config: Config, basics: Basics): Promis
       ...networks.map((a) => [a.network, a] as const),
     ]);
     const instanceId = `${hostname()}-${process.pid}`;
-    // One metrics registry for this process, with its CPU, memory and event loop figures (/metrics).
-    const metrics = new VmopsMetrics({ processMetrics: true });
+    // One metrics registry for this process, with its CPU, memory and event loop figures (/metrics);
+    // without the web console nothing serves them, and the core counts into nothing.
+    const metrics = VmopsMetrics ? new VmopsMetrics({ processMetrics: true }) : undefined;
     // The bot's half (then its web console) and local mode's worker start side by side: they share
     // only Redis, and each mostly waits on it. The notifier reads the state of every job it knows
     // once subscribed, so a job the worker settles or runs again meanwhile is not missed.
@@ -185,7 +187,7 @@ async function runLocal(cli: RunCommand, config: Config, basics: Basics): Promis
       adapters,
       log,
       instanceId,
-      metrics,
+      ...(metrics ? { metrics } : {}),
       auditDir: join(dataDir, 'audit'),
       onHandled: (_message, handled) => jobs.push(...handled.jobs),
     });

@@ -79,12 +79,15 @@ describe('local mode start-up', () => {
     expect(['ajv', '@fastify/ajv-compiler'].filter((name) => packages.has(name))).toEqual([]);
   });
 
-  it('with the web console off, does not load fastify or its plugins either', async () => {
+  it('with the web console off, does not load fastify, its plugins or prom-client either', async () => {
     const config = readFileSync(join(repoRoot, 'config', 'default.yaml'), 'utf8');
     const { output, packages } = await localModeLoads(`${config}\nweb:\n  enabled: false\n`);
     expect(output).toMatch(/^You are alice/m);
     expect(packages).toContain('bullmq');
-    const web = [...packages].filter((name) => name === 'fastify' || name.startsWith('@fastify/'));
+    // Nor prom-client: only the console serves /metrics.
+    const web = [...packages].filter(
+      (name) => name === 'fastify' || name.startsWith('@fastify/') || name === 'prom-client',
+    );
     expect(web).toEqual([]);
   });
 });
