@@ -27,7 +27,7 @@ import { checkWorkers } from './jobs/worker-gate.ts';
 import { Notifier } from './notifier.ts';
 import { type BotHealth, botHealth } from './observability/health.ts';
 import { instrumentAdapter } from './observability/instrument-adapter.ts';
-import { VmopsMetrics } from './observability/metrics.ts';
+import { type MetricsSink, noMetrics } from './observability/metrics-sink.ts';
 import { OnCallDesk } from './oncall/oncall-desk.ts';
 import { Outbox } from './outbox/outbox.ts';
 import { AwayNotices } from './pipeline/away-notices.ts';
@@ -104,8 +104,8 @@ export interface BotCore {
   liveWorkers(): Promise<AgentInfo[]>;
   /** Web console login links and sessions. */
   sessions: WebSessions;
-  /** This process's Prometheus metrics (/metrics). */
-  metrics: VmopsMetrics;
+  /** This process's Prometheus metrics (/metrics); counting nothing when the web console is off. */
+  metrics: MetricsSink;
   /** Liveness and readiness (/healthz, /readyz). */
   health: BotHealth;
   close(): Promise<void>;
@@ -131,8 +131,9 @@ export async function startBotCore(options: {
   approvalSweepMs?: number;
   /** The clock (tests move it to test rotas and expiry). */
   now?: () => number;
-  /** The process's metrics registry (main.ts adds the process metrics); default a new one. */
-  metrics?: VmopsMetrics;
+  /** The process's metrics registry (main.ts adds the process metrics); default a new one, or none
+   * (noMetrics) when the web console, which serves /metrics, is off. */
+  metrics?: MetricsSink;
   /** Where this process anchors the audit trail (its journal, beside the other processes' on this host). */
   auditDir?: string;
   /** Called with each message the intake has handled and what became of it (main.ts collects jobs; tests watch). */
@@ -144,7 +145,10 @@ export async function startBotCore(options: {
   // Config mistakes first, before anything connects or starts that would then have to be stopped.
   const registry = new CommandRegistry(allCommands);
   checkPolicy(config, registry);
-  const metrics = options.metrics ?? new VmopsMetrics();
+  // prom-client is loaded only when something will serve what it counts.
+  const metrics =
+    options.metrics ??
+    (config.web.enabled ? new (await import('./observability/metrics.ts')).VmopsMetrics() : noMetrics);
   // Every send and edit, whoever makes it (pipeline, notifier, announcer, approvals), is timed and counted.
   const adapters: ReadonlyMap<string, ChatAdapter> = new Map(
     [...options.adapters].map(([name, adapter]) => [name, instrumentAdapter(adapter, metrics)]),

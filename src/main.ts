@@ -5,30 +5,57 @@
 //   npm run vmops -- config check FILE
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
 import { hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import pino from 'pino';
-import { ShellAdapter } from '../adapters/shell.ts';
-import { allCommands } from '../commands/index.ts';
 import type { Config } from '../config/schema.ts';
-import { type BotCore, startBotCore } from './bot-core.ts';
+import type { BotCore } from './bot-core.ts';
 import { parseCli, type RunCommand, USAGE } from './cli-args.ts';
-import { CommandRegistry } from './command-registry.ts';
-import { dataDirOf, defaultConfigPath, loadConfig, repoRoot, WORKER_SCOPE } from './config-load.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { asVmopsError, VmopsError } from './errors.ts';
-import { configuredFormats } from './jobs/stage-queues.ts';
-import { type StageWorkers, startStageWorkers } from './jobs/stage-worker.ts';
-import { createLogger } from './logger.ts';
+import type { StageWorkers } from './jobs/stage-worker.ts';
 import { networkAdapters } from './network-adapters.ts';
-import { VmopsMetrics } from './observability/metrics.ts';
-import { checkPolicy } from './policy-check.ts';
-import { describeTarget, redisTargetOf } from './redis/connect.ts';
 import { redisKeys } from './redis/keys.ts';
 import { startRedisServer } from './redis/redis-server-process.ts';
 import type { ChatAdapter } from './types.ts';
 import { startWebConsoleFromConfig } from './web/start-from-config.ts';
 import { WebAdapter } from './web/web-adapter.ts';
+
+/**
+ * What every mode needs first: the config, the logger, the Redis settings. Imported dynamically, like
+ * everything else that is not small, so that it loads once the compile cache is on (see main).
+ */
+async function loadBasics() {
+  const [configLoad, logger, connect, pino] = await Promise.all([
+    import('./config-load.ts'),
+    import('./logger.ts'),
+    import('./redis/connect.ts'),
+    import('pino'),
+  ]);
+  return { ...configLoad, ...logger, ...connect, pino: pino.default };
+}
+
+type Basics = Awaited<ReturnType<typeof loadBasics>>;
+
+/**
+ * The bot's code, the worker's and the terminal's: about half of the start-up's CPU. Imported
+ * dynamically, so local mode loads it while its private redis-server starts (see runLocal).
+ */
+async function loadParts(config: Config) {
+  const [core, stageWorker, shell, metrics] = await Promise.all([
+    import('./bot-core.ts'),
+    import('./jobs/stage-worker.ts'),
+    import('../adapters/shell.ts'),
+    // prom-client only when the web console serves what it counts (/metrics).
+    config.web.enabled ? import('./observability/metrics.ts') : undefined,
+  ]);
+  return {
+    startBotCore: core.startBotCore,
+    startStageWorkers: stageWorker.startStageWorkers,
+    ShellAdapter: shell.ShellAdapter,
+    VmopsMetrics: metrics?.VmopsMetrics,
+  };
+}
 
 function logLevel(): string {
   return process.env.VMOPS_LOG_LEVEL || 'info';
@@ -59,6 +86,17 @@ function watchSignals(whileStopping: () => void): { requested: Promise<string>; 
   };
 }
 
+/** The value of a settled promise, or undefined when it was rejected. */
+function settledValue<T>(result: PromiseSettledResult<T>): T | undefined {
+  return result.status === 'fulfilled' ? result.value : undefined;
+}
+
+/** The value of a settled promise; throws its reason when it was rejected. */
+function fulfilled<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
+}
+
 /** Waits (a bounded time) until the final states of the given jobs have been delivered. */
 async function settleWithin(core: BotCore, jobs: readonly string[], ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -71,7 +109,8 @@ async function settleWithin(core: BotCore, jobs: readonly string[], ms: number):
   clearTimeout(timer);
 }
 
-async function runLocal(cli: RunCommand, config: Config): Promise<void> {
+async function runLocal(cli: RunCommand, config: Config, basics: Basics): Promise<void> {
+  const { createLogger, dataDirOf, describeTarget, pino, redisTargetOf, repoRoot } = basics;
   const configuredUrl = redisTargetOf(config.redis);
   if (cli.mode === 'bot' && !configuredUrl) {
     throw new VmopsError(
@@ -98,15 +137,24 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
   const undo: (() => Promise<void> | void)[] = [release, () => log.flush()];
   const jobs: string[] = [];
   try {
-    const privateRedis = configuredUrl
+    // The private redis-server starts in its own process while this one loads the bot's code (once
+    // spawned: loading first would hold the spawn up, as loading does not yield to the event loop).
+    const spawned = Promise.withResolvers<void>();
+    const redisStarting = configuredUrl
       ? undefined
-      : await startRedisServer({
+      : startRedisServer({
           dir: redisDir,
           appendOnly: true,
           // Anyone on the host can reach a loopback port: only this process gets the password.
           password: randomBytes(24).toString('base64url'),
+          onSpawn: spawned.resolve,
         });
+    if (redisStarting) await Promise.race([spawned.promise, redisStarting.catch(() => undefined)]);
+    const [redisStart, loaded] = await Promise.allSettled([redisStarting, loadParts(config)]);
+    const privateRedis = settledValue(redisStart);
     if (privateRedis) undo.push(() => privateRedis.stop());
+    fulfilled(redisStart);
+    const { startBotCore, startStageWorkers, ShellAdapter, VmopsMetrics } = fulfilled(loaded);
     const redisUrl = configuredUrl || (privateRedis?.url ?? '');
     log.info(
       { redis: describeTarget(redisUrl), dataDir, private: Boolean(privateRedis) },
@@ -119,7 +167,7 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
       interactive,
       as: config.networks.shell?.as ?? userInfo().username,
     });
-    const networks = networkAdapters(config, log, redisUrl);
+    const networks = await networkAdapters(config, log, redisUrl);
     const web = new WebAdapter();
     const adapters = new Map<string, ChatAdapter>([
       [shell.network, shell],
@@ -127,60 +175,93 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
       ...networks.map((a) => [a.network, a] as const),
     ]);
     const instanceId = `${hostname()}-${process.pid}`;
-    // One metrics registry for this process, with its CPU, memory and event loop figures (/metrics).
-    const metrics = new VmopsMetrics({ processMetrics: true });
-    const core = await startBotCore({
+    // One metrics registry for this process, with its CPU, memory and event loop figures (/metrics);
+    // without the web console nothing serves them, and the core counts into nothing.
+    const metrics = VmopsMetrics ? new VmopsMetrics({ processMetrics: true }) : undefined;
+    // The bot's half (then its web console) and local mode's worker start side by side: they share
+    // only Redis, and each mostly waits on it. The notifier reads the state of every job it knows
+    // once subscribed, so a job the worker settles or runs again meanwhile is not missed.
+    const coreStart = startBotCore({
       config,
       redisUrl,
       adapters,
       log,
       instanceId,
-      metrics,
+      ...(metrics ? { metrics } : {}),
       auditDir: join(dataDir, 'audit'),
       onHandled: (_message, handled) => jobs.push(...handled.jobs),
     });
-    for (const warning of core.redisWarnings) process.stderr.write(`vmops: warning: ${warning}\n`);
-    undo.push(() => core.close());
-    const webConsole = await startWebConsoleFromConfig({
-      config,
-      core,
-      adapter: web,
-      dataDir,
-      log,
-      fallbackPort: cli.mode === 'local',
+    const webStart = coreStart.then((core) => {
+      const starting = startWebConsoleFromConfig({
+        config,
+        core,
+        adapter: web,
+        dataDir,
+        log,
+        fallbackPort: cli.mode === 'local',
+      });
+      core.sessions.startingAt(starting);
+      return starting;
     });
-    if (webConsole) undo.push(() => webConsole.close());
-    // Networks stop after the final states below have been handed to them (they send what waits first).
-    for (const network of networks) undo.push(() => network.stop());
-    // What waits in the outbox goes out (for up to 3 s) while the networks are still up.
-    undo.push(() => core.outbox.stop(3000));
-    // Before the networks stop: what the intake read is finished while its answers can still be sent;
-    // what the networks take in meanwhile stays in Redis for the next instance.
-    undo.push(() => core.intake.stop());
-    // Runs after the worker has finished its jobs: their final states reach the room before the notifier stops.
-    undo.push(() => settleWithin(core, jobs, 10_000));
+    // Settles only if the console fails to start, which stops vmops as it would have at start (raced
+    // below; handled here at once, so it is never an unhandled rejection).
+    const webFailed = webStart.then(() => new Promise<never>(() => undefined));
+    webFailed.catch(() => undefined);
+    const workerStart =
+      cli.mode === 'local'
+        ? startStageWorkers({
+            config,
+            redisUrl,
+            keys: redisKeys(config.redis.prefix),
+            log,
+            repoRoot,
+            dataDir,
+            name: instanceId,
+            host: hostname(),
+          })
+        : undefined;
+    // The first reply does not need the web console: on a pipe, local mode answers while the console
+    // starts (a login link asked for meanwhile waits for it). On a terminal its address is in the
+    // greeting, and in bot mode a console that cannot start stops the bot before it serves anyone.
+    const consoleFirst = interactive || cli.mode === 'bot';
+    const [coreStarted, webStarted, workerStarted] = await Promise.allSettled([
+      coreStart,
+      consoleFirst ? webStart : undefined,
+      workerStart,
+    ]);
+    // What started is stopped on the way out (in reverse order), also when something else failed to.
+    const core = settledValue(coreStarted);
+    const webConsole = settledValue(webStarted);
+    worker = settledValue(workerStarted);
+    if (core) undo.push(() => core.close());
+    undo.push(async () => (await webStart.catch(() => undefined))?.close());
+    if (core) {
+      // Networks stop after the final states below have been handed to them (they send what waits first).
+      for (const network of networks) undo.push(() => network.stop());
+      // What waits in the outbox goes out (for up to 3 s) while the networks are still up.
+      undo.push(() => core.outbox.stop(3000));
+      // Before the networks stop: what the intake read is finished while its answers can still be sent;
+      // what the networks take in meanwhile stays in Redis for the next instance.
+      undo.push(() => core.intake.stop());
+      // Runs after the worker has finished its jobs: their final states reach the room before the notifier stops.
+      undo.push(() => settleWithin(core, jobs, 10_000));
+    }
+    const stageWorkers = worker;
+    if (stageWorkers) undo.push(() => stageWorkers.close());
+    fulfilled(coreStarted);
+    fulfilled(webStarted);
+    fulfilled(workerStarted);
+    if (!core) throw new Error('the bot core did not start'); // (fulfilled above threw its reason)
+    for (const warning of core.redisWarnings) process.stderr.write(`vmops: warning: ${warning}\n`);
     for (const network of networks) {
       // Taken into Redis before the network is acknowledged; the intake runs the pipeline on it.
       await network.start(async (message) => {
         await core.take(message);
       });
     }
-    if (cli.mode === 'local') {
-      const keys = redisKeys(config.redis.prefix);
-      worker = await startStageWorkers({
-        config,
-        redisUrl,
-        keys,
-        log,
-        repoRoot,
-        dataDir,
-        name: instanceId,
-        host: hostname(),
-      });
-      const started = worker;
-      undo.push(() => started.close());
+    if (stageWorkers) {
       // Jobs the last run took but never started run now; local mode waits for them like for its own.
-      const { requeued, lost } = worker.recovered;
+      const { requeued, lost } = stageWorkers.recovered;
       jobs.push(...requeued);
       if (requeued.length + lost.length > 0) {
         shell.notice(
@@ -205,7 +286,7 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
       if (!interactive && cli.wait)
         await Promise.race([core.notifier.whenSettled(started), signals.requested]);
     });
-    const how = await Promise.race([shell.ended.then(() => 'end' as const), signals.requested]);
+    const how = await Promise.race([shell.ended.then(() => 'end' as const), signals.requested, webFailed]);
     if (how === 'end' && !interactive && cli.wait) {
       await Promise.race([core.notifier.whenSettled(jobs), signals.requested]);
     }
@@ -227,7 +308,8 @@ async function runLocal(cli: RunCommand, config: Config): Promise<void> {
   }
 }
 
-async function runWorker(cli: RunCommand, config: Config): Promise<void> {
+async function runWorker(cli: RunCommand, config: Config, basics: Basics): Promise<void> {
+  const { createLogger, dataDirOf, describeTarget, redisTargetOf, repoRoot } = basics;
   const redisUrl = redisTargetOf(config.redis);
   if (!redisUrl) {
     throw new VmopsError(
@@ -237,6 +319,10 @@ async function runWorker(cli: RunCommand, config: Config): Promise<void> {
   }
   const log = createLogger({ level: logLevel() });
   const name = `${hostname()}-${process.pid}`;
+  const [{ startStageWorkers }, { configuredFormats }] = await Promise.all([
+    import('./jobs/stage-worker.ts'),
+    import('./jobs/stage-queues.ts'),
+  ]);
   let worker: StageWorkers | undefined;
   // Listen before the workers start: a job may begin the moment they do.
   const signals = watchSignals(() => void worker?.close({ cancelRunning: true }));
@@ -249,7 +335,7 @@ async function runWorker(cli: RunCommand, config: Config): Promise<void> {
     dataDir: dataDirOf(config),
     name,
     ...(cli.stages ? { stages: cli.stages } : {}),
-    ...(cli.formats ? { formats: checkFormats(cli.formats, config) } : {}),
+    ...(cli.formats ? { formats: checkFormats(cli.formats, configuredFormats(config.products)) } : {}),
     host: hostname(),
     checkRedis: true,
   });
@@ -262,9 +348,8 @@ async function runWorker(cli: RunCommand, config: Config): Promise<void> {
   log.info('worker stopped');
 }
 
-/** Worker --formats must be formats from config. */
-function checkFormats(formats: string[], config: Config): string[] {
-  const known = configuredFormats(config.products);
+/** Worker --formats must be formats from config (`known`). */
+function checkFormats(formats: string[], known: readonly string[]): string[] {
   const unknown = formats.filter((f) => !known.includes(f));
   if (unknown.length > 0) {
     throw new VmopsError(
@@ -283,13 +368,25 @@ async function main(argv: readonly string[]): Promise<number> {
     );
     return 1;
   }
+  // What loads from here on (nearly all of vmops and its packages: main.ts imports only small modules
+  // statically) is compiled once, and its TypeScript stripped once, then kept in Node's compile cache
+  // (per user, in os.tmpdir() unless NODE_COMPILE_CACHE says where; NODE_DISABLE_COMPILE_CACHE=1 turns
+  // it off): the next start skips that work, about a fifth of its CPU.
+  enableCompileCache();
   const cli = parseCli(argv, process.env);
   if (cli.mode === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  const basics = await loadBasics();
+  const { loadConfig, defaultConfigPath, WORKER_SCOPE } = basics;
   if (cli.mode === 'config-check') {
     const config = loadConfig(resolve(cli.configFile));
+    const [{ checkPolicy }, { CommandRegistry }, { allCommands }] = await Promise.all([
+      import('./policy-check.ts'),
+      import('./command-registry.ts'),
+      import('../commands/index.ts'),
+    ]);
     checkPolicy(config, new CommandRegistry(allCommands), cli.configFile);
     const people = Object.keys(config.people).length;
     process.stdout.write(
@@ -299,8 +396,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const file = cli.configFile ? resolve(cli.configFile) : defaultConfigPath;
   // A worker reads only what it uses: the team's config file works without the bot's chat secrets.
-  if (cli.mode === 'worker') await runWorker(cli, loadConfig(file, process.env, WORKER_SCOPE));
-  else await runLocal(cli, loadConfig(file));
+  if (cli.mode === 'worker') await runWorker(cli, loadConfig(file, process.env, WORKER_SCOPE), basics);
+  else await runLocal(cli, loadConfig(file), basics);
   return 0;
 }
 

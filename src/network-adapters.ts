@@ -2,18 +2,22 @@
 // main.ts makes itself): `networks.xmpp` → the XMPP adapter, `networks.matrix` → the Matrix adapter
 // (which keeps its sync position in Redis, hence the URL), `networks.slack` → the Slack adapter. Each
 // still has to be started with the pipeline's handler and stopped on the way out.
+// A network's adapter, and so its SDK (matrix-js-sdk alone takes about half a second to load), is
+// imported only when that network is configured: local mode loads none of them.
 import type { Logger } from 'pino';
-import { MatrixAdapter } from '../adapters/matrix/adapter.ts';
-import { SlackAdapter } from '../adapters/slack/adapter.ts';
-import { XmppAdapter } from '../adapters/xmpp/adapter.ts';
 import type { Config } from '../config/schema.ts';
 import type { RedisTarget } from './redis/connect.ts';
 import type { ChatAdapter } from './types.ts';
 
-export function networkAdapters(config: Config, log: Logger, redisUrl: RedisTarget): ChatAdapter[] {
+export async function networkAdapters(
+  config: Config,
+  log: Logger,
+  redisUrl: RedisTarget,
+): Promise<ChatAdapter[]> {
   const adapters: ChatAdapter[] = [];
   const xmpp = config.networks.xmpp;
   if (xmpp) {
+    const { XmppAdapter } = await import('../adapters/xmpp/adapter.ts');
     const domain = xmpp.jid.split('@')[1] ?? '';
     adapters.push(
       new XmppAdapter({
@@ -35,6 +39,7 @@ export function networkAdapters(config: Config, log: Logger, redisUrl: RedisTarg
   }
   const matrix = config.networks.matrix;
   if (matrix) {
+    const { MatrixAdapter } = await import('../adapters/matrix/adapter.ts');
     adapters.push(
       new MatrixAdapter({
         homeserverUrl: matrix.homeserver,
@@ -58,6 +63,7 @@ export function networkAdapters(config: Config, log: Logger, redisUrl: RedisTarg
   }
   const slack = config.networks.slack;
   if (slack) {
+    const { SlackAdapter } = await import('../adapters/slack/adapter.ts');
     adapters.push(
       new SlackAdapter({
         token: slack.token,

@@ -4,7 +4,12 @@ import { VmopsError } from '../errors.ts';
 import type { JobProgress, JobResult } from '../types.ts';
 import type { StepDirective } from './progress-protocol.ts';
 import { type RunStepOptions, runStep, type StepOutcome } from './run-step.ts';
-import { runStepOverSsh } from './run-step-ssh.ts';
+import type { RunStepOverSshOptions } from './run-step-ssh.ts';
+
+/** ssh2 is loaded by the first step on an SSH host, not by every worker that could run one. */
+async function runStepOverSsh(options: RunStepOverSshOptions): Promise<StepOutcome> {
+  return (await import('./run-step-ssh.ts')).runStepOverSsh(options);
+}
 
 /** Progress of the running stage; the worker adds `startedAt` and `worker` to make a JobProgress. */
 export type StageProgress = Pick<JobProgress, 'step' | 'steps' | 'stepName' | 'percent' | 'message'>;

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
-import { throttle } from 'es-toolkit';
+import { throttle } from 'es-toolkit/function/throttle';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';

@@ -1,6 +1,7 @@
 // Health of a bot process, for /healthz and /readyz. Live: the process answers and its Redis answers
 // PING. Ready: live, and every chat network's adapter is connected. A report names what is down.
-import { TimeoutError, withTimeout } from 'es-toolkit';
+import { TimeoutError } from 'es-toolkit/error/TimeoutError';
+import { withTimeout } from 'es-toolkit/promise/withTimeout';
 import type { ChatAdapter } from '../types.ts';
 
 export interface HealthCheck {

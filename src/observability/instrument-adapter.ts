@@ -4,9 +4,9 @@
 // then waits out) and from what an adapter itself reports through `watchRateLimits`. The adapters stay
 // free of policy and metrics.
 import type { ChatAdapter } from '../types.ts';
-import type { VmopsMetrics } from './metrics.ts';
+import type { MetricsSink } from './metrics-sink.ts';
 
-export function instrumentAdapter(adapter: ChatAdapter, metrics: VmopsMetrics): ChatAdapter {
+export function instrumentAdapter(adapter: ChatAdapter, metrics: MetricsSink): ChatAdapter {
   const network = adapter.network;
   adapter.watchRateLimits?.((waitMs) => {
     if (waitMs > 0) metrics.rateLimitWait.inc({ network }, waitMs / 1000);

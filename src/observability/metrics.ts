@@ -3,7 +3,7 @@
 // (commands, chat sends); job, queue, worker and network gauges are read on each scrape, from Redis
 // (BullMQ job counts, worker heartbeats) and from the adapters, so several bot instances report the
 // same queue figures and nothing is kept in memory between scrapes.
-import { withTimeout } from 'es-toolkit';
+import { withTimeout } from 'es-toolkit/promise/withTimeout';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { AgentInfo } from '../jobs/agent-presence.ts';
 

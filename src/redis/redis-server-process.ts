@@ -21,6 +21,8 @@ export interface RedisServerOptions {
   binary?: string;
   /** A password clients must give (local mode: a new random one each start). */
   password?: string;
+  /** Called once the server process is spawned, before it is ready (local mode then loads its own code). */
+  onSpawn?: () => void;
 }
 
 export interface RedisServerHandle {
@@ -71,6 +73,7 @@ async function startOnce(options: RedisServerOptions, port: number): Promise<Red
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  options.onSpawn?.();
   const output: string[] = [];
   const ready = new Promise<void>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout ?? process.stdin });

@@ -1,9 +1,16 @@
 // Reads the test stage's report file, TAP or JUnit XML by content or extension, at most 5 MB of it.
 import { open } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { parseJunit } from './parse-junit.ts';
-import { parseTap } from './parse-tap.ts';
 import { emptyReport, type TestReport } from './test-report.ts';
+
+// The parsers (tap-parser, fast-xml-parser) are loaded when a report is read, not when a worker starts.
+async function parseTap(text: string): Promise<TestReport> {
+  return (await import('./parse-tap.ts')).parseTap(text);
+}
+
+async function parseJunit(text: string): Promise<TestReport> {
+  return (await import('./parse-junit.ts')).parseJunit(text);
+}
 
 export const MAX_REPORT_BYTES = 5 * 1024 * 1024;
 
@@ -39,12 +46,12 @@ export async function readReport(path: string): Promise<TestReport> {
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
     let text = buffer.subarray(0, bytesRead).toString('utf8');
     const format = detectFormat(path, text);
-    if (size <= MAX_REPORT_BYTES) return format === 'tap' ? parseTap(text) : parseJunit(text);
+    if (size <= MAX_REPORT_BYTES) return await (format === 'tap' ? parseTap(text) : parseJunit(text));
     const limit = `report file is ${megabytes(size)}, over the ${megabytes(MAX_REPORT_BYTES)} limit`;
     if (format === 'junit') return emptyReport('junit', `${limit}: not read`);
     const lastLine = text.lastIndexOf('\n');
     if (lastLine >= 0) text = text.slice(0, lastLine + 1);
-    const report = parseTap(text);
+    const report = await parseTap(text);
     report.problems.unshift(`${limit}: only the first ${megabytes(MAX_REPORT_BYTES)} was read`);
     return report;
   } catch (error) {

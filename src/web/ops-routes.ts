@@ -4,11 +4,11 @@
 // is set, in which case a scrape must send `Authorization: Bearer <token>`.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { BotHealth, HealthReport } from '../observability/health.ts';
-import type { VmopsMetrics } from '../observability/metrics.ts';
+import type { MetricsSink } from '../observability/metrics-sink.ts';
 import { equalSecret } from './secret-compare.ts';
 
 export interface OpsRoutesOptions {
-  metrics: VmopsMetrics;
+  metrics: MetricsSink;
   health: BotHealth;
   /** A bearer token /metrics requires (web.metricsToken); unset: open. */
   metricsToken?: string | undefined;

@@ -35,6 +35,8 @@ export class WebSessions {
   readonly #now: () => number;
   /** Where login links point: web.publicUrl, or the console's own address once it listens. */
   #baseUrl: string | undefined;
+  /** Settles when the console that is starting listens (or fails to): links asked for meanwhile wait. */
+  #starting: Promise<void> | undefined;
 
   constructor(
     redis: Redis,
@@ -54,8 +56,17 @@ export class WebSessions {
     this.#baseUrl ??= url;
   }
 
+  /** The console is starting (local mode answers its first command meanwhile): links wait for its address. */
+  startingAt(listening: Promise<unknown>): void {
+    this.#starting = listening.then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
   /** A one-time sign-in link for a person. */
   async loginLink(person: string): Promise<LoginLink> {
+    if (this.#baseUrl === undefined) await this.#starting;
     if (this.#baseUrl === undefined) {
       throw new VmopsError(
         'not_available',

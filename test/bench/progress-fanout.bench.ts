@@ -12,136 +12,23 @@
 //   npm run bench   (or: node test/bench/progress-fanout.bench.ts [progress events])
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker } from 'bullmq';
-import { FINAL_STATES } from '../../src/jobs/job-view.ts';
 import { queueName } from '../../src/jobs/stage-queues.ts';
 import { bullConnection, connectRedis } from '../../src/redis/connect.ts';
-import { SendFailure } from '../../src/send-failure.ts';
-import type {
-  AdapterLimits,
-  ChatAdapter,
-  ChatTarget,
-  IncomingMessage,
-  JobData,
-  JobProgress,
-  JobResult,
-  MessageRef,
-  Reply,
-} from '../../src/types.ts';
-import { benchCore, fromAlice, ms, percentile, privateRedis, sleepUntil } from './bench-kit.ts';
+import type { JobData, JobProgress, JobResult } from '../../src/types.ts';
+import { benchCore, fromAlice, ms, PacedChat, percentile, privateRedis, sleepUntil } from './bench-kit.ts';
 
 const JOBS = 50;
 const EVENTS_PER_SECOND = 1000;
 const events = Number(process.argv[2] ?? 10_000); // progress events in all: 10 s at 1,000 a second
 const perJob = Math.max(1, Math.round(events / JOBS));
 const ROOMS_PER_NETWORK = 5;
-const ADAPTER_LATENCY_MS = 5; // each send or edit takes this long, as a network round trip would
 const server = await privateRedis();
 
-/** What a network's 429 becomes in an adapter: retryable, with the wait the network asked for. */
-class RateLimited extends SendFailure {
-  constructor(retryAfterMs: number) {
-    super(`429 too many requests: retry after ${retryAfterMs} ms`, {
-      retryable: true,
-      retryAfterMs,
-      platformCode: 'ratelimited',
-    });
-  }
-}
-
-interface Message {
-  ref: MessageRef;
-  jobId: string | undefined;
-  /** Date.now() of the last accepted send or edit. */
-  lastAt: number;
-  edits: number;
-  lastReply: Reply;
-  /** Date.now() when a version showing a final state was first accepted. */
-  finalAt: number | undefined;
-}
-
-/** A chat network that refuses (429) a send or edit of a message sooner than its interval after the last. */
-class PacedChat implements ChatAdapter {
-  readonly limits: AdapterLimits;
-  readonly messages = new Map<string, Message>();
-  refused = 0;
-  /** How much too soon the worst refused call came (ms). */
-  worstEarly = 0;
-  edits = 0;
-  #onMessage: (message: IncomingMessage) => Promise<void> = async () => undefined;
-  #next = 0;
-  /** When each accepted edit was called, by room (for the busiest second of a room: not limited here). */
-  readonly #roomEdits = new Map<string, number[]>();
-
-  readonly network: string;
-
-  constructor(network: string, minEditIntervalMs: number) {
-    this.network = network;
-    this.limits = { canEdit: true, minEditIntervalMs, maxMessageLength: 4000 };
-  }
-
-  async start(onMessage: (message: IncomingMessage) => Promise<void>): Promise<void> {
-    this.#onMessage = onMessage;
-  }
-  async stop(): Promise<void> {}
-  deliver(message: IncomingMessage): Promise<void> {
-    return this.#onMessage(message);
-  }
-  directTarget(account: string): ChatTarget {
-    return { network: this.network, room: `dm:${account}`, isDirect: true };
-  }
-
-  /** Most edits one room got in any one second. */
-  busiestRoomSecond(): number {
-    let most = 0;
-    for (const times of this.#roomEdits.values()) {
-      let from = 0;
-      for (let to = 0; to < times.length; to++) {
-        while ((times[to] as number) - (times[from] as number) >= 1000) from += 1;
-        most = Math.max(most, to - from + 1);
-      }
-    }
-    return most;
-  }
-
-  // Sends and edits are stamped when the network receives them, then take the round trip to answer.
-  async send(target: ChatTarget, reply: Reply): Promise<MessageRef> {
-    this.#next += 1;
-    const ref = { network: this.network, room: target.room, id: `${this.network}-${this.#next}` };
-    this.messages.set(ref.id, {
-      ref,
-      jobId: reply.status?.jobId,
-      lastAt: Date.now(),
-      edits: 0,
-      lastReply: reply,
-      finalAt: undefined,
-    });
-    await sleep(ADAPTER_LATENCY_MS);
-    return ref;
-  }
-
-  async edit(ref: MessageRef, reply: Reply): Promise<void> {
-    const message = this.messages.get(ref.id);
-    if (!message) throw new Error(`edit of unknown message ${ref.id}`);
-    const now = Date.now();
-    const early = message.lastAt + this.limits.minEditIntervalMs - now;
-    if (early > 0) {
-      this.refused += 1;
-      this.worstEarly = Math.max(this.worstEarly, early);
-      throw new RateLimited(early);
-    }
-    message.lastAt = now;
-    await sleep(ADAPTER_LATENCY_MS);
-    message.edits += 1;
-    this.edits += 1;
-    const times = this.#roomEdits.get(ref.room) ?? [];
-    times.push(now);
-    this.#roomEdits.set(ref.room, times);
-    message.lastReply = reply;
-    if (reply.status && FINAL_STATES.has(reply.status.state)) message.finalAt ??= Date.now();
-  }
-}
-
-const chats = [new PacedChat('paced-1s', 1000), new PacedChat('paced-250ms', 250)];
+// Each refuses (429) a send or edit of a message sooner than its interval after the message's last.
+const chats = [
+  new PacedChat({ network: 'paced-1s', minEditIntervalMs: 1000 }),
+  new PacedChat({ network: 'paced-250ms', minEditIntervalMs: 250 }),
+];
 
 try {
   // The bench's own worker runs the jobs, without a heartbeat.

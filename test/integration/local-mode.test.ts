@@ -187,6 +187,25 @@ describe('local mode (npm start)', () => {
     expect(output.match(/✅ revoke cernvm/g)).toHaveLength(1);
   });
 
+  it('on a pipe answers a login asked first (while its web console starts) with a link the console opens', async () => {
+    const dataDir = tempDir();
+    const child = start(['--config', configFile(dataDir)], { VMOPS_DATA_DIR: dataDir });
+    child.stdin?.write('login\n');
+    const link = await until(
+      () => /(http:\/\/127\.0\.0\.1:\d+\/login\/[A-Za-z0-9_-]{43})/.exec(child.output())?.[1],
+      {
+        what: () => `a login link in:\n${child.output()}`,
+      },
+    );
+    // The link names the console's real address (a busy 8080 falls back to a free port) and is valid.
+    const page = await fetch(link);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('alice');
+    child.stdin?.end();
+    const { code } = await finish(child);
+    expect(code).toBe(0);
+  });
+
   it('refuses a second instance on the same data directory, and keeps the first one working', async () => {
     const dataDir = tempDir();
     const config = configFile(dataDir);

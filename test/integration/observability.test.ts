@@ -383,7 +383,7 @@ describe('secrets in logs', () => {
       },
       'config',
     );
-    const adapters = networkAdapters(config, log, redisUrl());
+    const adapters = await networkAdapters(config, log, redisUrl());
     const { core } = await startLoggedBot(config, adapters, log);
     const handled: string[] = [];
     for (const adapter of adapters) {

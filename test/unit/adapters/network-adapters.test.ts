@@ -13,11 +13,11 @@ const REDIS = 'redis://127.0.0.1:1';
 const log = pino({ level: 'silent' });
 
 describe('network adapters from config', () => {
-  it('makes none for the default config', () => {
-    expect(networkAdapters(loadConfig(), log, REDIS)).toEqual([]);
+  it('makes none for the default config', async () => {
+    expect(await networkAdapters(loadConfig(), log, REDIS)).toEqual([]);
   });
 
-  it('makes the xmpp adapter from networks.xmpp, with its limits and direct targets', () => {
+  it('makes the xmpp adapter from networks.xmpp, with its limits and direct targets', async () => {
     const config = loadConfig(join(repoRoot, 'config', 'examples', 'xmpp.yaml'), {
       VMOPS_XMPP_PASSWORD: 'pw',
     });
@@ -26,7 +26,7 @@ describe('network adapters from config', () => {
       minEditInterval: 2000,
       selfPingInterval: 120_000,
     });
-    const [adapter] = networkAdapters(config, log, REDIS);
+    const [adapter] = await networkAdapters(config, log, REDIS);
     expect(adapter).toBeInstanceOf(XmppAdapter);
     expect(adapter?.network).toBe('xmpp');
     expect(adapter?.limits).toEqual({ canEdit: true, minEditIntervalMs: 2000, maxMessageLength: 10_000 });
@@ -37,27 +37,27 @@ describe('network adapters from config', () => {
     });
   });
 
-  it('makes the matrix adapter from networks.matrix, without connecting anywhere yet', () => {
+  it('makes the matrix adapter from networks.matrix, without connecting anywhere yet', async () => {
     const config = loadConfig(join(repoRoot, 'config', 'examples', 'matrix.yaml'), {
       VMOPS_MATRIX_TOKEN: 'syt_token',
     });
-    const [adapter] = networkAdapters(config, log, REDIS);
+    const [adapter] = await networkAdapters(config, log, REDIS);
     expect(adapter).toBeInstanceOf(MatrixAdapter);
     expect(adapter?.network).toBe('matrix');
     expect(adapter?.limits.canEdit).toBe(true);
   });
 
-  it('makes the slack adapter from networks.slack, without connecting anywhere yet', () => {
+  it('makes the slack adapter from networks.slack, without connecting anywhere yet', async () => {
     const config = loadConfig(join(repoRoot, 'config', 'examples', 'slack.yaml'), {});
-    const [adapter] = networkAdapters(config, log, REDIS);
+    const [adapter] = await networkAdapters(config, log, REDIS);
     expect(adapter).toBeInstanceOf(SlackAdapter);
     expect(adapter?.network).toBe('slack');
     expect(adapter?.limits).toMatchObject({ canEdit: true, threads: true });
   });
 
-  it('turns corrections off into canEdit=false, so the notifier sends a new message per state', () => {
+  it('turns corrections off into canEdit=false, so the notifier sends a new message per state', async () => {
     const config = loadConfig(join(repoRoot, 'config', 'examples', 'xmpp.yaml'), {});
     if (config.networks.xmpp) config.networks.xmpp.corrections = false;
-    expect(networkAdapters(config, log, REDIS)[0]?.limits.canEdit).toBe(false);
+    expect((await networkAdapters(config, log, REDIS))[0]?.limits.canEdit).toBe(false);
   });
 });
