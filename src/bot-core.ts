@@ -187,6 +187,8 @@ export async function startBotCore(options: {
     prefix: `${config.redis.prefix}:`,
     instanceId: options.instanceId,
     log: log.child({ part: 'outbox' }),
+    maxPerLane: config.bot.outboxPerLane,
+    onDrop: ({ network, priority }) => metrics.outboxDropped.inc({ network, priority }),
     ...(options.sendRetryMs ? { retryBaseMs: options.sendRetryMs } : {}),
   });
   const notifier = new Notifier({
