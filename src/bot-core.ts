@@ -37,6 +37,7 @@ import {
   handleMessage,
   type PipelineDeps,
 } from './pipeline/handle-message.ts';
+import { firstHiddenSender } from './pipeline/hidden-sender-notice.ts';
 import { identitiesFromConfig } from './pipeline/identify.ts';
 import { redisThrottle } from './pipeline/throttle.ts';
 import { checkPolicy } from './policy-check.ts';
@@ -192,6 +193,8 @@ export async function startBotCore(options: {
     prefix: `${config.redis.prefix}:`,
     instanceId: options.instanceId,
     log: log.child({ part: 'outbox' }),
+    maxPerLane: config.bot.outboxPerLane,
+    onDrop: ({ network, priority }) => metrics.outboxDropped.inc({ network, priority }),
     ...(options.sendRetryMs ? { retryBaseMs: options.sendRetryMs } : {}),
   });
   const notifier = new Notifier({
@@ -314,6 +317,7 @@ export async function startBotCore(options: {
     ),
     ingress: { redis, keys, maxAgeMs: config.bot.maxMessageAge, instanceId: options.instanceId },
     away,
+    firstHiddenSender: (target) => firstHiddenSender(target, { redis, prefix: config.redis.prefix }),
     jobs,
     catalog: catalogReader,
     liveWorkers: () => liveAgents(redis, keys),

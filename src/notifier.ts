@@ -426,7 +426,10 @@ export class Notifier extends EventEmitter<NotifierEvents> {
       // Where a message cannot be edited, each edit is a new message: send one per change of state only.
       const worthIt = entry.adapter.limits.canEdit || view.state !== entry.lastState;
       if (reply.text !== entry.lastText && worthIt) {
-        await this.#options.outbox.edit(entry.ref, reply, { priority: 'progress' });
+        await this.#options.outbox.edit(entry.ref, reply, {
+          priority: 'progress',
+          final: FINAL_STATES.has(view.state),
+        });
         entry.lastText = reply.text;
         entry.lastState = view.state;
         entry.lastSentAt = this.#now();

@@ -28,6 +28,12 @@ export interface Sender {
   isBot: boolean;
   /** The message was sent by this bot's own account. */
   isSelf: boolean;
+  /**
+   * Set when the network hides who really sent it (an XMPP room that shows the bot nicknames only):
+   * what would make the room show it. The sender is then a guest whatever its id, and the room is told
+   * once why its commands are refused (the pipeline decides; adapters only mark).
+   */
+  hiddenBecause?: string;
 }
 
 /** One chat message, normalised by an adapter. */

@@ -168,7 +168,6 @@ export class XmppAdapter extends EventEmitter<AdapterEvents> implements ChatAdap
             botName: options.botName,
             rooms: this.#rooms,
             membership: this.#membership,
-            tell: (room, text) => this.#tell(room, text),
             deliver: (message) => this.#deliver(message),
             log,
             now: options.now ?? Date.now,
@@ -285,12 +284,6 @@ export class XmppAdapter extends EventEmitter<AdapterEvents> implements ChatAdap
       throw notSendable('the XMPP connection failed while sending', 'send_failed', error);
     }
     await acked;
-  }
-
-  #tell(room: string, text: string): void {
-    this.send({ network: this.network, room, isDirect: false }, { text, tone: 'error' }).catch(
-      (error: unknown) => this.#options.log.warn({ err: error, room }, 'could not tell the room'),
-    );
   }
 
   async #onOnline(): Promise<void> {

@@ -1,11 +1,10 @@
 // Incoming XMPP stanzas as the pipeline sees them: a room's messages, subjects, configuration changes
 // and errors told apart; a message normalised into an IncomingMessage (identity from real JIDs only,
-// see stanzas.ts) and handed over one at a time, in the order it arrived. A command said in a room
-// that hides real JIDs gets the room one notice of why it is refused.
+// see stanzas.ts) and handed over one at a time, in the order it arrived. A sender whose real JID the
+// room hides is only marked (sender.hiddenBecause); the pipeline refuses and tells the room.
 import { randomUUID } from 'node:crypto';
 import type { Element } from '@xmpp/client';
 import type { Logger } from 'pino';
-import { commandText } from '../../src/grammar/addressing.ts';
 import type { IncomingMessage } from '../../src/types.ts';
 import type { RoomMembership } from './room-membership.ts';
 import type { MucRoom } from './rooms.ts';
@@ -20,8 +19,6 @@ export interface InboundOptions {
   botName: string;
   rooms: ReadonlyMap<string, MucRoom>;
   membership: RoomMembership;
-  /** Tells a room something (the anonymity notice). */
-  tell(room: string, text: string): void;
   /** Hands a message to the pipeline (in order). */
   deliver(message: IncomingMessage): void;
   log: Logger;
@@ -60,12 +57,7 @@ export function readMessageStanza(stanza: Element, o: InboundOptions): void {
       o.log.debug({ from: stanza.attrs.from, reason: normalized.drop }, 'xmpp message dropped');
     return;
   }
-  const { message, anonymous } = normalized;
-  if (anonymous && room && !room.anonymityNoticeSent && commandText(message, o.botName) !== undefined) {
-    room.anonymityNoticeSent = true;
-    o.tell(room.jid, anonymityNotice(room.jid, o.botName));
-  }
-  o.deliver(message);
+  o.deliver(normalized.message);
 }
 
 function context(o: InboundOptions): NormalizeContext {
@@ -79,15 +71,4 @@ function context(o: InboundOptions): NormalizeContext {
     now: o.now(),
     randomId: () => randomUUID(),
   };
-}
-
-/** What the room is told, once, when a command comes from someone whose real JID it hides. */
-function anonymityNotice(room: string, botName: string): string {
-  return (
-    `${botName} cannot see the real JIDs of the people in ${room}: the room is (semi-)anonymous, so a nickname ` +
-    `is all ${botName} would know, and a nickname proves nothing. Every command said here is treated as ` +
-    `coming from a guest and refused. To fix it, make the room non-anonymous (room configuration: ` +
-    `"Who may discover real JIDs" → anyone, muc#roomconfig_whois=anyone), or make ${botName} a moderator ` +
-    `of the room (admin or owner). Direct messages to ${botName} work meanwhile.`
-  );
 }

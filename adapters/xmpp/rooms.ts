@@ -22,8 +22,6 @@ export class MucRoom implements RoomView {
   ownNick: string;
   /** The room shows real JIDs to the bot (non-anonymous, or the bot is a moderator). */
   seesRealJids = false;
-  /** The room was told once why commands from hidden JIDs are refused. */
-  anonymityNoticeSent = false;
   readonly #occupants = new Map<string, Occupant>();
 
   constructor(jid: string, nick: string) {

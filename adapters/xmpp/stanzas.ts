@@ -136,13 +136,13 @@ export interface NormalizeContext {
   randomId(): string;
 }
 
-export type Normalized =
-  | {
-      message: IncomingMessage;
-      /** The sender's real JID is hidden: the sender is a guest whatever the nick says. */
-      anonymous: boolean;
-    }
-  | { drop: string };
+export type Normalized = { message: IncomingMessage } | { drop: string };
+
+/** Why a room's senders cannot be proved, and what fixes it (IncomingMessage sender.hiddenBecause). */
+export const HIDDEN_JIDS =
+  'the room is (semi-)anonymous, so it shows the bot nicknames only, and a nickname proves nothing. ' +
+  'To fix it, make the room non-anonymous (room configuration: "Who may discover real JIDs" → anyone, ' +
+  'muc#roomconfig_whois=anyone), or make the bot a moderator of the room (admin or owner)';
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -241,7 +241,6 @@ function normalizeLive(stanza: Element, ctx: NormalizeContext): Normalized {
       mentioned: mention.mentioned,
       sentAt: ctx.now,
     },
-    anonymous: false,
   };
 }
 
@@ -259,16 +258,22 @@ function fromOccupant(
   const isSelf = nick === room.ownNick || realJid === ctx.ownJid;
   const id = realJid ?? occupantJid;
   const mention = stripMention(body, ctx.names);
+  const hidden = realJid === undefined && !isSelf;
   return {
     message: {
       eventId: eventIdOf(stanza, roomJid, id, ctx),
-      sender: { id, displayName: nick, isBot: false, isSelf },
+      sender: {
+        id,
+        displayName: nick,
+        isBot: false,
+        isSelf,
+        ...(hidden ? { hiddenBecause: HIDDEN_JIDS } : {}),
+      },
       target: { network: 'xmpp', room: isPrivate ? occupantJid : roomJid, isDirect: isPrivate },
       text: mention.text,
       mentioned: mention.mentioned,
       sentAt: ctx.now,
     },
-    anonymous: realJid === undefined && !isSelf,
   };
 }
 

@@ -1,7 +1,7 @@
 // Shared by the job commands: the job id argument, and a job that must exist.
 import type { BoundArgs, CommandContext } from '../../src/command-spec.ts';
 import { VmopsError } from '../../src/errors.ts';
-import { unknownJob } from '../../src/jobs/job-control.ts';
+import { unknownJob } from '../../src/jobs/unknown-job.ts';
 import type { JobStatusView } from '../../src/types.ts';
 
 export function jobArg(args: BoundArgs): string {

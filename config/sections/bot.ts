@@ -12,6 +12,11 @@ export const botSchema = z
     maxMessageAge: duration.default(120_000),
     /** Longest command accepted, in characters. */
     maxCommandLength: z.number().int().min(16).max(100_000).default(2000),
+    /**
+     * Most messages one outbox lane (a room, or what the platform counts together) holds while its
+     * network is away or its budget spent; beyond it the oldest progress is dropped, logged and counted.
+     */
+    outboxPerLane: z.number().int().min(10).max(1_000_000).default(1000),
     /** How many commands one person (or guest account) may give per window; more are dropped with one reply. */
     throttle: z
       .object({

@@ -5,7 +5,6 @@ import type { Redis } from 'ioredis';
 import { accountKey, eventKey as eventKeyOf } from '../chat-keys.ts';
 import type { JobControl, StageRequest } from '../command-spec.ts';
 import { VmopsError } from '../errors.ts';
-import { echo } from '../grammar/echo.ts';
 import { traceOf } from '../observability/trace.ts';
 import type { RedisKeys } from '../redis/keys.ts';
 import type { ChatTarget, IncomingMessage, JobData, JobResult, JobStatusView, Principal } from '../types.ts';
@@ -14,6 +13,7 @@ import { jobBaseId, jobId } from './job-id.ts';
 import { FINAL_STATES, jobView } from './job-view.ts';
 import { queueJob } from './queue-job.ts';
 import { queueName, type StageQueues } from './stage-queues.ts';
+import { unknownJob } from './unknown-job.ts';
 
 export interface JobControlOptions {
   redis: Redis;
@@ -32,11 +32,6 @@ const TOMBSTONE_MS = 7 * 24 * 3600_000;
 function suffixFor(request: StageRequest, requests: readonly StageRequest[]): string | undefined {
   if (requests.length === 1) return undefined;
   return request.format ?? request.cloud ?? String(requests.indexOf(request) + 1);
-}
-
-/** The reply to a job id that names no job. */
-export function unknownJob(id: string): VmopsError {
-  return new VmopsError('unknown_job', `no job ${echo(id)}: type jobs to see recent jobs.`);
 }
 
 export function createJobControl(options: JobControlOptions): JobControl & {

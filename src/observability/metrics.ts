@@ -43,6 +43,8 @@ export class VmopsMetrics {
   readonly chatErrors: Counter<'network' | 'op'>;
   /** Seconds a network told vmops to wait (429 retry-after). */
   readonly rateLimitWait: Counter<'network'>;
+  /** Messages the outbox dropped because their lane was full (a network away for long, a flood). */
+  readonly outboxDropped: Counter<'network' | 'priority'>;
   #sources: MetricSources | undefined;
   readonly #timeoutMs: number;
   /** Reads under way, per source: prom-client collects every gauge at once, so one scrape reads each once. */
@@ -75,6 +77,12 @@ export class VmopsMetrics {
       name: 'vmops_chat_rate_limit_wait_seconds_total',
       help: 'Seconds a chat network told vmops to wait (rate limits, retry-after)',
       labelNames: ['network'],
+      registers,
+    });
+    this.outboxDropped = new Counter({
+      name: 'vmops_outbox_dropped_total',
+      help: 'Messages the outbox dropped because their lane was full (oldest progress first), by network and priority (reply, progress)',
+      labelNames: ['network', 'priority'],
       registers,
     });
     const metrics = this;

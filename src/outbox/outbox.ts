@@ -9,7 +9,10 @@
 // server restarting, a room not joined yet) is waited out before each try, holding only its lane. A
 // platform's rate limit is waited out (the whole budget pauses, for every instance); a retryable
 // failure is tried again a few times with the same transaction id, so the platform stores it once;
-// any other failure is final at once.
+// any other failure is final at once. A lane holds at most `maxPerLane` messages (a network away for
+// long, a flood): beyond it the oldest progress that is not a final state is dropped (its sender is
+// told, the drop is logged and counted); only a lane full of what is owed to a person or of final
+// states drops the oldest of those.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { fitReply } from '../render/fit-reply.ts';
@@ -40,7 +43,14 @@ export interface OutboxOptions {
   retryBaseMs?: number;
   /** Rate limits waited out for one message before it is given up (default 30). */
   maxRateLimits?: number;
+  /** Most messages one lane holds, the one on its way included (default 1000: `bot.outboxPerLane`). */
+  maxPerLane?: number;
+  /** Called for each message dropped because its lane was full (for the metric). */
+  onDrop?: (dropped: { network: string; priority: Priority; final: boolean }) => void;
 }
+
+/** How many messages a lane holds by default: what the XMPP adapter's own buffer held before the outbox. */
+export const DEFAULT_MAX_PER_LANE = 1000;
 
 interface Waiter {
   resolve(value: unknown): void;
@@ -50,6 +60,10 @@ interface Waiter {
 interface Item {
   seq: number;
   rank: number;
+  /** A job's last state (the notifier's final edit): dropped from a full lane only after all progress. */
+  final: boolean;
+  /** The network it goes to (logs, metric). */
+  network: string;
   /** Edits of one message that wait merge (the later content wins). */
   mergeKey: string | undefined;
   content: Content;
@@ -69,6 +83,10 @@ interface LaneState {
   pace: SharedPace | undefined;
   items: Item[];
   running: boolean;
+  /** The message the lane is trying now (waiting for its network, its budget or the platform): never dropped. */
+  current: Item | undefined;
+  /** Messages dropped from this lane because it was full (the log says the first and every 100th). */
+  dropped: number;
 }
 
 export class Outbox {
@@ -102,6 +120,8 @@ export class Outbox {
     const txnId = options.txnId ?? this.#txnId();
     return this.#enqueue<MessageRef>(sendLane(target, adapter.limits), {
       rank: RANK[options.priority ?? 'reply'],
+      final: false,
+      network: target.network,
       mergeKey: undefined,
       content,
       adapter,
@@ -111,14 +131,23 @@ export class Outbox {
     });
   }
 
-  /** Edits a message sent before; a later edit of the same message that is queued first replaces this one. */
-  edit(ref: MessageRef, content: Content, options: { priority?: Priority } = {}): Promise<void> {
+  /**
+   * Edits a message sent before; a later edit of the same message that is queued first replaces this one.
+   * `final`: the content is the message's last state (a job's end), kept in a full lane over progress.
+   */
+  edit(
+    ref: MessageRef,
+    content: Content,
+    options: { priority?: Priority; final?: boolean } = {},
+  ): Promise<void> {
     const adapter = this.#adapter(ref.network);
     // One id per queued edit, kept over its retries; an edit merged into it before it first went out
     // takes it over (the platform had stored nothing under it).
     const txnId = this.#txnId();
     return this.#enqueue<void>(editLane(ref, adapter.limits), {
       rank: RANK[options.priority ?? 'progress'],
+      final: options.final ?? false,
+      network: ref.network,
       mergeKey: `${ref.network}:${ref.room}:${ref.id}`,
       content,
       adapter,
@@ -184,12 +213,54 @@ export class Outbox {
       if (merged) {
         merged.content = fields.content;
         merged.rank = Math.min(merged.rank, fields.rank);
+        merged.final = fields.final;
         merged.waiters.push(waiter);
         return;
       }
       state.items.push({ ...fields, seq: ++this.#seq, waiters: [waiter], tries: 0, rateLimits: 0 });
+      if (state.items.length > (this.#o.maxPerLane ?? DEFAULT_MAX_PER_LANE)) this.#dropOne(state);
       if (!state.running) void this.#run(state);
     });
+  }
+
+  /** Makes room in a full lane: the oldest progress that is not a final state, else the oldest of the rest. */
+  #dropOne(state: LaneState): void {
+    let victim: Item | undefined;
+    let oldestKept: Item | undefined;
+    for (const item of state.items) {
+      if (item === state.current || item.tries > 0) continue;
+      const keep = item.rank === RANK.reply || item.final;
+      if (!keep && (!victim || item.seq < victim.seq)) victim = item;
+      if (keep && (!oldestKept || item.seq < oldestKept.seq)) oldestKept = item;
+    }
+    victim ??= oldestKept;
+    if (!victim) return;
+    remove(state.items, victim);
+    state.dropped += 1;
+    const priority: Priority = victim.rank === RANK.reply ? 'reply' : 'progress';
+    this.#o.onDrop?.({ network: victim.network, priority, final: victim.final });
+    if (state.dropped === 1 || state.dropped % 100 === 0) {
+      this.#o.log.warn(
+        {
+          lane: state.lane.key,
+          what: victim.what,
+          priority,
+          final: victim.final,
+          droppedInLane: state.dropped,
+          limit: this.#o.maxPerLane ?? DEFAULT_MAX_PER_LANE,
+        },
+        'outbox lane full; oldest message dropped',
+      );
+    }
+    for (const w of victim.waiters) {
+      w.reject(
+        new SendFailure('dropped: too many messages were waiting for this room', {
+          // A later message may well go: the notifier redraws a dropped progress edit at the next change.
+          retryable: true,
+          platformCode: 'outbox_full',
+        }),
+      );
+    }
   }
 
   #lane(lane: Lane): LaneState {
@@ -207,6 +278,8 @@ export class Outbox {
           : undefined,
         items: [],
         running: false,
+        current: undefined,
+        dropped: 0,
       };
       this.#lanes.set(lane.key, state);
     }
@@ -220,11 +293,14 @@ export class Outbox {
       while (!this.#stopped) {
         const item = next(state);
         if (!item) break;
+        state.current = item;
         await this.#attempt(state, item);
+        state.current = undefined;
       }
     } catch (error) {
       this.#o.log.error({ err: error, lane: state.lane.key }, 'outbox lane failed');
     } finally {
+      state.current = undefined;
       state.running = false;
       if (state.items.length > 0 && !this.#stopped) void this.#run(state);
       else if (this.pending === 0) for (const done of [...this.#idle]) done();

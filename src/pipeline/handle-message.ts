@@ -30,6 +30,7 @@ import type { OnCallDesk } from '../oncall/oncall-desk.ts';
 import type { ChatTarget, IncomingMessage, Principal, Reply } from '../types.ts';
 import { accessFor, authorize, mayRun } from './authorize.ts';
 import type { AwayNotices } from './away-notices.ts';
+import { hiddenSenderNotice } from './hidden-sender-notice.ts';
 import type { Identities } from './identify.ts';
 import { type Admission, admit, type IngressOptions, screen } from './ingress.ts';
 import type { Throttle } from './throttle.ts';
@@ -55,6 +56,8 @@ export interface PipelineDeps {
   announce(jobId: string, target: ChatTarget): Promise<void>;
   /** Web console sign-in links, for `login`. */
   logins?: CommandContext['logins'];
+  /** Whether a room whose senders the network hides is to be told why now (once per room, hidden-sender-notice.ts). */
+  firstHiddenSender?(target: ChatTarget): Promise<boolean>;
   /** Commands per person per window (a flood gets one reply, then silence). */
   throttle?: Throttle;
   /** Counts a message addressed to the bot: how it ended and its command (`unknown`, `none` when there was none). */
@@ -153,6 +156,24 @@ export async function handleMessage(
       (error: unknown) => log.warn({ err: error }, 'reply failed'),
     );
   let clog = log.child({ person: principal.id });
+  const hidden = message.sender.hiddenBecause;
+  if (hidden && deps.firstHiddenSender) {
+    // A guest whoever it is: the room hears once why, before the first refusal.
+    const tell = await deps.firstHiddenSender(message.target).catch((error: unknown) => {
+      clog.warn({ err: error }, 'could not note the hidden-sender notice; the room is not told now');
+      return false;
+    });
+    if (tell) {
+      clog.info(
+        { room: message.target.room },
+        'the network hides who sends commands here; the room is told once',
+      );
+      await answer({
+        text: hiddenSenderNotice(deps.config.bot.name, message.target.room, hidden),
+        tone: 'error',
+      });
+    }
+  }
   /** Writes what happened to this message to the audit trail; a failure there is logged, not fatal. */
   const audit = (fact: Pick<AuditFact, 'kind' | 'summary' | 'detail'>) =>
     deps.audit.record(

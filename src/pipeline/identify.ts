@@ -1,5 +1,5 @@
 // Identify: maps a network account (the platform's stable id, never a display name) to a person from
-// config. An account that is not listed is a guest with no roles. On the web console's network (`web`)
+// config. An account that is not listed, or one the network says it hides, is a guest with no roles. On the web console's network (`web`)
 // the account is the person id itself: the one-time login link that made the session was sent to, and
 // asked for from, one of that person's chat accounts.
 import type { Config } from '../../config/schema.ts';
@@ -32,7 +32,8 @@ export function identitiesFromConfig(people: Config['people']): Identities {
         ? byPerson(sender.id)
         : byAccount.get(`${network}\u0000${normalise(network, sender.id)}`);
     const account = { network, id: sender.id };
-    if (found)
+    // A sender the network hides (a nickname in an anonymous room) is nobody in particular, whatever its id.
+    if (found && sender.hiddenBecause === undefined)
       return { id: found.person, known: true, roles: found.roles, account, displayName: sender.displayName };
     return {
       id: `guest:${network}:${sender.id}`,

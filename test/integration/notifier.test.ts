@@ -34,10 +34,17 @@ describe('notifier', () => {
     await engine.core.notifier.whenSettled(jobs);
     const status = chat.sent[0];
     expect(status?.versions.at(-1)?.text).toMatch(/^✅ build cernvm 2\.6 kvm/);
-    // 80 progress reports, far fewer edits, and none closer together than the limit allows.
-    expect(status?.versions.length).toBeLessThan(12);
-    const gaps = (status?.times ?? []).slice(1).map((t, i) => t - (status?.times[i] ?? 0));
+    // No two versions of the message closer together than the limit allows.
+    const times = status?.times ?? [];
+    const gaps = times.slice(1).map((t, i) => t - (times[i] ?? 0));
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(290);
+    // 80 progress reports merge: while the job ran, at most one edit per interval after the post, then
+    // the final state. The job takes ~2 s on an idle machine and 5 s or more on a loaded one, so the
+    // count is bounded by how long it really ran, not by a fixed number; edits sent one per report
+    // (paced, not merged) would still be coming long after the job ended and break this bound.
+    const view = await engine.core.jobs.get(jobs[0] ?? '');
+    const ranFromPost = (view?.finishedAt ?? 0) - (times[0] ?? 0);
+    expect(status?.versions.length).toBeLessThanOrEqual(2 + Math.floor(ranFromPost / 300));
   });
 
   it('has one writer per status message when several bot instances share Redis', async () => {

@@ -190,7 +190,7 @@ describe('xmpp adapter against Prosody', () => {
         fromVmops().filter((t) => /guest/.test(t)).length === 2,
       'two refusals',
     );
-    const notices = fromVmops().filter((t) => t.includes('cannot see the real JIDs'));
+    const notices = fromVmops().filter((t) => t.includes('cannot see who sends commands'));
     expect(notices).toHaveLength(1);
     expect(notices[0]).toContain('non-anonymous');
     // The notice comes before the first refusal.

@@ -76,7 +76,6 @@ describe('xmpp stanza normalisation', () => {
         mentioned: true,
         sentAt: 1000,
       },
-      anonymous: false,
     });
   });
 
@@ -85,7 +84,7 @@ describe('xmpp stanza normalisation', () => {
     if ('drop' in result) throw new Error(result.drop);
     expect(result.message.sender.id).toBe(`${ROOM}/alice`);
     expect(result.message.sender.id).toContain('/');
-    expect(result.anonymous).toBe(true);
+    expect(result.message.sender.hiddenBecause).toContain('non-anonymous');
     expect(result.message.mentioned).toBe(false);
     expect(result.message.text).toBe('!build 2.6 kvm');
   });
@@ -135,7 +134,7 @@ describe('xmpp stanza normalisation', () => {
     const result = normalizeMessage(groupchat('vmops', '✅ build …'), context(joinedRoom()));
     if ('drop' in result) throw new Error(result.drop);
     expect(result.message.sender.isSelf).toBe(true);
-    expect(result.anonymous).toBe(false);
+    expect(result.message.sender.hiddenBecause).toBeUndefined();
   });
 
   it('gives a resent stanza the same event id even when the archive gave it a new stanza-id', () => {

@@ -31,6 +31,15 @@ describe('identify', () => {
     expect(people('shell', sender('Alice')).known).toBe(false);
   });
 
+  it('makes a sender the network hides a guest, even when its id is listed as an account', () => {
+    const people = identitiesFromConfig({
+      alice: { roles: ['operator'], accounts: { xmpp: 'ops@conference.example.org/alice' } },
+    });
+    const hidden = { ...sender('ops@conference.example.org/alice'), hiddenBecause: 'the room is anonymous' };
+    expect(people('xmpp', hidden)).toMatchObject({ known: false, roles: [] });
+    expect(people('xmpp', sender('ops@conference.example.org/alice')).known).toBe(true);
+  });
+
   it('never uses the display name: an unknown account named like an operator is a guest', () => {
     const p = identify('shell', sender('mallory', 'alice'));
     expect(p.known).toBe(false);
