@@ -14,6 +14,8 @@ export interface MetricsSink {
   chatErrors: { inc(labels: Labels): void };
   /** Seconds a network told vmops to wait. */
   rateLimitWait: { inc(labels: Labels, value: number): void };
+  /** Messages the outbox dropped because their lane was full. */
+  outboxDropped: { inc(labels: Labels): void };
   /** Where the scrape-time gauges read from; returns a function that detaches them. */
   attach(sources: MetricSources): () => void;
   /** The exposition text of every metric (/metrics). */
@@ -29,6 +31,7 @@ export const noMetrics: MetricsSink = {
   chatSend: { startTimer: () => ignore },
   chatErrors: { inc: ignore },
   rateLimitWait: { inc: ignore },
+  outboxDropped: { inc: ignore },
   attach: () => ignore,
   text: async () => '',
   contentType: 'text/plain; version=0.0.4; charset=utf-8',
