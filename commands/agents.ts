@@ -1,5 +1,5 @@
 // `agents`: the live workers, where they run and what they can do.
-import type { CommandSpec } from '../src/command-spec.ts';
+import type { CommandSpec } from '../src/grammar/command-spec.ts';
 import { formatDuration } from '../src/render/duration.ts';
 
 export const command: CommandSpec = {

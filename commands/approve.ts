@@ -1,5 +1,5 @@
 // `approve <request>`: lets a command that waits for an approval run, exactly as it was asked.
-import type { CommandSpec } from '../src/command-spec.ts';
+import type { CommandSpec } from '../src/grammar/command-spec.ts';
 
 export const command: CommandSpec = {
   name: 'approve',

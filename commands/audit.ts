@@ -6,11 +6,11 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
+import { dataDirOf } from '../src/app/config-load.ts';
 import { readCheckpoint } from '../src/audit/audit-checkpoint.ts';
 import type { AuditEntry, AuditVerdict } from '../src/audit/audit-trail.ts';
-import type { CommandSpec } from '../src/command-spec.ts';
-import { dataDirOf } from '../src/config-load.ts';
 import { VmopsError } from '../src/errors.ts';
+import type { CommandSpec } from '../src/grammar/command-spec.ts';
 import { echo } from '../src/grammar/echo.ts';
 import { renderUntrusted } from '../src/render/untrusted.ts';
 

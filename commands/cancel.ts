@@ -1,5 +1,5 @@
 // `cancel <job>`: stops a queued or running job.
-import type { CommandSpec } from '../src/command-spec.ts';
+import type { CommandSpec } from '../src/grammar/command-spec.ts';
 import { printable } from '../src/grammar/echo.ts';
 import { subject } from '../src/render/status-message.ts';
 import { jobArg } from './support/job-lookup.ts';

@@ -1,10 +1,11 @@
 // `clouds [product] [version]`: what each cloud offers, read from the clouds themselves (not from
 // the catalog), so that drift shows: an image deleted by hand, an upload left half-way, a revoked
 // version still there.
+
+import { dataDirOf } from '../src/app/config-load.ts';
 import { type CloudImage, versionLabel } from '../src/clouds/cloud-driver.ts';
 import { openCloud } from '../src/clouds/open-cloud.ts';
-import type { CommandSpec } from '../src/command-spec.ts';
-import { dataDirOf } from '../src/config-load.ts';
+import type { CommandSpec } from '../src/grammar/command-spec.ts';
 
 const READ_TIMEOUT_MS = 20_000;
 const SHOWN = 12;

@@ -1,5 +1,5 @@
 // `deny <request> [reason…]`: refuses a waiting request; the person who asked may withdraw it this way.
-import type { CommandSpec } from '../src/command-spec.ts';
+import type { CommandSpec } from '../src/grammar/command-spec.ts';
 
 export const command: CommandSpec = {
   name: 'deny',

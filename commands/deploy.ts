@@ -6,8 +6,8 @@
 import type { Config } from '../config/schema.ts';
 import { readUserDataTemplate } from '../src/clouds/cloud-settings.ts';
 import { parseContext, renderUserData } from '../src/clouds/user-data.ts';
-import type { BoundArgs, CommandSpec, StageRequest } from '../src/command-spec.ts';
 import { VmopsError } from '../src/errors.ts';
+import type { BoundArgs, CommandSpec, StageRequest } from '../src/grammar/command-spec.ts';
 import { PRODUCT_AND_VERSION, queues } from './support/stage-jobs.ts';
 
 /** Drivers that can start instances. */

@@ -1,8 +1,9 @@
 // `expunge [product] <version as the catalog spells it>`: removes a version that never should have
 // existed (`99999999999999999999.1`, `2.07` from before versions had one spelling) from the catalog.
 // Admins only, after an approval (approval-policy.ts), and written to the audit trail like every command.
-import type { CommandSpec } from '../src/command-spec.ts';
+
 import { VmopsError } from '../src/errors.ts';
+import type { CommandSpec } from '../src/grammar/command-spec.ts';
 import { echo } from '../src/grammar/echo.ts';
 import { VERSION_PATTERN } from '../src/grammar/version.ts';
 

@@ -1,6 +1,6 @@
 // `help [command]`: the commands the asker may run, or everything about one command.
-import type { CommandSpec } from '../src/command-spec.ts';
-import { accessFor } from '../src/pipeline/authorize.ts';
+import type { CommandSpec } from '../src/grammar/command-spec.ts';
+import { accessFor } from '../src/people/authorize.ts';
 import { accessText, helpFor, helpList } from '../src/render/help.ts';
 
 export const command: CommandSpec = {

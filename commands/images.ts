@@ -1,5 +1,5 @@
 // `images [product] [version]`: the catalog of images and where they stand.
-import type { CommandSpec } from '../src/command-spec.ts';
+import type { CommandSpec } from '../src/grammar/command-spec.ts';
 import { versionDetail, versionLine } from '../src/render/catalog.ts';
 
 const LIST_LIMIT = 20;

@@ -1,5 +1,5 @@
 // Every chat command vmops knows, in the order help lists them.
-import type { CommandSpec } from '../src/command-spec.ts';
+import type { CommandSpec } from '../src/grammar/command-spec.ts';
 import { command as agents } from './agents.ts';
 import { command as approve } from './approve.ts';
 import { command as audit } from './audit.ts';

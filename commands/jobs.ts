@@ -1,5 +1,5 @@
 // `jobs [--limit N]`: the most recent jobs, one line each.
-import type { CommandSpec } from '../src/command-spec.ts';
+import type { CommandSpec } from '../src/grammar/command-spec.ts';
 import { jobList } from '../src/render/job-line.ts';
 
 export const DEFAULT_JOB_LIMIT = 10;

@@ -1,7 +1,7 @@
 // `log <job> [--tail N]`: the last lines a job's steps printed.
-import type { CommandSpec } from '../src/command-spec.ts';
+import type { CommandSpec } from '../src/grammar/command-spec.ts';
 import { printable } from '../src/grammar/echo.ts';
-import { unknownJob } from '../src/jobs/unknown-job.ts';
+import { unknownJob } from '../src/queue/unknown-job.ts';
 import { jobArg } from './support/job-lookup.ts';
 
 export const DEFAULT_LOG_TAIL = 20;

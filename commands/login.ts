@@ -1,8 +1,8 @@
 // `login`: a one-time link to the web console, signed in as the person asking. Only in a direct
 // conversation, so a link never lands in a shared room; it works once and expires (web.loginTtl).
 import ms from 'ms';
-import type { CommandSpec } from '../src/command-spec.ts';
 import { VmopsError } from '../src/errors.ts';
+import type { CommandSpec } from '../src/grammar/command-spec.ts';
 
 export const command: CommandSpec = {
   name: 'login',

@@ -2,9 +2,9 @@
 // while (`oncall set <person> [until]`) and end that (`oncall clear`).
 import { DateTime } from 'luxon';
 import ms from 'ms';
-import { accountKey, roomKey } from '../src/chat-keys.ts';
-import type { CommandContext, CommandSpec } from '../src/command-spec.ts';
+import { accountKey, roomKey } from '../src/chat/chat-keys.ts';
 import { VmopsError } from '../src/errors.ts';
+import type { CommandContext, CommandSpec } from '../src/grammar/command-spec.ts';
 import { echo } from '../src/grammar/echo.ts';
 import { suggest } from '../src/grammar/suggest.ts';
 import { showTime } from '../src/oncall/rota.ts';

@@ -1,6 +1,6 @@
 // `pending`: the requests waiting for an approval, soonest to expire first.
 import ms from 'ms';
-import type { CommandSpec } from '../src/command-spec.ts';
+import type { CommandSpec } from '../src/grammar/command-spec.ts';
 
 export const command: CommandSpec = {
   name: 'pending',

@@ -1,6 +1,6 @@
 // `people`: everyone the config lists, with roles and accounts, and who is on call (admins only: it
 // shows every account id).
-import type { CommandSpec } from '../src/command-spec.ts';
+import type { CommandSpec } from '../src/grammar/command-spec.ts';
 import { printable } from '../src/grammar/echo.ts';
 
 export const command: CommandSpec = {

@@ -1,6 +1,7 @@
 // `report <job>`: the full test report of a test job.
-import type { CommandSpec } from '../src/command-spec.ts';
+
 import { VmopsError } from '../src/errors.ts';
+import type { CommandSpec } from '../src/grammar/command-spec.ts';
 import { reportDetail } from '../src/render/test-report.ts';
 import { findJob, jobArg } from './support/job-lookup.ts';
 

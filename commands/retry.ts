@@ -1,8 +1,8 @@
 // `retry <job>`: queues a failed or cancelled job again under the same id. A job whose command needed
 // an approval (a revoke, a production deploy, …) is not retried without a new one.
 import { approvalReason } from '../src/approvals/approval-policy.ts';
-import type { CommandSpec } from '../src/command-spec.ts';
 import { VmopsError } from '../src/errors.ts';
+import type { CommandSpec } from '../src/grammar/command-spec.ts';
 import { subject } from '../src/render/status-message.ts';
 import { findJob, jobArg } from './support/job-lookup.ts';
 

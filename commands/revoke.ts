@@ -1,6 +1,6 @@
 // `revoke [product] <version> [--reason "…"] [--terminate]`: unpublishes a version everywhere and
 // removes its images from every cloud.
-import type { BoundArgs, CommandSpec } from '../src/command-spec.ts';
+import type { BoundArgs, CommandSpec } from '../src/grammar/command-spec.ts';
 import { PRODUCT_AND_VERSION, queues, versionJob, versionRequest } from './support/stage-jobs.ts';
 
 /** The revoke job's parameters: the reason, and whether to terminate launched instances. */

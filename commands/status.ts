@@ -1,5 +1,5 @@
 // `status [job]`: one job in detail, or the recent jobs like `jobs`.
-import type { CommandSpec } from '../src/command-spec.ts';
+import type { CommandSpec } from '../src/grammar/command-spec.ts';
 import { jobDetail, jobList } from '../src/render/job-line.ts';
 import { DEFAULT_JOB_LIMIT } from './jobs.ts';
 import { findJob } from './support/job-lookup.ts';

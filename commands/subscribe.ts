@@ -1,5 +1,5 @@
 // `subscribe [event…]`: tells this room about lifecycle events as they happen.
-import type { CommandSpec } from '../src/command-spec.ts';
+import type { CommandSpec } from '../src/grammar/command-spec.ts';
 import { LIFECYCLE_EVENTS } from '../src/grammar/vocabulary.ts';
 import { subscriptionReply } from './support/subscription-reply.ts';
 

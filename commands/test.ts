@@ -1,5 +1,5 @@
 // `test [product] <version> [format…]`: integrity-tests built images, one job per format.
-import type { CommandSpec } from '../src/command-spec.ts';
+import type { CommandSpec } from '../src/grammar/command-spec.ts';
 import { PRODUCT_AND_VERSION, perFormatJobs, perFormatRequests, queues } from './support/stage-jobs.ts';
 
 export const command: CommandSpec = {

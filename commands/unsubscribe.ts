@@ -1,5 +1,5 @@
 // `unsubscribe [event…]`: stops telling this room about lifecycle events.
-import type { CommandSpec } from '../src/command-spec.ts';
+import type { CommandSpec } from '../src/grammar/command-spec.ts';
 import { LIFECYCLE_EVENTS } from '../src/grammar/vocabulary.ts';
 import { subscriptionReply } from './support/subscription-reply.ts';
 

@@ -1,5 +1,5 @@
 // `update [product] <version>`: publishes software updates for an older, still-published version.
-import type { CommandSpec } from '../src/command-spec.ts';
+import type { CommandSpec } from '../src/grammar/command-spec.ts';
 import { PRODUCT_AND_VERSION, queues, versionJob, versionRequest } from './support/stage-jobs.ts';
 
 export const command: CommandSpec = {

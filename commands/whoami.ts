@@ -1,6 +1,6 @@
 // `whoami`: who the bot thinks you are: person or guest, roles, every account of yours it knows, the
 // account that proves it this time, and whether you are on call.
-import type { CommandSpec } from '../src/command-spec.ts';
+import type { CommandSpec } from '../src/grammar/command-spec.ts';
 import { echo, printable } from '../src/grammar/echo.ts';
 import { showTime } from '../src/oncall/rota.ts';
 

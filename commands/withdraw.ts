@@ -1,5 +1,5 @@
 // `withdraw <request>`: the person who asked for an approval takes the request back.
-import type { CommandSpec } from '../src/command-spec.ts';
+import type { CommandSpec } from '../src/grammar/command-spec.ts';
 
 export const command: CommandSpec = {
   name: 'withdraw',

@@ -1,4 +1,4 @@
-// The schema of vmops configuration files (YAML). `src/config-load.ts` reads a file, substitutes
+// The schema of vmops configuration files (YAML). `src/app/config-load.ts` reads a file, substitutes
 // ${ENV} references, and validates it here; any mismatch stops start-up with the file, the key and
 // what is wrong. Durations are written like `90s`, `10m`, `2h`.
 //

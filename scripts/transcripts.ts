@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../src/config-load.ts';
+import { repoRoot } from '../src/app/config-load.ts';
 
 /** One transcript found in a page. */
 export interface Transcript {

@@ -9,17 +9,17 @@ import { enableCompileCache } from 'node:module';
 import { hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Config } from '../config/schema.ts';
-import type { BotCore } from './bot-core.ts';
-import { parseCli, type RunCommand, USAGE } from './cli-args.ts';
-import { lockDataDir } from './data-dir-lock.ts';
+import type { BotCore } from './app/bot-core.ts';
+import { parseCli, type RunCommand, USAGE } from './app/cli-args.ts';
+import { lockDataDir } from './app/data-dir-lock.ts';
+import { networkAdapters } from './app/network-adapters.ts';
 import { asVmopsError, VmopsError } from './errors.ts';
-import type { StageWorkers } from './jobs/stage-worker.ts';
-import { networkAdapters } from './network-adapters.ts';
 import { redisKeys } from './redis/keys.ts';
 import { startRedisServer } from './redis/redis-server-process.ts';
 import type { ChatAdapter } from './types.ts';
 import { startWebConsoleFromConfig } from './web/start-from-config.ts';
 import { WebAdapter } from './web/web-adapter.ts';
+import type { StageWorkers } from './worker/stage-worker.ts';
 
 /**
  * What every mode needs first: the config, the logger, the Redis settings. Imported dynamically, like
@@ -27,8 +27,8 @@ import { WebAdapter } from './web/web-adapter.ts';
  */
 async function loadBasics() {
   const [configLoad, logger, connect, pino] = await Promise.all([
-    import('./config-load.ts'),
-    import('./logger.ts'),
+    import('./app/config-load.ts'),
+    import('./observability/logger.ts'),
     import('./redis/connect.ts'),
     import('pino'),
   ]);
@@ -43,8 +43,8 @@ type Basics = Awaited<ReturnType<typeof loadBasics>>;
  */
 async function loadParts(config: Config) {
   const [core, stageWorker, shell, metrics] = await Promise.all([
-    import('./bot-core.ts'),
-    import('./jobs/stage-worker.ts'),
+    import('./app/bot-core.ts'),
+    import('./worker/stage-worker.ts'),
     import('../adapters/shell.ts'),
     // prom-client only when the web console serves what it counts (/metrics).
     config.web.enabled ? import('./observability/metrics.ts') : undefined,
@@ -320,8 +320,8 @@ async function runWorker(cli: RunCommand, config: Config, basics: Basics): Promi
   const log = createLogger({ level: logLevel() });
   const name = `${hostname()}-${process.pid}`;
   const [{ startStageWorkers }, { configuredFormats }] = await Promise.all([
-    import('./jobs/stage-worker.ts'),
-    import('./jobs/stage-queues.ts'),
+    import('./worker/stage-worker.ts'),
+    import('./queue/stage-queues.ts'),
   ]);
   let worker: StageWorkers | undefined;
   // Listen before the workers start: a job may begin the moment they do.
@@ -383,8 +383,8 @@ async function main(argv: readonly string[]): Promise<number> {
   if (cli.mode === 'config-check') {
     const config = loadConfig(resolve(cli.configFile));
     const [{ checkPolicy }, { CommandRegistry }, { allCommands }] = await Promise.all([
-      import('./policy-check.ts'),
-      import('./command-registry.ts'),
+      import('./people/policy-check.ts'),
+      import('./grammar/command-registry.ts'),
       import('../commands/index.ts'),
     ]);
     checkPolicy(config, new CommandRegistry(allCommands), cli.configFile);

@@ -157,7 +157,7 @@ export interface ChatAdapter {
   stop(): Promise<void>;
   /**
    * Sends one new message, once (no queue, no retry: the outbox does both), and returns a reference to it.
-   * A failure is thrown as a SendFailure (src/send-failure.ts) saying whether it is retryable and how
+   * A failure is thrown as a SendFailure (src/chat/send-failure.ts) saying whether it is retryable and how
    * long the platform asked to wait.
    */
   send(target: ChatTarget, reply: Reply, options?: SendOptions): Promise<MessageRef>;

@@ -16,9 +16,9 @@
 import './sdk-log.ts';
 import type { Redis } from 'ioredis';
 import { ClientEvent, createClient, type MatrixClient, Method, RoomEvent, SyncState } from 'matrix-js-sdk';
+import { SendFailure } from '../../src/chat/send-failure.ts';
 import { VmopsError } from '../../src/errors.ts';
 import { connectRedis } from '../../src/redis/connect.ts';
-import { SendFailure } from '../../src/send-failure.ts';
 import type {
   AdapterLimits,
   ChatAdapter,

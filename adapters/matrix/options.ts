@@ -1,4 +1,4 @@
-// What the Matrix adapter is built with (src/network-adapters.ts fills it from networks.matrix).
+// What the Matrix adapter is built with (src/app/network-adapters.ts fills it from networks.matrix).
 import type { Logger } from 'pino';
 import type { RedisTarget } from '../../src/redis/connect.ts';
 

@@ -2,7 +2,7 @@
 // (429 M_LIMIT_EXCEEDED with retry_after_ms), a passing failure worth another try with the same
 // transaction id (5xx, no answer: the homeserver stores one event per txnId, so a retry never posts
 // twice), or a refusal the same request will get again (M_FORBIDDEN, M_UNKNOWN_TOKEN, M_TOO_LARGE…).
-import { SendFailure } from '../../src/send-failure.ts';
+import { SendFailure } from '../../src/chat/send-failure.ts';
 
 interface MatrixFailure {
   errcode?: string;

@@ -1,4 +1,4 @@
-// What the Slack adapter is built with (src/network-adapters.ts fills it from networks.slack).
+// What the Slack adapter is built with (src/app/network-adapters.ts fills it from networks.slack).
 import type { Logger } from 'pino';
 
 /** A Slack rate limit: a sustained rate and a burst. */

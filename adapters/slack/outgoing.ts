@@ -5,7 +5,7 @@
 // the whole text as a file in the thread; a direct target's DM channel opened once per user.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { SendFailure } from '../../src/send-failure.ts';
+import { SendFailure } from '../../src/chat/send-failure.ts';
 import type { ChatTarget, MessageRef, Reply } from '../../src/types.ts';
 import { escapeText, replyBlocks } from './blocks.ts';
 import { NETWORK } from './events.ts';

@@ -2,7 +2,7 @@
 // (HTTP 429 with Retry-After, seconds), a passing failure worth another try (the request did not get
 // an answer, a 5xx, Slack's own internal errors), or a refusal that the same call will get again
 // (`message_not_found`, `channel_not_found`, `cant_update_message`, `msg_too_long`, …).
-import { SendFailure } from '../../src/send-failure.ts';
+import { SendFailure } from '../../src/chat/send-failure.ts';
 
 /** What a call fails with, as @slack/web-api reports it. */
 interface CallFailure {

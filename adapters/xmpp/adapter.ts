@@ -9,8 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { type Client, client } from '@xmpp/client';
+import { SendFailure } from '../../src/chat/send-failure.ts';
 import { VmopsError } from '../../src/errors.ts';
-import { SendFailure } from '../../src/send-failure.ts';
 import type {
   AdapterLimits,
   ChatAdapter,

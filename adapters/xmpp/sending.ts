@@ -6,7 +6,7 @@
 // stream management (XEP-0198) a send resolves once the server acknowledged the stanza: one sent on a
 // session that was lost and could not be resumed fails as retryable, and the outbox sends it again.
 import { type Client, type Element, xml } from '@xmpp/client';
-import { SendFailure } from '../../src/send-failure.ts';
+import { SendFailure } from '../../src/chat/send-failure.ts';
 import { NS, splitJid } from './stanzas.ts';
 
 /** A message on its way. */

@@ -1,7 +1,8 @@
 // Shared by the job commands: the job id argument, and a job that must exist.
-import type { BoundArgs, CommandContext } from '../../src/command-spec.ts';
+
 import { VmopsError } from '../../src/errors.ts';
-import { unknownJob } from '../../src/jobs/unknown-job.ts';
+import type { BoundArgs, CommandContext } from '../../src/grammar/command-spec.ts';
+import { unknownJob } from '../../src/queue/unknown-job.ts';
 import type { JobStatusView } from '../../src/types.ts';
 
 export function jobArg(args: BoundArgs): string {

@@ -2,6 +2,7 @@
 // one per cloud, or one for the version), answered with the job ids; the status messages themselves
 // are posted by the notifier.
 import type { Config } from '../../config/schema.ts';
+import { VmopsError } from '../../src/errors.ts';
 import type {
   ArgSpec,
   BoundArgs,
@@ -9,8 +10,7 @@ import type {
   CommandOutcome,
   CommandPlan,
   StageRequest,
-} from '../../src/command-spec.ts';
-import { VmopsError } from '../../src/errors.ts';
+} from '../../src/grammar/command-spec.ts';
 import type { Stage } from '../../src/types.ts';
 
 /** `[product] <version>`, which every stage command starts with. */

@@ -1,7 +1,7 @@
 # Shared functions of the cernvm recipe steps; sourced by build.sh, test.sh, publish.sh, … (not run).
 #
 # Every value a step uses comes from the environment the worker sets (see jobEnvironment in
-# src/jobs/stage-worker.ts). The product, version and format name files and directories, so they
+# src/worker/stage-worker.ts). The product, version and format name files and directories, so they
 # are checked here before anything is touched (defence in depth: the bot checks them too).
 # JSON is read and written with python3 (standard library only); values reach it as argv, never
 # inside the program text.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Demo recipe step: `step.sh <name>` logs what it works on and reports progress in the vmops step
-# protocol (::progress / ::status, see src/jobs/progress-protocol.ts). VMOPS_DEMO_TICK sets the
+# protocol (::progress / ::status, see src/worker/progress-protocol.ts). VMOPS_DEMO_TICK sets the
 # seconds between progress ticks (0.15); VMOPS_DEMO_FAIL=<name> makes that step fail (exit 3).
 set -euo pipefail
 

@@ -8,11 +8,11 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
 import type { AuditTrail } from '../audit/audit-trail.ts';
-import { accountKey, roomKey } from '../chat-keys.ts';
-import type { CommandOutcome } from '../command-spec.ts';
+import { accountKey, roomKey } from '../chat/chat-keys.ts';
 import { VmopsError } from '../errors.ts';
-import { jobBaseId } from '../jobs/job-id.ts';
+import type { CommandOutcome } from '../grammar/command-spec.ts';
 import type { OnCallDesk } from '../oncall/oncall-desk.ts';
+import { jobBaseId } from '../queue/job-id.ts';
 import type { BoundArgs, ChatTarget, IncomingMessage, Principal, Reply } from '../types.ts';
 import { type ApprovalNoticeOptions, ApprovalNotices } from './approval-notices.ts';
 import {

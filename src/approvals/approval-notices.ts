@@ -2,7 +2,7 @@
 // on every network they have an account on; a line told to the room that asked; a request's messages
 // with buttons rewritten to say how it ended. A failure to send is logged: the decision stands.
 import type { Logger } from 'pino';
-import { roomKey } from '../chat-keys.ts';
+import { roomKey } from '../chat/chat-keys.ts';
 import type { ChatTarget, Reply } from '../types.ts';
 import { answerActions } from './approval-texts.ts';
 

@@ -2,7 +2,7 @@
 // by default `revoke`, `deploy` to a cloud tagged production, and `publish` of a version older than the
 // newest one of its product; plus any command listed under `always`.
 import type { Config } from '../../config/schema.ts';
-import type { BoundArgs, CatalogReader } from '../command-spec.ts';
+import type { BoundArgs, CatalogReader } from '../grammar/command-spec.ts';
 
 import { compareVersions, newestVersion } from '../grammar/version.ts';
 

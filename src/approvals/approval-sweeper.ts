@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
 import type { AuditTrail } from '../audit/audit-trail.ts';
-import { roomKey } from '../chat-keys.ts';
+import { roomKey } from '../chat/chat-keys.ts';
 import type { OnCallDesk } from '../oncall/oncall-desk.ts';
 import type { ApprovalNotices } from './approval-notices.ts';
 import { nextAsked } from './approval-rules.ts';

@@ -3,7 +3,7 @@
 // is the desk's and the sweeper's business.
 import ms from 'ms';
 import type { Config } from '../../config/schema.ts';
-import { accountKey, roomKey } from '../chat-keys.ts';
+import { accountKey, roomKey } from '../chat/chat-keys.ts';
 import { showTime } from '../oncall/rota.ts';
 import type { Reply, ReplyAction } from '../types.ts';
 import type { ApprovalAnswer, ApprovalRecord, ApprovalRequest } from './approval-types.ts';

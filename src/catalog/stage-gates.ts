@@ -1,8 +1,9 @@
 // Lifecycle policy gates, checked when a stage is asked for: only built images are tested, only passed
 // images are published, only published versions are deployed or updated, and a revoked version stays
 // revoked. A refusal says what the image lacks and what to do first.
-import type { StageRequest } from '../command-spec.ts';
+
 import { VmopsError } from '../errors.ts';
+import type { StageRequest } from '../grammar/command-spec.ts';
 import { canonicalVersion } from '../grammar/version.ts';
 import type { Stage } from '../types.ts';
 import type { Catalog, ImageRecord, VersionRecord } from './catalog.ts';

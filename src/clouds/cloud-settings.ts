@@ -1,5 +1,5 @@
 // What a cloud step needs to know of the clouds, handed over in one environment variable that only
-// steps marked `cloudAccess` receive (src/jobs/run-stage.ts): each cloud's config (secrets included)
+// steps marked `cloudAccess` receive (src/worker/run-stage.ts): each cloud's config (secrets included)
 // and its user-data template's text, read by the worker so that an SSH step needs no file of ours.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';

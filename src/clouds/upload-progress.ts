@@ -1,4 +1,4 @@
-// Turns bytes sent into the step progress protocol (src/jobs/progress-protocol.ts): a `::progress`
+// Turns bytes sent into the step progress protocol (src/worker/progress-protocol.ts): a `::progress`
 // line with the bytes and the rate, at most a few a second, and always the last one.
 import { formatBytes } from './format-bytes.ts';
 

@@ -1,9 +1,9 @@
 // Binds the words after a command name to the command's arguments: options through util.parseArgs,
 // then each positional argument checked against config. Every refusal says what would be right.
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
-import type { ArgSpec, BoundArgs, CommandSpec, OptionSpec } from '../command-spec.ts';
 import { asVmopsError, type ErrorCode, ok, type Result, VmopsError } from '../errors.ts';
-import { JOB_ID_PATTERN } from '../jobs/job-id.ts';
+import { JOB_ID_PATTERN } from '../queue/job-id.ts';
+import type { ArgSpec, BoundArgs, CommandSpec, OptionSpec } from './command-spec.ts';
 import { echo } from './echo.ts';
 import { suggest } from './suggest.ts';
 import { optionUsage, usageLine, VARIADIC_KINDS } from './usage.ts';

@@ -2,9 +2,10 @@
 // into words and finds the command (or help, for `<command> --help`) without looking at config;
 // bindCommand then checks the arguments against config. Neither throws: every problem, even a bug,
 // comes back as a failed Result.
-import type { CommandSpec, ParsedCommand } from '../command-spec.ts';
+
 import { asVmopsError, fail, ok, type Result } from '../errors.ts';
 import { bindArgs, type CommandWords, unknownCommand } from './bind-args.ts';
+import type { CommandSpec, ParsedCommand } from './command-spec.ts';
 import { tokenize } from './tokenize.ts';
 import type { Vocabulary } from './vocabulary.ts';
 

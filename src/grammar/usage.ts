@@ -1,6 +1,6 @@
 // A command's usage line, for help and for the refusals of the binder (the rest of help is in
 // src/render/help.ts).
-import type { ArgSpec, CommandSpec, OptionSpec } from '../command-spec.ts';
+import type { ArgSpec, CommandSpec, OptionSpec } from './command-spec.ts';
 
 /** Argument kinds that take the rest of the words. */
 export const VARIADIC_KINDS: ReadonlySet<ArgSpec['kind']> = new Set(['formats', 'clouds', 'events', 'text']);

@@ -5,7 +5,7 @@
 // same queue figures and nothing is kept in memory between scrapes.
 import { withTimeout } from 'es-toolkit/promise/withTimeout';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { AgentInfo } from '../jobs/agent-presence.ts';
+import type { AgentInfo } from '../queue/agent-presence.ts';
 
 /** Where the scrape-time gauges read from (bot-core.ts provides it). */
 export interface MetricSources {

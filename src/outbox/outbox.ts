@@ -15,8 +15,8 @@
 // states drops the oldest of those.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { isRateLimit, isRetryable, SendFailure } from '../chat/send-failure.ts';
 import { fitReply } from '../render/fit-reply.ts';
-import { isRateLimit, isRetryable, SendFailure } from '../send-failure.ts';
 import type { ChatAdapter, ChatTarget, MessageRef, Reply } from '../types.ts';
 import { editLane, type Lane, sendLane } from './policy.ts';
 import { SharedPace } from './shared-pace.ts';

@@ -10,8 +10,10 @@ import { type ApprovalDesk, argsKey } from '../approvals/approval-desk.ts';
 import { approvalReason } from '../approvals/approval-policy.ts';
 import type { ApprovalRequest } from '../approvals/approval-store.ts';
 import type { AuditFact, AuditTrail } from '../audit/audit-trail.ts';
-import { accountKey, roomKey } from '../chat-keys.ts';
-import type { CommandRegistry } from '../command-registry.ts';
+import { accountKey, roomKey } from '../chat/chat-keys.ts';
+import { asVmopsError, VmopsError } from '../errors.ts';
+import { commandText } from '../grammar/addressing.ts';
+import type { CommandRegistry } from '../grammar/command-registry.ts';
 import type {
   CatalogReader,
   CommandContext,
@@ -19,19 +21,17 @@ import type {
   CommandSpec,
   JobControl,
   RoomSubscriptions,
-} from '../command-spec.ts';
-import { asVmopsError, VmopsError } from '../errors.ts';
-import { commandText } from '../grammar/addressing.ts';
+} from '../grammar/command-spec.ts';
 import { bindCommand, readCommand } from '../grammar/parse-command.ts';
 import type { Vocabulary } from '../grammar/vocabulary.ts';
-import type { AgentInfo } from '../jobs/agent-presence.ts';
 import { traceOfEvent } from '../observability/trace.ts';
 import type { OnCallDesk } from '../oncall/oncall-desk.ts';
+import { accessFor, authorize, mayRun } from '../people/authorize.ts';
+import type { Identities } from '../people/identify.ts';
+import type { AgentInfo } from '../queue/agent-presence.ts';
 import type { ChatTarget, IncomingMessage, Principal, Reply } from '../types.ts';
-import { accessFor, authorize, mayRun } from './authorize.ts';
 import type { AwayNotices } from './away-notices.ts';
 import { hiddenSenderNotice } from './hidden-sender-notice.ts';
-import type { Identities } from './identify.ts';
 import { type Admission, admit, type IngressOptions, screen } from './ingress.ts';
 import type { Throttle } from './throttle.ts';
 

@@ -1,9 +1,9 @@
 // Help texts: the list of commands an asker may run, everything about one command, and who may run
-// it, in words. Who may run what is asked of the real policy (src/pipeline/authorize.ts), so roles
+// it, in words. Who may run what is asked of the real policy (src/people/authorize.ts), so roles
 // that include others (an operator is also a viewer) are described as the policy has them.
-import type { CommandSpec } from '../command-spec.ts';
+import type { CommandSpec } from '../grammar/command-spec.ts';
 import { optionUsage, usageLine } from '../grammar/usage.ts';
-import { mayRun } from '../pipeline/authorize.ts';
+import { mayRun } from '../people/authorize.ts';
 import type { Access, Role } from '../types.ts';
 
 /** Every role, in the order help names them (a Record, so a role added to the type must be added here). */

@@ -3,8 +3,8 @@ import { type Job, Queue, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
-import type { JobControl } from '../command-spec.ts';
-import { SCHEDULE_QUEUE } from '../jobs/stage-queues.ts';
+import type { JobControl } from '../grammar/command-spec.ts';
+import { SCHEDULE_QUEUE } from '../queue/stage-queues.ts';
 import { bullConnection, type RedisTarget } from '../redis/connect.ts';
 import { runScheduleTick, type TickOutcome } from './schedule-tick.ts';
 

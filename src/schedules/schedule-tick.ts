@@ -2,9 +2,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
-import type { JobControl, StageRequest } from '../command-spec.ts';
 import { asVmopsError } from '../errors.ts';
-import { FINAL_STATES } from '../jobs/job-view.ts';
+import type { JobControl, StageRequest } from '../grammar/command-spec.ts';
+import { FINAL_STATES } from '../queue/job-view.ts';
 import type { ChatTarget, IncomingMessage, JobStatusView, Principal } from '../types.ts';
 
 export interface TickContext {

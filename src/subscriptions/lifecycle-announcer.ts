@@ -4,7 +4,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { LifecycleEvent } from '../catalog/catalog.ts';
-import { roomKey } from '../chat-keys.ts';
+import { roomKey } from '../chat/chat-keys.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 import { connectRedis, type RedisTarget } from '../redis/connect.ts';
 import type { RedisKeys } from '../redis/keys.ts';

@@ -1,8 +1,8 @@
 // Room subscriptions in Redis: which lifecycle events each room is told about, one hash field per room.
 import type { Redis } from 'ioredis';
-import { roomKey } from '../chat-keys.ts';
-import type { RoomSubscriptions } from '../command-spec.ts';
+import { roomKey } from '../chat/chat-keys.ts';
 import { VmopsError } from '../errors.ts';
+import type { RoomSubscriptions } from '../grammar/command-spec.ts';
 import { LIFECYCLE_EVENTS } from '../grammar/vocabulary.ts';
 import type { RedisKeys } from '../redis/keys.ts';
 import type { ChatTarget } from '../types.ts';

@@ -2,7 +2,7 @@
 // guard (guard.ts) read the same options, so they live here, apart from the server that composes them.
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.ts';
-import type { BotCore } from '../bot-core.ts';
+import type { BotCore } from '../app/bot-core.ts';
 import type { WebAdapter } from './web-adapter.ts';
 
 export interface WebConsoleOptions {

@@ -2,8 +2,8 @@
 // QueueEvents read from Redis streams, so jobs run by any worker and asked from any bot instance are
 // seen), reads each touched job's view once per burst, and hands it to every open page that follows
 // it. A slow poll backs the events up, so a page never stays stale if an event was missed.
-import type { JobControl } from '../command-spec.ts';
-import type { Notifier } from '../notifier.ts';
+import type { JobControl } from '../grammar/command-spec.ts';
+import type { Notifier } from '../notifier/notifier.ts';
 import type { JobStatusView } from '../types.ts';
 
 export type JobListener = (view: JobStatusView) => void;

@@ -3,7 +3,7 @@
 // pipeline as chat (identify, authorize, approvals, audit). Each action gets a room of its own, so the
 // replies the pipeline sends there are collected for that HTTP response. Holds no policy.
 import { randomUUID } from 'node:crypto';
-import { WEB_NETWORK } from '../pipeline/identify.ts';
+import { WEB_NETWORK } from '../people/identify.ts';
 import type { AdapterLimits, ChatAdapter, ChatTarget, IncomingMessage, MessageRef, Reply } from '../types.ts';
 
 export class WebAdapter implements ChatAdapter {

@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import type { Config } from '../../config/schema.ts';
-import { type BotCore, startBotCore } from '../../src/bot-core.ts';
-import { loadConfig } from '../../src/config-load.ts';
-import { FINAL_STATES } from '../../src/jobs/job-view.ts';
+import { type BotCore, startBotCore } from '../../src/app/bot-core.ts';
+import { loadConfig } from '../../src/app/config-load.ts';
+import { SendFailure } from '../../src/chat/send-failure.ts';
+import { FINAL_STATES } from '../../src/queue/job-view.ts';
 import { type RedisServerHandle, startRedisServer } from '../../src/redis/redis-server-process.ts';
-import { SendFailure } from '../../src/send-failure.ts';
 import type {
   AdapterLimits,
   ChatAdapter,

@@ -11,7 +11,7 @@
 //   npm run bench   (or: node test/bench/burst-latency.bench.ts [commands])
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker } from 'bullmq';
-import { queueName } from '../../src/jobs/stage-queues.ts';
+import { queueName } from '../../src/queue/stage-queues.ts';
 import { bullConnection, connectRedis } from '../../src/redis/connect.ts';
 import type { JobData, JobProgress, JobResult } from '../../src/types.ts';
 import { benchCore, fromAlice, ms, PacedChat, percentile, privateRedis } from './bench-kit.ts';

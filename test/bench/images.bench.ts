@@ -8,9 +8,9 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadConfig, repoRoot } from '../../src/app/config-load.ts';
 import { packageSetEnvironment } from '../../src/catalog/package-set.ts';
-import { loadConfig, repoRoot } from '../../src/config-load.ts';
-import { runStage } from '../../src/jobs/run-stage.ts';
+import { runStage } from '../../src/worker/run-stage.ts';
 
 const VERSION = '2.6';
 const formats = (process.env.VMOPS_BENCH_FORMATS ?? 'kvm vmware virtualbox xen hyperv ec2')

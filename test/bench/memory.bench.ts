@@ -12,7 +12,7 @@ import { runInNewContext } from 'node:vm';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../config/schema.ts';
-import { queueName, stageJobOptions } from '../../src/jobs/stage-queues.ts';
+import { queueName, stageJobOptions } from '../../src/queue/stage-queues.ts';
 import { connectRedis } from '../../src/redis/connect.ts';
 import type { JobData } from '../../src/types.ts';
 import { benchCore, fromAlice, privateRedis, silentChat, versionFor } from './bench-kit.ts';

@@ -6,12 +6,12 @@
 //   npm run bench   (or: node test/bench/parse-authorize.bench.ts [count])
 import { Robot, TextMessage, User } from 'hubot';
 import { allCommands } from '../../commands/index.ts';
-import { CommandRegistry } from '../../src/command-registry.ts';
-import { defaultConfigPath, loadConfig } from '../../src/config-load.ts';
+import { defaultConfigPath, loadConfig } from '../../src/app/config-load.ts';
+import { CommandRegistry } from '../../src/grammar/command-registry.ts';
 import { bindCommand, readCommand } from '../../src/grammar/parse-command.ts';
 import { vocabularyFromConfig } from '../../src/grammar/vocabulary.ts';
-import { authorize } from '../../src/pipeline/authorize.ts';
-import { identitiesFromConfig } from '../../src/pipeline/identify.ts';
+import { authorize } from '../../src/people/authorize.ts';
+import { identitiesFromConfig } from '../../src/people/identify.ts';
 
 const count = Number(process.argv[2] ?? 200_000);
 const config = loadConfig(defaultConfigPath);

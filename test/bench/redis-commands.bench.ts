@@ -76,7 +76,7 @@ function partOf(stack: string): Part {
   return 'hot';
 }
 
-/** The first vmops source file on a stack (`src/jobs/job-control.ts`), or `bullmq` / `ioredis`. */
+/** The first vmops source file on a stack (`src/queue/job-control.ts`), or `bullmq` / `ioredis`. */
 function origin(stack: string): string {
   for (const line of stack.split('\n').slice(2)) {
     const file = /\/((?:src|test)\/[\w/.-]+\.ts)/.exec(line)?.[1];

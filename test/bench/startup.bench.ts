@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../../src/config-load.ts';
+import { repoRoot } from '../../src/app/config-load.ts';
 import { ms, percentile } from './bench-kit.ts';
 
 const runs = Number(process.argv[2] ?? 5);

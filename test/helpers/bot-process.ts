@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { repoRoot } from '../../src/config-load.ts';
+import { repoRoot } from '../../src/app/config-load.ts';
 import type { FakeSlack } from './slack-server.ts';
 import { stopChild } from './stop-child.ts';
 

@@ -1,5 +1,5 @@
 // Why a configuration is refused: the message parseConfig gives, for tests that assert on it.
-import { parseConfig } from '../../src/config-load.ts';
+import { parseConfig } from '../../src/app/config-load.ts';
 
 export interface ConfigProblemsOptions {
   /** Environment for ${ENV} references (default none). */

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { Config } from '../../config/schema.ts';
-import { defaultConfigPath } from '../../src/config-load.ts';
+import { defaultConfigPath } from '../../src/app/config-load.ts';
 
 /** Gives every product the demo product's stages (in place); the config must have a `demo` product. */
 export function useDemoRecipe(config: Config): Config {

@@ -3,7 +3,7 @@
 // that keep the layers apart and the graph free of cycles.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { repoRoot } from '../../src/config-load.ts';
+import { repoRoot } from '../../src/app/config-load.ts';
 
 /** Every `.ts` file under `dir`, absolute. */
 export function sources(dir: string): string[] {

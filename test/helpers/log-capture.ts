@@ -2,7 +2,7 @@
 // redaction, writing into a stream whose lines the test reads.
 import { Writable } from 'node:stream';
 import type { Logger } from 'pino';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger } from '../../src/observability/logger.ts';
 
 export interface CapturedLog {
   /** Where the logger writes. */

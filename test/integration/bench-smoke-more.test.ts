@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { repoRoot } from '../../src/config-load.ts';
+import { repoRoot } from '../../src/app/config-load.ts';
 
 function lastLine(file: string, count: number): string {
   const output = execFileSync(process.execPath, [join(repoRoot, 'test', 'bench', file), String(count)], {

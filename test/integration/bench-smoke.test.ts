@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { repoRoot } from '../../src/config-load.ts';
+import { repoRoot } from '../../src/app/config-load.ts';
 
 it('the dispatch benchmark runs and prints its ratio last', () => {
   const output = execFileSync(

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StepConfig } from '../../config/schema.ts';
-import { repoRoot } from '../../src/config-load.ts';
+import { repoRoot } from '../../src/app/config-load.ts';
 import { VmopsError } from '../../src/errors.ts';
-import { runStage, type StageResult } from '../../src/jobs/run-stage.ts';
 import { parseTap } from '../../src/reports/parse-tap.ts';
+import { runStage, type StageResult } from '../../src/worker/run-stage.ts';
 
 const run = promisify(execFile);
 const FORMATS = ['kvm', 'vmware', 'virtualbox', 'xen', 'hyperv', 'ec2'] as const;

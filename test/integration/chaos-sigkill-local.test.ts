@@ -10,8 +10,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { repoRoot } from '../../src/config-load.ts';
-import { processStart, type RunRecord } from '../../src/jobs/run-records.ts';
+import { repoRoot } from '../../src/app/config-load.ts';
+import { processStart, type RunRecord } from '../../src/worker/run-records.ts';
 import { demoConfigYaml } from '../helpers/demo-config.ts';
 import { killPrivateRedis, type LocalVmops, startLocalVmops } from '../helpers/local-vmops.ts';
 import { until } from '../helpers/until.ts';

@@ -8,7 +8,7 @@
 // - the ingress claim on the event id (src/pipeline/ingress.ts, SET NX), which both instances compute
 //   alike from the sender's stanza id (adapters/xmpp/stanzas.ts eventIdOf): without it both run `build`
 //   (two jobs, two status messages) and both answer `jobs`;
-// - the notifier's one-writer lease and its take-over (src/notifier.ts): without the lease both correct
+// - the notifier's one-writer lease and its take-over (src/notifier/notifier.ts): without the lease both correct
 //   the message; without the take-over the final state never arrives once its writer is gone;
 // - the bot's own messages, reflected by the room to the other instance, are dropped as its own
 //   (same nick, same JID): otherwise the instances would answer each other.
@@ -19,12 +19,12 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { XmppAdapter } from '../../adapters/xmpp/adapter.ts';
 import type { Config } from '../../config/schema.ts';
-import { type BotCore, startBotCore } from '../../src/bot-core.ts';
-import { repoRoot } from '../../src/config-load.ts';
-import { type StageWorkers, startStageWorkers } from '../../src/jobs/stage-worker.ts';
+import { type BotCore, startBotCore } from '../../src/app/bot-core.ts';
+import { repoRoot } from '../../src/app/config-load.ts';
 import type { HandledMessage } from '../../src/pipeline/handle-message.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
 import type { IncomingMessage } from '../../src/types.ts';
+import { type StageWorkers, startStageWorkers } from '../../src/worker/stage-worker.ts';
 import { startsPerJob } from '../helpers/chaos.ts';
 import { startEngine, testConfig } from '../helpers/engine.ts';
 import { FakeChat, message } from '../helpers/fake-chat.ts';
@@ -225,7 +225,7 @@ describe('two bot instances on one XMPP account in one room', () => {
 describe('two bot instances over one FakeChat', () => {
   it('the survivor delivers the final state when the writer leaves just before the job ends', async () => {
     // The job's last queue event comes while the departed writer's lease still holds; the survivor must
-    // look again once it lapses (src/notifier.ts #adopt), or the room never sees the end of the job.
+    // look again once it lapses (src/notifier/notifier.ts #adopt), or the room never sees the end of the job.
     const gate = join(mkdtempSync(join(tmpdir(), 'vmops-two-bots-gate-')), 'open');
     cleanups.push(() => rmSync(join(gate, '..'), { recursive: true, force: true }));
     const config = testConfig((c) => {

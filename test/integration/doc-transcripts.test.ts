@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runTranscript, shapeOf, transcriptPages, transcriptsOf } from '../../scripts/transcripts.ts';
-import { repoRoot } from '../../src/config-load.ts';
+import { repoRoot } from '../../src/app/config-load.ts';
 
 const transcripts = transcriptPages().flatMap((page) =>
   transcriptsOf(page, readFileSync(join(repoRoot, page), 'utf8')),

@@ -93,7 +93,7 @@ describe('job control races', () => {
   it('gives a longer id to a command whose id another event already holds, instead of dropping it', async () => {
     engine = await startEngine({ worker: false });
     const event = message('build 2.6 kvm');
-    const { jobBaseId } = await import('../../src/jobs/job-id.ts');
+    const { jobBaseId } = await import('../../src/queue/job-id.ts');
     const taken = jobBaseId(`fake:${event.eventId}`);
     await redis.hset(redisKeys(engine.config.redis.prefix).jobIndex, taken, 'build fake:some-other-event');
     const { jobs } = await engine.core.handle(event);

@@ -18,13 +18,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MatrixAdapter } from '../../adapters/matrix/adapter.ts';
 import { matrixKeys } from '../../adapters/matrix/sync-store.ts';
 import type { Config } from '../../config/schema.ts';
-import { type BotCore, startBotCore } from '../../src/bot-core.ts';
-import { repoRoot } from '../../src/config-load.ts';
+import { type BotCore, startBotCore } from '../../src/app/bot-core.ts';
+import { repoRoot } from '../../src/app/config-load.ts';
 import type { Taken } from '../../src/intake/intake.ts';
-import { type StageWorkers, startStageWorkers } from '../../src/jobs/stage-worker.ts';
 import type { HandledMessage } from '../../src/pipeline/handle-message.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
 import type { IncomingMessage } from '../../src/types.ts';
+import { type StageWorkers, startStageWorkers } from '../../src/worker/stage-worker.ts';
 import { startsPerJob } from '../helpers/chaos.ts';
 import { testConfig } from '../helpers/engine.ts';
 import {

@@ -7,9 +7,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig, repoRoot } from '../../src/config-load.ts';
-import { createJobControl } from '../../src/jobs/job-control.ts';
-import { configuredFormats, openStageQueues } from '../../src/jobs/stage-queues.ts';
+import { loadConfig, repoRoot } from '../../src/app/config-load.ts';
+import { createJobControl } from '../../src/queue/job-control.ts';
+import { configuredFormats, openStageQueues } from '../../src/queue/stage-queues.ts';
 import { connectRedis } from '../../src/redis/connect.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
 import { startWorkerProcess } from '../helpers/chaos.ts';

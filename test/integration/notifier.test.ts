@@ -3,7 +3,7 @@
 // writer goes away.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { SendFailure } from '../../src/send-failure.ts';
+import { SendFailure } from '../../src/chat/send-failure.ts';
 import { type Engine, startEngine, testConfig } from '../helpers/engine.ts';
 import { FakeChat, message } from '../helpers/fake-chat.ts';
 

@@ -6,8 +6,8 @@
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SendFailure } from '../../src/chat/send-failure.ts';
 import { Outbox } from '../../src/outbox/outbox.ts';
-import { SendFailure } from '../../src/send-failure.ts';
 import type {
   AdapterLimits,
   ChatAdapter,

@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BotCore } from '../../src/bot-core.ts';
-import { repoRoot } from '../../src/config-load.ts';
+import type { BotCore } from '../../src/app/bot-core.ts';
+import { repoRoot } from '../../src/app/config-load.ts';
 import { finalText, startsPerJob, startWorkerProcess } from '../helpers/chaos.ts';
 import { type Engine, startEngine, testConfig } from '../helpers/engine.ts';
 import { FakeChat, message, type SentMessage } from '../helpers/fake-chat.ts';
@@ -142,7 +142,7 @@ describe('Redis Cluster', () => {
   }, 120_000);
 
   it('refuses a prefix without a hash tag, and hash-tags the default prefix', async () => {
-    const { parseConfig } = await import('../../src/config-load.ts');
+    const { parseConfig } = await import('../../src/app/config-load.ts');
     const base = readFileSync(join(repoRoot, 'config', 'default.yaml'), 'utf8');
     const withCluster = (prefix: string) =>
       base.replace(/prefix: vmops\n/, `${prefix}cluster: { nodes: ["127.0.0.1:7000"] }\n`);

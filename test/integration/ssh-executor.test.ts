@@ -7,11 +7,11 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { HostConfig } from '../../config/schema.ts';
 import { VmopsError } from '../../src/errors.ts';
-import type { StepDirective } from '../../src/jobs/progress-protocol.ts';
-import { runStage } from '../../src/jobs/run-stage.ts';
-import type { StepOutputLine } from '../../src/jobs/run-step.ts';
-import { type RunStepOverSshOptions, runStepOverSsh } from '../../src/jobs/run-step-ssh.ts';
 import { freePort } from '../../src/redis/free-port.ts';
+import type { StepDirective } from '../../src/worker/progress-protocol.ts';
+import { runStage } from '../../src/worker/run-stage.ts';
+import type { StepOutputLine } from '../../src/worker/run-step.ts';
+import { type RunStepOverSshOptions, runStepOverSsh } from '../../src/worker/run-step-ssh.ts';
 import { type Sshd, startSshd, tagged } from '../helpers/sshd.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');

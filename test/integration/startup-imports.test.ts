@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { repoRoot } from '../../src/config-load.ts';
+import { repoRoot } from '../../src/app/config-load.ts';
 
 const recorder = join(repoRoot, 'test', 'helpers', 'record-imports.ts');
 const dirs: string[] = [];

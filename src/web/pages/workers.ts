@@ -1,5 +1,5 @@
 // The live workers: host, stages, formats, running jobs, last heartbeat.
-import type { AgentInfo } from '../../jobs/agent-presence.ts';
+import type { AgentInfo } from '../../queue/agent-presence.ts';
 import { formatDuration } from '../../render/duration.ts';
 import { type Html, html } from '../html.ts';
 

@@ -3,7 +3,7 @@
 // policy cannot creep back into an adapter through a shared helper.
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../../../src/config-load.ts';
+import { repoRoot } from '../../../src/app/config-load.ts';
 import { importsOf, sources } from '../../helpers/import-graph.ts';
 
 const FORBIDDEN = ['src/pipeline/', 'src/intake/'];

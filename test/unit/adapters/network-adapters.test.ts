@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { MatrixAdapter } from '../../../adapters/matrix/adapter.ts';
 import { SlackAdapter } from '../../../adapters/slack/adapter.ts';
 import { XmppAdapter } from '../../../adapters/xmpp/adapter.ts';
-import { loadConfig, repoRoot } from '../../../src/config-load.ts';
-import { networkAdapters } from '../../../src/network-adapters.ts';
+import { loadConfig, repoRoot } from '../../../src/app/config-load.ts';
+import { networkAdapters } from '../../../src/app/network-adapters.ts';
 
 /** Never connected to: building an adapter does not connect. */
 const REDIS = 'redis://127.0.0.1:1';

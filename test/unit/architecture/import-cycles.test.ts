@@ -26,7 +26,7 @@ describe('the import graph', () => {
       ),
     ).toEqual([['a.ts', 'b.ts', 'c.ts']]);
     // The reader sees type-only imports: the command contract imports the approval types.
-    const contract = importGraph(['src']).get('src/command-spec.ts') ?? [];
+    const contract = importGraph(['src']).get('src/grammar/command-spec.ts') ?? [];
     expect(contract).toContain('src/approvals/approval-types.ts');
   });
 });

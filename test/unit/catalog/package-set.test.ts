@@ -2,9 +2,9 @@
 // about a package set that is written wrong.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { defaultConfigPath, loadConfig } from '../../../src/app/config-load.ts';
 import { describeChanges } from '../../../src/catalog/package-changes.ts';
 import { packageSetEnvironment } from '../../../src/catalog/package-set.ts';
-import { defaultConfigPath, loadConfig } from '../../../src/config-load.ts';
 import { configProblems } from '../../helpers/config-problems.ts';
 
 const config = loadConfig();

@@ -1,7 +1,7 @@
 // `config check` explains a mistake in a cloud: the driver, the format, the endpoint, a secret
 // whose environment variable is unset; `type` still names the driver, as older configs wrote it.
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../src/config-load.ts';
+import { parseConfig } from '../../../src/app/config-load.ts';
 import { configProblems } from '../../helpers/config-problems.ts';
 
 const base = `

@@ -6,9 +6,9 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../config/schema.ts';
 import { CLOUD_SETTINGS_VAR, cloudStepEnvironment } from '../../../src/clouds/cloud-settings.ts';
-import { runStage } from '../../../src/jobs/run-stage.ts';
-import { jobEnvironment } from '../../../src/jobs/stage-worker.ts';
 import type { JobData } from '../../../src/types.ts';
+import { runStage } from '../../../src/worker/run-stage.ts';
+import { jobEnvironment } from '../../../src/worker/stage-worker.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vmops-cloud-secrets-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -3,7 +3,9 @@
 import pino from 'pino';
 import { allCommands } from '../../../commands/index.ts';
 import type { Config } from '../../../config/schema.ts';
-import { CommandRegistry } from '../../../src/command-registry.ts';
+import { loadConfig } from '../../../src/app/config-load.ts';
+import { VmopsError } from '../../../src/errors.ts';
+import { CommandRegistry } from '../../../src/grammar/command-registry.ts';
 import type {
   CatalogReader,
   CommandContext,
@@ -11,14 +13,12 @@ import type {
   JobControl,
   RoomSubscriptions,
   StageRequest,
-} from '../../../src/command-spec.ts';
-import { loadConfig } from '../../../src/config-load.ts';
-import { VmopsError } from '../../../src/errors.ts';
+} from '../../../src/grammar/command-spec.ts';
 import { parseCommand } from '../../../src/grammar/parse-command.ts';
 import { LIFECYCLE_EVENTS, vocabularyFromConfig } from '../../../src/grammar/vocabulary.ts';
-import type { AgentInfo } from '../../../src/jobs/agent-presence.ts';
-import { FINAL_STATES } from '../../../src/jobs/job-view.ts';
-import { accessFor, mayRun } from '../../../src/pipeline/authorize.ts';
+import { accessFor, mayRun } from '../../../src/people/authorize.ts';
+import type { AgentInfo } from '../../../src/queue/agent-presence.ts';
+import { FINAL_STATES } from '../../../src/queue/job-view.ts';
 import type { ChatTarget, IncomingMessage, JobStatusView, Principal, Role } from '../../../src/types.ts';
 
 export const config = loadConfig();
@@ -63,7 +63,7 @@ export const FAKE_NOW = 9_000;
 
 /**
  * A JobControl that knows the given jobs and logs and records every call. `cancel` and `retry` answer
- * as the real job control does (src/jobs/job-control.ts): unknown_job and job_state refusals, a queued
+ * as the real job control does (src/queue/job-control.ts): unknown_job and job_state refusals, a queued
  * job cancelled at once, a running one asked to stop.
  */
 export function fakeJobs(jobs: JobStatusView[] = [], logs: Record<string, string[]> = {}) {

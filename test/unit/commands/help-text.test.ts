@@ -2,8 +2,8 @@
 // as the real policy has it (roles may include others, so no test assumes they do not).
 import { describe, expect, it } from 'vitest';
 import { allCommands } from '../../../commands/index.ts';
-import type { CommandSpec } from '../../../src/command-spec.ts';
-import { accessFor, mayRun } from '../../../src/pipeline/authorize.ts';
+import type { CommandSpec } from '../../../src/grammar/command-spec.ts';
+import { accessFor, mayRun } from '../../../src/people/authorize.ts';
 import { accessText, helpFor, helpList } from '../../../src/render/help.ts';
 import type { Principal } from '../../../src/types.ts';
 import { config, guest, person } from './fake-context.ts';

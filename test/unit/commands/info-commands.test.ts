@@ -1,7 +1,7 @@
 // whoami and help: what people learn about themselves and the commands.
 import { describe, expect, it } from 'vitest';
-import type { CommandContext } from '../../../src/command-spec.ts';
-import { parseConfig } from '../../../src/config-load.ts';
+import { parseConfig } from '../../../src/app/config-load.ts';
+import type { CommandContext } from '../../../src/grammar/command-spec.ts';
 import { config, guest, person, run } from './fake-context.ts';
 
 describe('whoami', () => {

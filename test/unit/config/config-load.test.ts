@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultConfigPath, loadConfig, parseConfig, repoRoot } from '../../../src/config-load.ts';
+import { defaultConfigPath, loadConfig, parseConfig, repoRoot } from '../../../src/app/config-load.ts';
 import { configProblems } from '../../helpers/config-problems.ts';
 
 const defaults = readFileSync(defaultConfigPath, 'utf8');

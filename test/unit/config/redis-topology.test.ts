@@ -2,7 +2,7 @@
 // a target is chosen and shown, and the production warnings, without a Redis.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { defaultConfigPath, parseConfig } from '../../../src/config-load.ts';
+import { defaultConfigPath, parseConfig } from '../../../src/app/config-load.ts';
 import {
   clusterOptions,
   describeTarget,

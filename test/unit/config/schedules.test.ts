@@ -1,7 +1,7 @@
 // The schedules section of the config: cron (via cron-parser), time zone, product, version, formats.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { defaultConfigPath, parseConfig } from '../../../src/config-load.ts';
+import { defaultConfigPath, parseConfig } from '../../../src/app/config-load.ts';
 import { configProblems } from '../../helpers/config-problems.ts';
 
 const defaults = readFileSync(defaultConfigPath, 'utf8');

@@ -1,9 +1,9 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${ENV} references are the config syntax under test
 // A worker started with the team's config file must not need the bot's chat secrets: it reads only the
-// sections it uses (src/config-load.ts WORKER_SCOPE); the bot still refuses the same file without them.
+// sections it uses (src/app/config-load.ts WORKER_SCOPE); the bot still refuses the same file without them.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { defaultConfigPath, parseConfig, WORKER_SCOPE } from '../../../src/config-load.ts';
+import { defaultConfigPath, parseConfig, WORKER_SCOPE } from '../../../src/app/config-load.ts';
 
 // The default config ends with its `networks:` section: the team's networks go on under it.
 const team = `${readFileSync(defaultConfigPath, 'utf8').trimEnd()}

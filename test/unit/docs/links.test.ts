@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../../../src/config-load.ts';
+import { repoRoot } from '../../../src/app/config-load.ts';
 
 /** Every Markdown page of docs/, relative to the repository. */
 function docsPages(dir = 'docs'): string[] {

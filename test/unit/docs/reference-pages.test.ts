@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configKeys, generatedPages } from '../../../scripts/docs-reference.ts';
-import { repoRoot } from '../../../src/config-load.ts';
+import { repoRoot } from '../../../src/app/config-load.ts';
 import { VmopsMetrics } from '../../../src/observability/metrics.ts';
 
 const page = (path: string) => readFileSync(join(repoRoot, path), 'utf8');

@@ -1,9 +1,9 @@
 // The binder against a config with two products, a format one product lacks, no clouds, and people.
 import { describe, expect, it } from 'vitest';
-import { CommandRegistry } from '../../../src/command-registry.ts';
-import type { CommandSpec } from '../../../src/command-spec.ts';
-import { parseConfig } from '../../../src/config-load.ts';
+import { parseConfig } from '../../../src/app/config-load.ts';
 import { bindArgs } from '../../../src/grammar/bind-args.ts';
+import { CommandRegistry } from '../../../src/grammar/command-registry.ts';
+import type { CommandSpec } from '../../../src/grammar/command-spec.ts';
 import { vocabularyFromConfig } from '../../../src/grammar/vocabulary.ts';
 
 const config = parseConfig(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { allCommands } from '../../../commands/index.ts';
-import { CommandRegistry } from '../../../src/command-registry.ts';
-import type { CommandSpec } from '../../../src/command-spec.ts';
+import { CommandRegistry } from '../../../src/grammar/command-registry.ts';
+import type { CommandSpec } from '../../../src/grammar/command-spec.ts';
 
 const spec = (name: string, aliases: string[] = []): CommandSpec => ({
   name,

@@ -1,7 +1,7 @@
 // readCommand finds the command without config, so the pipeline can authorize before bindCommand
 // checks the arguments against config; parseCommand is the two in a row.
 import { describe, expect, it } from 'vitest';
-import { CommandRegistry } from '../../../src/command-registry.ts';
+import { CommandRegistry } from '../../../src/grammar/command-registry.ts';
 import { bindCommand, readCommand } from '../../../src/grammar/parse-command.ts';
 import { config, registry, vocabulary } from './parse-fixture.ts';
 

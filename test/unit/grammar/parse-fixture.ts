@@ -1,9 +1,9 @@
 // Shared by the grammar tests: the real commands, the default config, and shortcuts to parse with them.
 import { allCommands } from '../../../commands/index.ts';
-import { CommandRegistry } from '../../../src/command-registry.ts';
-import type { ParsedCommand } from '../../../src/command-spec.ts';
-import { loadConfig } from '../../../src/config-load.ts';
+import { loadConfig } from '../../../src/app/config-load.ts';
 import type { Result, VmopsError } from '../../../src/errors.ts';
+import { CommandRegistry } from '../../../src/grammar/command-registry.ts';
+import type { ParsedCommand } from '../../../src/grammar/command-spec.ts';
 import { parseCommand } from '../../../src/grammar/parse-command.ts';
 import { vocabularyFromConfig } from '../../../src/grammar/vocabulary.ts';
 

@@ -2,10 +2,10 @@
 // whatever parses names only products, formats, clouds and events from config.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ParsedCommand } from '../../../src/command-spec.ts';
-import { parseConfig } from '../../../src/config-load.ts';
+import { parseConfig } from '../../../src/app/config-load.ts';
 import { ERROR_CODES, type Result } from '../../../src/errors.ts';
 import { VERSION_PATTERN } from '../../../src/grammar/bind-args.ts';
+import type { ParsedCommand } from '../../../src/grammar/command-spec.ts';
 import { parseCommand, readCommand } from '../../../src/grammar/parse-command.ts';
 import { LIFECYCLE_EVENTS, vocabularyFromConfig } from '../../../src/grammar/vocabulary.ts';
 import { config, parse, registry } from './parse-fixture.ts';

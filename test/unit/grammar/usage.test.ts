@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { allCommands } from '../../../commands/index.ts';
-import type { CommandSpec } from '../../../src/command-spec.ts';
+import type { CommandSpec } from '../../../src/grammar/command-spec.ts';
 import { usageLine } from '../../../src/grammar/usage.ts';
 
 const byName = (name: string): CommandSpec => {

@@ -1,6 +1,6 @@
 // The step output protocol: directives are recognised, anything malformed stays a log line.
 import { describe, expect, it } from 'vitest';
-import { parseStepLine } from '../../../src/jobs/progress-protocol.ts';
+import { parseStepLine } from '../../../src/worker/progress-protocol.ts';
 
 describe('parseStepLine', () => {
   it('reads ::progress with and without a message', () => {

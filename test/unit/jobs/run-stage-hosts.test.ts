@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { VmopsError } from '../../../src/errors.ts';
-import { runStage } from '../../../src/jobs/run-stage.ts';
+import { runStage } from '../../../src/worker/run-stage.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vmops-run-stage-hosts-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

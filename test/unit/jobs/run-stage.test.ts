@@ -10,7 +10,7 @@ import {
   type RunStageOptions,
   runStage,
   type StageProgress,
-} from '../../../src/jobs/run-stage.ts';
+} from '../../../src/worker/run-stage.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const tmp = mkdtempSync(join(tmpdir(), 'vmops-run-stage-'));

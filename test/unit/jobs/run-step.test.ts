@@ -3,13 +3,13 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { StepDirective } from '../../../src/jobs/progress-protocol.ts';
+import type { StepDirective } from '../../../src/worker/progress-protocol.ts';
 import {
   type RunStepOptions,
   runStep,
   type StepOutputLine,
   stepEnvironment,
-} from '../../../src/jobs/run-step.ts';
+} from '../../../src/worker/run-step.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const tmp = mkdtempSync(join(tmpdir(), 'vmops-run-step-'));

@@ -2,7 +2,7 @@
 // file sees `\u202e`, and a JSON reader still gets the text as it was.
 import { Writable } from 'node:stream';
 import { expect, it } from 'vitest';
-import { createLogger } from '../../../src/logger.ts';
+import { createLogger } from '../../../src/observability/logger.ts';
 
 it('writes bidi overrides, isolates and marks in log lines as JSON escapes', () => {
   const lines: string[] = [];

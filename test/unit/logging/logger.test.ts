@@ -1,6 +1,6 @@
 // Secrets never reach a log line: known secret fields are redacted by path, and Redis URLs lose their password.
 import { describe, expect, it } from 'vitest';
-import { createLogger, redactUrl } from '../../../src/logger.ts';
+import { createLogger, redactUrl } from '../../../src/observability/logger.ts';
 import { captureLog } from '../../helpers/log-capture.ts';
 
 describe('logger', () => {

@@ -5,8 +5,8 @@
 // network is unpaced, so the outbox never touches Redis (a lazy client that never connects).
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SendFailure } from '../../../src/chat/send-failure.ts';
 import { Outbox, type Priority } from '../../../src/outbox/outbox.ts';
-import { SendFailure } from '../../../src/send-failure.ts';
 import type { ChatTarget, MessageRef, Reply } from '../../../src/types.ts';
 import { FakeChat } from '../../helpers/fake-chat.ts';
 import { capturedLogger } from '../../helpers/log-capture.ts';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { CommandSpec } from '../../../src/command-spec.ts';
-import { loadConfig } from '../../../src/config-load.ts';
-import { authorize, mayRun } from '../../../src/pipeline/authorize.ts';
-import { identitiesFromConfig } from '../../../src/pipeline/identify.ts';
+import { loadConfig } from '../../../src/app/config-load.ts';
+import type { CommandSpec } from '../../../src/grammar/command-spec.ts';
+import { authorize, mayRun } from '../../../src/people/authorize.ts';
+import { identitiesFromConfig } from '../../../src/people/identify.ts';
 
 const config = loadConfig();
 const identify = identitiesFromConfig(config.people);

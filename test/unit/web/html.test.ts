@@ -1,6 +1,6 @@
 // The console's html template escapes everything it is given unless the console wrote it as Html.
 import { describe, expect, it } from 'vitest';
-import { identitiesFromConfig, WEB_NETWORK } from '../../../src/pipeline/identify.ts';
+import { identitiesFromConfig, WEB_NETWORK } from '../../../src/people/identify.ts';
 import { escapeHtml, html, raw } from '../../../src/web/html.ts';
 
 describe('html', () => {

@@ -1,7 +1,8 @@
 // Refuses a stage at once when no live worker can take it, rather than leaving it queued forever,
 // and says which workers are there and how to start one that can.
-import type { StageRequest } from '../command-spec.ts';
+
 import { VmopsError } from '../errors.ts';
+import type { StageRequest } from '../grammar/command-spec.ts';
 import { type AgentInfo, canTake } from './agent-presence.ts';
 import { FORMAT_STAGES } from './stage-queues.ts';
 

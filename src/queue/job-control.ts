@@ -2,9 +2,9 @@
 // read their logs, cancel and retry them. Works across processes: all state is in Redis.
 import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { accountKey, eventKey as eventKeyOf } from '../chat-keys.ts';
-import type { JobControl, StageRequest } from '../command-spec.ts';
+import { accountKey, eventKey as eventKeyOf } from '../chat/chat-keys.ts';
 import { VmopsError } from '../errors.ts';
+import type { JobControl, StageRequest } from '../grammar/command-spec.ts';
 import { traceOf } from '../observability/trace.ts';
 import type { RedisKeys } from '../redis/keys.ts';
 import type { ChatTarget, IncomingMessage, JobData, JobResult, JobStatusView, Principal } from '../types.ts';

@@ -3,54 +3,54 @@
 // main.ts adds the adapters, the worker and the process life.
 
 import type { Logger } from 'pino';
-import { allCommands } from '../commands/index.ts';
-import type { Config } from '../config/schema.ts';
-import { ApprovalDesk } from './approvals/approval-desk.ts';
-import { ApprovalMessages, requestOfReply } from './approvals/approval-messages.ts';
-import { ApprovalStore } from './approvals/approval-store.ts';
-import { type CheckpointPoster, startCheckpoints } from './audit/audit-checkpoint.ts';
-import { AuditJournal } from './audit/audit-journal.ts';
-import { AuditTrail } from './audit/audit-trail.ts';
-import { Catalog } from './catalog/catalog.ts';
-import { checkStageGates } from './catalog/stage-gates.ts';
-import { readDeployments } from './clouds/deployment-record.ts';
-import { CommandRegistry } from './command-registry.ts';
-import type { CatalogReader, JobControl } from './command-spec.ts';
-import { VmopsError } from './errors.ts';
-import { commandText } from './grammar/addressing.ts';
-import { vocabularyFromConfig } from './grammar/vocabulary.ts';
-import { Intake, type Taken } from './intake/intake.ts';
-import { type AgentInfo, liveAgents } from './jobs/agent-presence.ts';
-import { createJobControl } from './jobs/job-control.ts';
-import { configuredFormats, openStageQueues, SCHEDULE_QUEUE } from './jobs/stage-queues.ts';
-import { checkWorkers } from './jobs/worker-gate.ts';
-import { Notifier } from './notifier.ts';
-import { type BotHealth, botHealth } from './observability/health.ts';
-import { instrumentAdapter } from './observability/instrument-adapter.ts';
-import { type MetricsSink, noMetrics } from './observability/metrics-sink.ts';
-import { OnCallDesk } from './oncall/oncall-desk.ts';
-import { Outbox } from './outbox/outbox.ts';
-import { AwayNotices } from './pipeline/away-notices.ts';
+import { allCommands } from '../../commands/index.ts';
+import type { Config } from '../../config/schema.ts';
+import { ApprovalDesk } from '../approvals/approval-desk.ts';
+import { ApprovalMessages, requestOfReply } from '../approvals/approval-messages.ts';
+import { ApprovalStore } from '../approvals/approval-store.ts';
+import { type CheckpointPoster, startCheckpoints } from '../audit/audit-checkpoint.ts';
+import { AuditJournal } from '../audit/audit-journal.ts';
+import { AuditTrail } from '../audit/audit-trail.ts';
+import { Catalog } from '../catalog/catalog.ts';
+import { checkStageGates } from '../catalog/stage-gates.ts';
+import { readDeployments } from '../clouds/deployment-record.ts';
+import { VmopsError } from '../errors.ts';
+import { commandText } from '../grammar/addressing.ts';
+import { CommandRegistry } from '../grammar/command-registry.ts';
+import type { CatalogReader, JobControl } from '../grammar/command-spec.ts';
+import { vocabularyFromConfig } from '../grammar/vocabulary.ts';
+import { Intake, type Taken } from '../intake/intake.ts';
+import { Notifier } from '../notifier/notifier.ts';
+import { type BotHealth, botHealth } from '../observability/health.ts';
+import { instrumentAdapter } from '../observability/instrument-adapter.ts';
+import { type MetricsSink, noMetrics } from '../observability/metrics-sink.ts';
+import { OnCallDesk } from '../oncall/oncall-desk.ts';
+import { Outbox } from '../outbox/outbox.ts';
+import { identitiesFromConfig } from '../people/identify.ts';
+import { checkPolicy } from '../people/policy-check.ts';
+import { AwayNotices } from '../pipeline/away-notices.ts';
 import {
   executeApproved,
   type HandledMessage,
   handleMessage,
   type PipelineDeps,
-} from './pipeline/handle-message.ts';
-import { firstHiddenSender } from './pipeline/hidden-sender-notice.ts';
-import { identitiesFromConfig } from './pipeline/identify.ts';
-import { redisThrottle } from './pipeline/throttle.ts';
-import { checkPolicy } from './policy-check.ts';
-import { connectRedis, type RedisTarget } from './redis/connect.ts';
-import { redisKeys } from './redis/keys.ts';
-import { checkProductionRedis } from './redis/production-check.ts';
-import { reportDetail } from './render/test-report.ts';
-import type { TestReport } from './reports/test-report.ts';
-import { type ScheduleRunner, startScheduleRunner } from './schedules/schedule-runner.ts';
-import { LifecycleAnnouncer } from './subscriptions/lifecycle-announcer.ts';
-import { SubscriptionStore } from './subscriptions/subscription-store.ts';
-import type { ChatAdapter, ChatTarget, IncomingMessage, JobStatusView, Reply } from './types.ts';
-import { WebSessions } from './web/sessions.ts';
+} from '../pipeline/handle-message.ts';
+import { firstHiddenSender } from '../pipeline/hidden-sender-notice.ts';
+import { redisThrottle } from '../pipeline/throttle.ts';
+import { type AgentInfo, liveAgents } from '../queue/agent-presence.ts';
+import { createJobControl } from '../queue/job-control.ts';
+import { configuredFormats, openStageQueues, SCHEDULE_QUEUE } from '../queue/stage-queues.ts';
+import { checkWorkers } from '../queue/worker-gate.ts';
+import { connectRedis, type RedisTarget } from '../redis/connect.ts';
+import { redisKeys } from '../redis/keys.ts';
+import { checkProductionRedis } from '../redis/production-check.ts';
+import { reportDetail } from '../render/test-report.ts';
+import type { TestReport } from '../reports/test-report.ts';
+import { type ScheduleRunner, startScheduleRunner } from '../schedules/schedule-runner.ts';
+import { LifecycleAnnouncer } from '../subscriptions/lifecycle-announcer.ts';
+import { SubscriptionStore } from '../subscriptions/subscription-store.ts';
+import type { ChatAdapter, ChatTarget, IncomingMessage, JobStatusView, Reply } from '../types.ts';
+import { WebSessions } from '../web/sessions.ts';
 
 /** Lines of a failed job's log that go in its thread. */
 const DETAIL_LOG_LINES = 15;
@@ -149,7 +149,7 @@ export async function startBotCore(options: {
   // prom-client is loaded only when something will serve what it counts.
   const metrics =
     options.metrics ??
-    (config.web.enabled ? new (await import('./observability/metrics.ts')).VmopsMetrics() : noMetrics);
+    (config.web.enabled ? new (await import('../observability/metrics.ts')).VmopsMetrics() : noMetrics);
   // Every send and edit, whoever makes it (pipeline, notifier, announcer, approvals), is timed and counted.
   const adapters: ReadonlyMap<string, ChatAdapter> = new Map(
     [...options.adapters].map(([name, adapter]) => [name, instrumentAdapter(adapter, metrics)]),

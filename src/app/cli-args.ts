@@ -1,8 +1,8 @@
 // Reads the command line: `vmops [local|bot|worker] [--config FILE] [--no-wait] [--stages a,b]` and
 // `vmops config check FILE`. Unknown words and options stop with a usage message.
 import { parseArgs } from 'node:util';
-import { VmopsError } from './errors.ts';
-import { STAGES, type Stage } from './types.ts';
+import { VmopsError } from '../errors.ts';
+import { STAGES, type Stage } from '../types.ts';
 
 /** Running vmops: local mode, the bot alone, or a worker. */
 export interface RunCommand {

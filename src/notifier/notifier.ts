@@ -11,14 +11,14 @@ import { EventEmitter } from 'node:events';
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { FINAL_STATES } from './jobs/job-view.ts';
-import type { StageQueues } from './jobs/stage-queues.ts';
-import type { Outbox } from './outbox/outbox.ts';
-import { type BullConnection, bullConnection, type RedisTarget } from './redis/connect.ts';
-import type { RedisKeys } from './redis/keys.ts';
-import { renderStatus } from './render/status-message.ts';
-import { isRetryable } from './send-failure.ts';
-import type { ChatAdapter, ChatTarget, JobStatusView, MessageRef, Reply } from './types.ts';
+import { isRetryable } from '../chat/send-failure.ts';
+import type { Outbox } from '../outbox/outbox.ts';
+import { FINAL_STATES } from '../queue/job-view.ts';
+import type { StageQueues } from '../queue/stage-queues.ts';
+import { type BullConnection, bullConnection, type RedisTarget } from '../redis/connect.ts';
+import type { RedisKeys } from '../redis/keys.ts';
+import { renderStatus } from '../render/status-message.ts';
+import type { ChatAdapter, ChatTarget, JobStatusView, MessageRef, Reply } from '../types.ts';
 
 export interface NotifierOptions {
   redis: Redis;

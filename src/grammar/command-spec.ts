@@ -1,15 +1,15 @@
 // What a chat command is: its grammar, help, policy and handler. Each file in commands/ exports one
-// CommandSpec; the registry (src/command-registry.ts) collects them and rejects clashes.
+// CommandSpec; the registry (src/grammar/command-registry.ts) collects them and rejects clashes.
 
 import type { Logger } from 'pino';
-import type { Config } from '../config/schema.ts';
-import type { ApprovalAnswerInput, ApprovalView } from './approvals/approval-types.ts';
-import type { AuditTrail } from './audit/audit-trail.ts';
-import type { VersionRecord } from './catalog/catalog.ts';
-import type { CloudDeployment } from './clouds/deployment-record.ts';
-import type { AgentInfo } from './jobs/agent-presence.ts';
-import type { OnCallDesk } from './oncall/oncall-desk.ts';
-import type { TestReport } from './reports/test-report.ts';
+import type { Config } from '../../config/schema.ts';
+import type { ApprovalAnswerInput, ApprovalView } from '../approvals/approval-types.ts';
+import type { AuditTrail } from '../audit/audit-trail.ts';
+import type { VersionRecord } from '../catalog/catalog.ts';
+import type { CloudDeployment } from '../clouds/deployment-record.ts';
+import type { OnCallDesk } from '../oncall/oncall-desk.ts';
+import type { AgentInfo } from '../queue/agent-presence.ts';
+import type { TestReport } from '../reports/test-report.ts';
 import type {
   Access,
   BoundArgs,
@@ -19,9 +19,9 @@ import type {
   Principal,
   Reply,
   Stage,
-} from './types.ts';
+} from '../types.ts';
 
-export type { BoundArgs } from './types.ts';
+export type { BoundArgs } from '../types.ts';
 
 /**
  * The kinds of positional argument the grammar knows. The binder (src/grammar/bind-args.ts) checks each

@@ -1,9 +1,9 @@
 // Checks config policy against the commands that exist: a typo in `policy.commands` would otherwise
 // silently leave the command's default access in force.
-import type { Config } from '../config/schema.ts';
-import type { CommandRegistry } from './command-registry.ts';
-import { VmopsError } from './errors.ts';
-import { suggest } from './grammar/suggest.ts';
+import type { Config } from '../../config/schema.ts';
+import { VmopsError } from '../errors.ts';
+import type { CommandRegistry } from '../grammar/command-registry.ts';
+import { suggest } from '../grammar/suggest.ts';
 
 export function checkPolicy(config: Config, registry: CommandRegistry, file = 'the configuration'): void {
   const names = registry.all().map((spec) => spec.name);

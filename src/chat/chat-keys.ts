@@ -1,6 +1,6 @@
 // The strings that name a room, an account and a chat event in Redis, logs and the audit trail.
 // They are stored and hashed into the audit chain, so every part must build them the same way.
-import type { ChatTarget, IncomingMessage, Principal } from './types.ts';
+import type { ChatTarget, IncomingMessage, Principal } from '../types.ts';
 
 /** A room: `network:room`. */
 export function roomKey(target: Pick<ChatTarget, 'network' | 'room'>): string {

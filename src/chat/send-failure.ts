@@ -2,7 +2,7 @@
 // the two facts the outbox needs to decide alone whether to try again: is it worth another try
 // (rate limit, server error, connection lost before an answer) and how long the platform asked to
 // wait (Slack's Retry-After, Matrix's retry_after_ms). Adapters only translate; the outbox decides.
-import { VmopsError } from './errors.ts';
+import { VmopsError } from '../errors.ts';
 
 export class SendFailure extends VmopsError {
   /** The platform says (or the transport shows) that the same request may succeed later. */

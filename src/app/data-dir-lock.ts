@@ -2,7 +2,7 @@
 // previous owner died without stopping its private redis-server, stops that orphan first.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { VmopsError } from './errors.ts';
+import { VmopsError } from '../errors.ts';
 
 function alive(pid: number): boolean {
   try {

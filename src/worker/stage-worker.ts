@@ -1,5 +1,5 @@
 // The worker runtime: takes stage jobs from the queues and runs the product's recipe steps for each
-// (src/jobs/run-stage.ts), reporting progress and log lines into the job. A job is cancelled through
+// (src/worker/run-stage.ts), reporting progress and log lines into the job. A job is cancelled through
 // a Redis flag plus a pub/sub nudge, so `cancel` works whichever process runs it. Workers never import
 // adapters: all they know of chat is the job data.
 import { mkdirSync } from 'node:fs';
@@ -16,22 +16,22 @@ import { Catalog } from '../catalog/catalog.ts';
 import { packageSetEnvironment } from '../catalog/package-set.ts';
 import { reconcileDownloads } from '../catalog/reconcile-downloads.ts';
 import { type StageEnd, StageLifecycle } from '../catalog/stage-lifecycle.ts';
-import { roomKey } from '../chat-keys.ts';
+import { roomKey } from '../chat/chat-keys.ts';
 import { cloudStepEnvironment } from '../clouds/cloud-settings.ts';
 import { asVmopsError, VmopsError } from '../errors.ts';
 import { traceOf } from '../observability/trace.ts';
+import { announceAgent } from '../queue/agent-presence.ts';
+import { encodeFailure } from '../queue/failure-reason.ts';
+import { lockKey, releaseLock } from '../queue/image-lock.ts';
+import { configuredFormats, queueRoutes } from '../queue/stage-queues.ts';
 import { bullConnection, connectRedis, type RedisTarget } from '../redis/connect.ts';
 import type { RedisKeys } from '../redis/keys.ts';
 import { checkProductionRedis } from '../redis/production-check.ts';
 import type { JobData, JobProgress, JobResult, Stage } from '../types.ts';
 import { STAGES } from '../types.ts';
-import { announceAgent } from './agent-presence.ts';
-import { encodeFailure } from './failure-reason.ts';
-import { lockKey, releaseLock } from './image-lock.ts';
 import { type RecoveredJobs, recoverLostJobs } from './recover-lost-jobs.ts';
 import { processStart, RunRecords } from './run-records.ts';
 import { runStage } from './run-stage.ts';
-import { configuredFormats, queueRoutes } from './stage-queues.ts';
 
 export interface StageWorkerOptions {
   config: Config;

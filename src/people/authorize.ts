@@ -2,13 +2,13 @@
 // own default; the role rules (roles imply lesser ones) are src/people/roles.ts.
 // The refusal names the role needed and why the asker lacks it.
 import type { Config } from '../../config/schema.ts';
-import type { CommandSpec } from '../command-spec.ts';
 import { VmopsError } from '../errors.ts';
+import type { CommandSpec } from '../grammar/command-spec.ts';
 import { printable } from '../grammar/echo.ts';
-import { mayRun } from '../people/roles.ts';
 import type { Access, Principal } from '../types.ts';
+import { mayRun } from './roles.ts';
 
-export { hasRole, mayRun } from '../people/roles.ts';
+export { hasRole, mayRun } from './roles.ts';
 
 export function accessFor(spec: CommandSpec, policy: Pick<Config['policy'], 'commands'>): Access {
   return policy.commands[spec.name] ?? spec.access;

@@ -5,9 +5,9 @@
 // A network's adapter, and so its SDK (matrix-js-sdk alone takes about half a second to load), is
 // imported only when that network is configured: local mode loads none of them.
 import type { Logger } from 'pino';
-import type { Config } from '../config/schema.ts';
-import type { RedisTarget } from './redis/connect.ts';
-import type { ChatAdapter } from './types.ts';
+import type { Config } from '../../config/schema.ts';
+import type { RedisTarget } from '../redis/connect.ts';
+import type { ChatAdapter } from '../types.ts';
 
 export async function networkAdapters(
   config: Config,
@@ -17,7 +17,7 @@ export async function networkAdapters(
   const adapters: ChatAdapter[] = [];
   const xmpp = config.networks.xmpp;
   if (xmpp) {
-    const { XmppAdapter } = await import('../adapters/xmpp/adapter.ts');
+    const { XmppAdapter } = await import('../../adapters/xmpp/adapter.ts');
     const domain = xmpp.jid.split('@')[1] ?? '';
     adapters.push(
       new XmppAdapter({
@@ -39,7 +39,7 @@ export async function networkAdapters(
   }
   const matrix = config.networks.matrix;
   if (matrix) {
-    const { MatrixAdapter } = await import('../adapters/matrix/adapter.ts');
+    const { MatrixAdapter } = await import('../../adapters/matrix/adapter.ts');
     adapters.push(
       new MatrixAdapter({
         homeserverUrl: matrix.homeserver,
@@ -63,7 +63,7 @@ export async function networkAdapters(
   }
   const slack = config.networks.slack;
   if (slack) {
-    const { SlackAdapter } = await import('../adapters/slack/adapter.ts');
+    const { SlackAdapter } = await import('../../adapters/slack/adapter.ts');
     adapters.push(
       new SlackAdapter({
         token: slack.token,

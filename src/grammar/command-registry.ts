@@ -1,7 +1,8 @@
 // The set of chat commands: looks a command up by name or alias (any case) and refuses, at start-up,
 // two commands answering to the same word.
+
+import { VmopsError } from '../errors.ts';
 import type { CommandSpec } from './command-spec.ts';
-import { VmopsError } from './errors.ts';
 
 const COMMAND_WORD = /^[a-z][a-z0-9-]*$/;
 

@@ -5,11 +5,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
-import { type Config, configSchema } from '../config/schema.ts';
-import { VmopsError } from './errors.ts';
+import { type Config, configSchema } from '../../config/schema.ts';
+import { VmopsError } from '../errors.ts';
 
 /** The repository root (where package.json is). */
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const defaultConfigPath = join(repoRoot, 'config', 'default.yaml');
 
 /** The data directory: VMOPS_DATA_DIR, or `bot.dataDir` from config, as an absolute path. */

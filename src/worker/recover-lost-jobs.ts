@@ -12,8 +12,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.ts';
 import { downloadState } from '../catalog/reconcile-downloads.ts';
+import { encodeFailure } from '../queue/failure-reason.ts';
 import type { JobData, JobResult } from '../types.ts';
-import { encodeFailure } from './failure-reason.ts';
 import { type RunRecord, type RunRecords, stillRunning } from './run-records.ts';
 
 export interface RecoveredJobs {
