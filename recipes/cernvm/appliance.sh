@@ -156,6 +156,21 @@ resolver_message() {
   printf '%s\n' "$lines"
 }
 
+# clean_stale_collections <cache dir>: removes the .<key>.tmp.<pid> folders of collections whose process
+# is gone (a build killed mid-collection leaves one behind, hundreds of MiB). A folder of a live process is
+# kept: its collection is still running. (/proc, not kill -0: that fails for another user's process.)
+clean_stale_collections() {
+  local path pid
+  for path in "$1"/.*.tmp.*; do
+    [[ -d "$path" && ! -L "$path" ]] || continue
+    pid="${path##*.tmp.}"
+    [[ "$pid" =~ ^[0-9]+$ ]] || continue
+    [[ -d "/proc/$pid" ]] && continue
+    rm -rf --one-file-system -- "$path"
+    printf 'removed the unfinished collection %s: its process %s is gone\n' "${path##*/}" "$pid"
+  done
+}
+
 # ensure_rootfs [fresh]: a verified root filesystem of the package set in ROOTFS_DIR (collected now
 # when it is not cached, or when `fresh`). Only a complete collection is moved into the cache.
 # Sets KERNEL and PACKAGE_COUNT.
@@ -163,6 +178,7 @@ ensure_rootfs() {
   local fresh="${1:-}" cache sources tmp
   cache="$(rootfs_cache_dir)"
   mkdir -p -- "$cache"
+  clean_stale_collections "$cache"
   sources="$VMOPS_WORKDIR/apt.sources"
   write_sources "$sources"
   rootfs_key "$sources"
