@@ -145,6 +145,8 @@ const hostSchema = z
     workRoot: z.string().min(1).default('/tmp/vmops-work'),
     /** Give up connecting after this long. */
     connectTimeout: duration.default(20_000),
+    /** Guests the recipes may boot at once on that host (VMOPS_BOOT_SLOTS); unset: 1 under TCG, its CPU count with a working KVM. */
+    bootSlots: z.number().int().min(1).max(64).optional(),
   })
   .strict()
   .refine((h) => h.privateKeyFile !== undefined || h.agent, 'needs privateKeyFile or agent: true');
@@ -568,6 +570,8 @@ export const configSchema = z
         keepFinished: z.number().int().min(10).default(1000),
         /** Jobs one worker process runs at once. */
         concurrency: z.number().int().min(1).max(64).default(2),
+        /** Guests the recipes may boot at once on the worker's host, across its jobs and workers (VMOPS_BOOT_SLOTS); unset: 1 under TCG, the CPU count with a working KVM. */
+        bootSlots: z.number().int().min(1).max(64).optional(),
         /** Refuse a stage at once when no live worker can take it (instead of queueing it for later). */
         refuseWithoutWorker: z.boolean().default(true),
         /** A worker silent this long (killed, hung, cut off from Redis) loses its running jobs: they run again while attempts allow, else fail. */
