@@ -14,6 +14,8 @@ export const jobsSchema = z
     keepFinishedFor: duration.optional(),
     /** Jobs one worker process runs at once. */
     concurrency: z.number().int().min(1).max(64).default(2),
+    /** Guests the recipes may boot at once on the worker's host, across its jobs and workers (VMOPS_BOOT_SLOTS); unset: 1 under TCG, the CPU count with a working KVM. */
+    bootSlots: z.number().int().min(1).max(64).optional(),
     /** Refuse a stage at once when no live worker can take it (instead of queueing it for later). */
     refuseWithoutWorker: z.boolean().default(true),
     /** A worker silent this long (killed, hung, cut off from Redis) loses its running jobs: they run again while attempts allow, else fail. */

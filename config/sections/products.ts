@@ -45,6 +45,8 @@ export const hostSchema = z
     workRoot: z.string().min(1).default('/tmp/vmops-work'),
     /** Give up connecting after this long. */
     connectTimeout: duration.default(20_000),
+    /** Guests the recipes may boot at once on that host (VMOPS_BOOT_SLOTS); unset: 1 under TCG, its CPU count with a working KVM. */
+    bootSlots: z.number().int().min(1).max(64).optional(),
   })
   .strict()
   .refine((h) => h.privateKeyFile !== undefined || h.agent, 'needs privateKeyFile or agent: true');

@@ -156,6 +156,21 @@ resolver_message() {
   printf '%s\n' "$lines"
 }
 
+# clean_stale_collections <cache dir>: removes the .<key>.tmp.<pid> folders of collections whose process
+# is gone (a build killed mid-collection leaves one behind, hundreds of MiB). A folder of a live process is
+# kept: its collection is still running. (/proc, not kill -0: that fails for another user's process.)
+clean_stale_collections() {
+  local path pid
+  for path in "$1"/.*.tmp.*; do
+    [[ -d "$path" && ! -L "$path" ]] || continue
+    pid="${path##*.tmp.}"
+    [[ "$pid" =~ ^[0-9]+$ ]] || continue
+    [[ -d "/proc/$pid" ]] && continue
+    rm -rf --one-file-system -- "$path"
+    printf 'removed the unfinished collection %s: its process %s is gone\n' "${path##*/}" "$pid"
+  done
+}
+
 # ensure_rootfs [fresh]: a verified root filesystem of the package set in ROOTFS_DIR (collected now
 # when it is not cached, or when `fresh`). Only a complete collection is moved into the cache.
 # Sets KERNEL and PACKAGE_COUNT.
@@ -163,6 +178,7 @@ ensure_rootfs() {
   local fresh="${1:-}" cache sources tmp
   cache="$(rootfs_cache_dir)"
   mkdir -p -- "$cache"
+  clean_stale_collections "$cache"
   sources="$VMOPS_WORKDIR/apt.sources"
   write_sources "$sources"
   rootfs_key "$sources"
@@ -456,6 +472,58 @@ node_program() {
   printf '%s\n' "${node:-node}"
 }
 
+# boot_slots: how many guests this host boots at once. VMOPS_BOOT_SLOTS when the worker or the SSH host
+# sets it (config: jobs.bootSlots, hosts.<name>.bootSlots); else one under TCG (no KVM, or a KVM that
+# failed the boot probe, or none probed yet), because TCG guests that share a small host's cores starve
+# each other until their timeouts fire; the number of CPUs when the probe found a working KVM.
+boot_slots() {
+  local probe
+  if [[ -n "${VMOPS_BOOT_SLOTS:-}" ]]; then
+    [[ "$VMOPS_BOOT_SLOTS" =~ ^[1-9][0-9]{0,1}$ ]] || die 2 "refusing VMOPS_BOOT_SLOTS '$VMOPS_BOOT_SLOTS' (want 1 to 99)"
+    printf '%s\n' "$VMOPS_BOOT_SLOTS"
+    return
+  fi
+  probe="$(rootfs_cache_dir)/../kvm-probe-$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)"
+  if [[ "${VMOPS_ACCEL:-auto}" == kvm || ("${VMOPS_ACCEL:-auto}" == auto && "$(cat -- "$probe" 2>/dev/null)" == kvm) ]]; then
+    nproc
+  else
+    printf '1\n'
+  fi
+}
+
+# take_boot_slot: waits until one of this host's boot slots (boot_slots) is free and holds it on the
+# file descriptor BOOT_SLOT_FD, which the boot test and its QEMU inherit: the slot is free again when
+# the last of them is gone, also when the step is killed. A queued boot says so in the status line.
+take_boot_slot() {
+  local slots dir fd i said=''
+  slots="$(boot_slots)"
+  dir="$(rootfs_cache_dir)/../boot-slots"
+  mkdir -p -- "$dir"
+  while :; do
+    for ((i = 0; i < slots; i++)); do
+      exec {fd}>>"$dir/slot-$i"
+      if flock -n "$fd"; then
+        BOOT_SLOT_FD="$fd"
+        return 0
+      fi
+      exec {fd}>&-
+    done
+    if [[ -z "$said" ]]; then
+      status "waiting to boot: this host boots $slots guest(s) at once and they are all running"
+      printf 'boot slots of this host (%s) all taken: waiting\n' "$slots"
+      said=1
+    fi
+    # Wait on one slot's lock (the kernel wakes us when it is released), a second at most so that
+    # another slot freed meanwhile is seen.
+    exec {fd}>>"$dir/slot-$((RANDOM % slots))"
+    if flock -w 1 "$fd"; then
+      BOOT_SLOT_FD="$fd"
+      return 0
+    fi
+    exec {fd}>&-
+  done
+}
+
 # test_image <scratch dir>: host-side checks into <dir>/host.tap, the boot test into <dir>/boot.tap;
 # announces both reports; exits 1 when a check failed.
 test_image() {
@@ -574,11 +642,16 @@ USERDATA
   # kernel a driver: VMware's paravirtual SCSI (as the OVF says), VirtualBox's PIIX IDE; virtio for
   # KVM, Xen and EC2, and for Hyper-V (QEMU has no storvsc). The cloud kernel has no AHCI (SATA).
   case "$FORMAT" in vmware) bus=pvscsi ;; virtualbox) bus=ide ;; *) bus=virtio ;; esac
-  local boot_status=0
+  local boot_status=0 waited=$SECONDS
+  take_boot_slot
+  waited=$((SECONDS - waited))
+  ((waited < 2)) || printf 'waited %d s for a boot slot\n' "$waited"
+  # The boot's timeout counts from the guest's start (in boot-test.ts), not from the wait.
   "$(node_program)" "$(dirname -- "${BASH_SOURCE[0]}")/boot-test.ts" --image "$disk" --format "$qemu_format" \
     --seed "$scratch/seed.iso" --report "$dir/boot.tap" --console "$dir/console.log" --bus "$bus" \
     --timeout "${VMOPS_BOOT_TIMEOUT:-420}" --accel "${VMOPS_ACCEL:-auto}" --probe-cache "$(rootfs_cache_dir)/.." ||
     boot_status=$?
+  exec {BOOT_SLOT_FD}>&-
   rm -rf -- "$scratch"
   if ((failed > 0 || boot_status != 0)); then
     status "$PRODUCT $VERSION $FORMAT failed its tests (host-side: $failed of $count failed; boot test: exit $boot_status)"

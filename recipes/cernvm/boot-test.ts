@@ -71,6 +71,10 @@ function qemuArgs(accel: 'tcg' | 'kvm'): string[] {
   ];
 }
 
+/** How long QEMU may take to exit after its console ended (it flushes and closes its disks). */
+const EXIT_GRACE_MS = 30_000;
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
 /** Boots once; the console goes to `log` as it comes. QEMU is killed when the watch ends. */
 async function boot(accel: 'tcg' | 'kvm', limitMs: number, log?: (line: string) => void) {
   const qemu = spawn('qemu-system-x86_64', qemuArgs(accel), { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -98,7 +102,11 @@ async function boot(accel: 'tcg' | 'kvm', limitMs: number, log?: (line: string) 
     powerOffMs: 240_000,
     ...(log ? { onLine: log } : {}),
   });
-  if (qemu.exitCode === null) qemu.kill('SIGKILL');
+  // The console ends when QEMU closes it on its way out, before the process has exited: killing it
+  // then turned a clean power-off ("reboot: Power down", exit 0) into "exited with a signal" now and
+  // then, more often on a busy host. So when the console ended, QEMU gets time to finish exiting.
+  if (result.end === 'exited') await Promise.race([exited, delay(EXIT_GRACE_MS)]);
+  if (qemu.exitCode === null && qemu.signalCode === null) qemu.kill('SIGKILL');
   const code = await exited;
   process.off('SIGTERM', stop);
   process.off('SIGINT', stop);

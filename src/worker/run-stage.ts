@@ -32,6 +32,8 @@ export interface RunStageOptions {
   repoRoot: string;
   /** SSH build hosts by name: a step with `host` runs there (config `hosts`). */
   hosts?: Readonly<Record<string, HostConfig>>;
+  /** Guests a local step may boot at once on this host (config jobs.bootSlots); an SSH host's own bootSlots applies there. */
+  bootSlots?: number;
   /** Timeout of a step that sets none. */
   defaultTimeoutMs: number;
   /** Aborting stops the running step's process group; the remaining steps do not run. */
@@ -102,6 +104,7 @@ export async function runStage(options: RunStageOptions): Promise<StageResult> {
         ...step.env, // fixed values from config first: the job's own variables always win
         ...options.params,
         ...(step.cloudAccess ? options.cloudEnv : {}),
+        ...bootSlotsEnvironment(host === undefined ? options.bootSlots : host.bootSlots),
         VMOPS_STEP: step.name,
         VMOPS_STEP_NUMBER: String(number),
         VMOPS_STEPS: String(steps.length),
@@ -188,4 +191,9 @@ export function logDuration(ms: number): string {
     .filter(([value]) => value > 0)
     .map(([value, unit]) => `${value}${unit}`)
     .join('');
+}
+
+/** VMOPS_BOOT_SLOTS for the host a step runs on, when its config sets it (else the recipe decides). */
+function bootSlotsEnvironment(slots: number | undefined): Record<string, string> {
+  return slots === undefined ? {} : { VMOPS_BOOT_SLOTS: String(slots) };
 }

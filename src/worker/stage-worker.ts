@@ -278,6 +278,7 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
         cwd: workdir,
         defaultTimeoutMs: config.jobs.stepTimeout,
         hosts: config.hosts,
+        ...(config.jobs.bootSlots === undefined ? {} : { bootSlots: config.jobs.bootSlots }),
         signal: controller.signal,
         onProgress: (p) => {
           lastProgress = { ...p, startedAt, worker: options.name, attempt };

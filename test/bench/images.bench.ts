@@ -5,7 +5,7 @@
 // reuse them, so build time is "seconds plus the conversion".
 //   npm run bench   (or: VMOPS_BENCH_FORMATS="kvm vmware" node test/bench/images.bench.ts)
 // Needs root and the Debian packages of scripts/ensure-setup.mjs; boots run under TCG when KVM does not work.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, repoRoot } from '../../src/app/config-load.ts';
@@ -62,12 +62,18 @@ try {
   const rows: string[] = [];
   for (const format of formats) {
     const build = await stage('build', format);
-    const test = await stage('test', format);
+    // A format whose boot test fails is reported with the report's failures, and the others still run.
+    const test = await stage('test', format).catch((error: unknown) => {
+      const report = join(data, 'work', `test-${format}`, 'boot.tap');
+      const failures = existsSync(report) ? readFileSync(report, 'utf8').trimEnd().split('\n') : [];
+      console.log(`  ${format}: the boot test failed: ${String(error)}\n    ${failures.join('\n    ')}`);
+      return Number.NaN;
+    });
     const dir = join(data, 'images', 'cernvm', VERSION, format);
     const raw = (JSON.parse(readFileSync(join(dir, 'build.json'), 'utf8')) as { rawBytes: number }).rawBytes;
     const bytes = statSync(join(dir, `cernvm-${VERSION}-${format}.${EXT[format]}`)).blocks * 512;
     rows.push(
-      `  ${format.padEnd(11)} build ${build.toFixed(1).padStart(6)} s   boot test ${test.toFixed(1).padStart(6)} s   ` +
+      `  ${format.padEnd(11)} build ${build.toFixed(1).padStart(6)} s   boot test ${Number.isNaN(test) ? 'FAILED'.padStart(6) : test.toFixed(1).padStart(6)} s   ` +
         `${(bytes / 1048576).toFixed(0).padStart(5)} MiB on disk of ${(raw / 1048576).toFixed(0)} MiB raw   ratio ${(bytes / raw).toFixed(2)}`,
     );
     console.log(rows.at(-1));

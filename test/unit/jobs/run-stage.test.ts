@@ -101,6 +101,13 @@ describe('runStage', () => {
     ]);
   });
 
+  it("tells a local step the worker's boot slots only when the config sets them", async () => {
+    const show = bashStep('boot', 'echo "slots=$VMOPS_BOOT_SLOTS"');
+    const [set, unset] = await Promise.all([stage([show], { bootSlots: 3 }), stage([show])]);
+    expect(set.log).toContain('slots=3');
+    expect(unset.log).toContain('slots=');
+  });
+
   it('collects artifacts and reports of all steps', async () => {
     const { result } = await stage([
       bashStep('make', 'echo "::artifact out/a.qcow2"; echo "::artifact out/a.vmdk"'),
