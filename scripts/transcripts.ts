@@ -92,8 +92,9 @@ export async function runTranscript(transcript: Transcript): Promise<string> {
 }
 
 /**
- * A transcript's shape: what must stay the same from run to run. Job and request ids, times, dates,
- * sizes and checksums become placeholders; a status message's progress edits are dropped (how many a
+ * A transcript's shape: what must stay the same from run to run. Job and request ids, sign-in
+ * tokens, loopback ports (a busy 8080 makes local mode take a free one), times, dates, sizes and
+ * checksums become placeholders; a status message's progress edits are dropped (how many a
  * pipe shows, and what the first says, depends on timing): its final state stays; lines that answer
  * one typed command may come in any order (jobs run side by side), so each command's answer is sorted.
  */
@@ -104,6 +105,8 @@ export function shapeOf(output: string): string[] {
       line
         .replaceAll(/\b(?=[a-z0-9]*\d)[a-z0-9]{8}\b/g, '<job>')
         .replaceAll(/\br-[a-z0-9]{6}\b/g, '<request>')
+        .replaceAll(/\/login\/[A-Za-z0-9_-]{20,}/g, '/login/<token>')
+        .replaceAll(/\/\/127\.0\.0\.1:\d+/g, '//127.0.0.1:<port>')
         .replaceAll(/\b\d{4}-\d\d-\d\d(?:[ T]\d\d:\d\d(?::\d\d)?(?:\.\d+)?Z?)?/g, '<date>')
         .replaceAll(/\b\d+:\d\d(?::\d\d)?\b/g, '<time>')
         .replaceAll(/\b[0-9a-f]{12,64}\b/g, '<hex>')

@@ -1,6 +1,6 @@
 // The bot's half of vmops, wired: Redis connection, queues and job control, notifier, command registry,
 // room subscriptions and their announcer, the schedule runner, and the pipeline over a set of adapters.
-// main.ts adds the adapters, the worker and the process life.
+// run-bot.ts adds the adapters, the worker and the process life.
 
 import type { Logger } from 'pino';
 import { allCommands } from '../../commands/index.ts';
@@ -12,14 +12,15 @@ import { type CheckpointPoster, startCheckpoints } from '../audit/audit-checkpoi
 import { AuditJournal } from '../audit/audit-journal.ts';
 import { AuditTrail } from '../audit/audit-trail.ts';
 import { Catalog } from '../catalog/catalog.ts';
+import { catalogReader as readCatalog } from '../catalog/catalog-reader.ts';
 import { checkStageGates } from '../catalog/stage-gates.ts';
-import { readDeployments } from '../clouds/deployment-record.ts';
 import { VmopsError } from '../errors.ts';
 import { commandText } from '../grammar/addressing.ts';
 import { CommandRegistry } from '../grammar/command-registry.ts';
 import type { CatalogReader, JobControl } from '../grammar/command-spec.ts';
 import { vocabularyFromConfig } from '../grammar/vocabulary.ts';
 import { Intake, type Taken } from '../intake/intake.ts';
+import { jobDetails } from '../notifier/job-details.ts';
 import { Notifier } from '../notifier/notifier.ts';
 import { type BotHealth, botHealth } from '../observability/health.ts';
 import { instrumentAdapter } from '../observability/instrument-adapter.ts';
@@ -39,40 +40,17 @@ import { firstHiddenSender } from '../pipeline/hidden-sender-notice.ts';
 import { redisThrottle } from '../pipeline/throttle.ts';
 import { type AgentInfo, liveAgents } from '../queue/agent-presence.ts';
 import { createJobControl } from '../queue/job-control.ts';
-import { configuredFormats, openStageQueues, SCHEDULE_QUEUE } from '../queue/stage-queues.ts';
+import { configuredFormats, openStageQueues } from '../queue/stage-queues.ts';
 import { checkWorkers } from '../queue/worker-gate.ts';
 import { connectRedis, type RedisTarget } from '../redis/connect.ts';
 import { redisKeys } from '../redis/keys.ts';
 import { checkProductionRedis } from '../redis/production-check.ts';
-import { reportDetail } from '../render/test-report.ts';
-import type { TestReport } from '../reports/test-report.ts';
 import { type ScheduleRunner, startScheduleRunner } from '../schedules/schedule-runner.ts';
 import { LifecycleAnnouncer } from '../subscriptions/lifecycle-announcer.ts';
 import { SubscriptionStore } from '../subscriptions/subscription-store.ts';
-import type { ChatAdapter, ChatTarget, IncomingMessage, JobStatusView, Reply } from '../types.ts';
+import type { ChatAdapter, ChatTarget, IncomingMessage, Reply } from '../types.ts';
 import { WebSessions } from '../web/sessions.ts';
-
-/** Lines of a failed job's log that go in its thread. */
-const DETAIL_LOG_LINES = 15;
-
-/** What goes in a finished job's thread: a test job's report, or the end of a failed job's log. */
-async function jobDetails(
-  view: JobStatusView,
-  jobs: JobControl,
-  catalog: CatalogReader,
-): Promise<string | undefined> {
-  if (view.stage === 'test') {
-    const report = await catalog.report(view.jobId);
-    if (report) return `Test report of ${view.jobId}:\n${reportDetail(report)}`;
-  }
-  if (view.state !== 'failed') return undefined;
-  const lines = await jobs.logs(view.jobId, DETAIL_LOG_LINES);
-  if (!lines || lines.length === 0) return undefined;
-  return [
-    `The last ${lines.length} lines of the log of ${view.jobId} (log ${view.jobId} --tail 500 for more):`,
-    ...lines,
-  ].join('\n');
-}
+import { attachBotMetrics } from './bot-metrics.ts';
 
 export interface BotCore {
   /** Runs the pipeline on a message at once, waiting on its replies (the terminal, the web console, tests). */
@@ -132,12 +110,12 @@ export async function startBotCore(options: {
   approvalSweepMs?: number;
   /** The clock (tests move it to test rotas and expiry). */
   now?: () => number;
-  /** The process's metrics registry (main.ts adds the process metrics); default a new one, or none
+  /** The process's metrics registry (run-bot.ts adds the process metrics); default a new one, or none
    * (noMetrics) when the web console, which serves /metrics, is off. */
   metrics?: MetricsSink;
   /** Where this process anchors the audit trail (its journal, beside the other processes' on this host). */
   auditDir?: string;
-  /** Called with each message the intake has handled and what became of it (main.ts collects jobs; tests watch). */
+  /** Called with each message the intake has handled and what became of it (run-bot.ts collects jobs; tests watch). */
   onHandled?(message: IncomingMessage, handled: HandledMessage): void;
   /** Intake timing: heartbeat (ms; default 1 s) and when any pending entry is taken over (ms; default 60 s). */
   intake?: { heartbeatMs?: number; reclaimIdleMs?: number };
@@ -176,16 +154,7 @@ export async function startBotCore(options: {
       if (config.jobs.refuseWithoutWorker) checkWorkers(await liveAgents(redis, keys), requests);
     },
   });
-  const catalogReader: CatalogReader = {
-    version: (product, version) => catalog.version(product, version),
-    versions: (product) => catalog.versions(product),
-    report: async (jobId) => {
-      const raw = await redis.get(keys.report(jobId));
-      return raw ? (JSON.parse(raw) as TestReport) : undefined;
-    },
-    expunge: (product, version) => catalog.expunge(product, version),
-    deployments: (product, version) => readDeployments(redis, keys, product, version),
-  };
+  const catalogReader = readCatalog(redis, keys, catalog);
   // One outbox for every network: all sends and edits, paced per platform budget, shared in Redis.
   const outbox = new Outbox({
     adapters,
@@ -331,25 +300,7 @@ export async function startBotCore(options: {
     observe: (outcome, command) => metrics.commands.inc({ outcome, command }),
     log,
   };
-  const detachMetrics = metrics.attach({
-    jobCounts: () =>
-      Promise.all(
-        queues.routes
-          .filter((route) => route.name !== SCHEDULE_QUEUE)
-          .map(async (route) => ({
-            queue: route.name,
-            stage: route.stage,
-            counts: (await queues.byName(route.name)?.getJobCounts()) ?? {},
-          })),
-      ),
-    workers: () => liveAgents(redis, keys),
-    networks: () =>
-      [...adapters.values()].map((adapter) => ({
-        network: adapter.network,
-        up: adapter.connected?.() ?? true,
-      })),
-    redisUp: () => redis.status === 'ready',
-  });
+  const detachMetrics = attachBotMetrics(metrics, { queues, redis, keys, adapters });
   const health = botHealth({ redis, adapters });
   approvals.start();
   const checkpointConfig = config.audit.checkpoint;

@@ -1,5 +1,5 @@
 // Builds the chat adapters of the networks configured under `networks` (besides the terminal, which
-// main.ts makes itself): `networks.xmpp` → the XMPP adapter, `networks.matrix` → the Matrix adapter
+// run-bot.ts makes itself): `networks.xmpp` → the XMPP adapter, `networks.matrix` → the Matrix adapter
 // (which keeps its sync position in Redis, hence the URL), `networks.slack` → the Slack adapter. Each
 // still has to be started with the pipeline's handler and stopped on the way out.
 // A network's adapter, and so its SDK (matrix-js-sdk alone takes about half a second to load), is

@@ -2,39 +2,27 @@
 // to an S3 bucket (multipart, with its ETag checked against the file), an AMI is registered on a
 // snapshot of it and tagged with vmops's facts; a superseded revision is tagged and given a
 // deprecation time; removal deregisters the AMI, deletes its snapshot and the S3 object. Instances
-// start with RunInstances and the rendered user-data.
-import { createReadStream } from 'node:fs';
+// start with RunInstances and the rendered user-data. Beside it: ec2-session (the clients, errors),
+// s3-upload (the checked upload), ec2-snapshot (snapshot, registration, the wait), ec2-tags (pure).
 import { extname } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  CreateSnapshotCommand,
   CreateTagsCommand,
-  CreateVolumeCommand,
   DeleteSnapshotCommand,
-  DeleteVolumeCommand,
   DeregisterImageCommand,
   DescribeImagesCommand,
-  DescribeImportSnapshotTasksCommand,
   DescribeInstancesCommand,
-  EC2Client,
+  type EC2Client,
   EnableImageDeprecationCommand,
-  type Image,
-  ImportSnapshotCommand,
-  RegisterImageCommand,
   RunInstancesCommand,
   type Tag,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import {
-  CreateBucketCommand,
   DeleteObjectCommand,
   HeadBucketCommand,
-  HeadObjectCommand,
   ListObjectsV2Command,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import type { CloudConfig } from '../../config/schema.ts';
 import {
   type CloudDriver,
   CloudError,
@@ -44,28 +32,10 @@ import {
   type PublishInput,
   type RemoveOutcome,
 } from './cloud-driver.ts';
-import { S3_PART_SIZE } from './file-digests.ts';
-
-type Ec2Config = Extract<CloudConfig, { driver: 'ec2' }>;
-
-const GIB = 1024 ** 3;
-const POLL_MS = 2000;
-const IMPORT_FORMAT: Record<string, string> = { ec2: 'RAW', xen: 'RAW', vmware: 'VMDK', hyperv: 'VHDX' };
-
-const TAG = {
-  product: 'vmops:product',
-  version: 'vmops:version',
-  revision: 'vmops:revision',
-  format: 'vmops:format',
-  sha256: 'vmops:sha256',
-  job: 'vmops:job',
-  s3: 'vmops:s3',
-  supersededBy: 'vmops:superseded-by',
-  launchedBy: 'vmops:launched-by',
-} as const;
-
-const tagOf = (tags: Tag[] | undefined, key: string): string | undefined =>
-  tags?.find((tag) => tag.Key === key)?.Value;
+import { type Ec2Config, type Ec2Session, openEc2Session } from './ec2-session.ts';
+import { makeSnapshot, registerImageCommand, waitAvailable } from './ec2-snapshot.ts';
+import { amiImage, orphanImage, TAG, tagOf } from './ec2-tags.ts';
+import { ensureBucket, uploadChecked } from './s3-upload.ts';
 
 export class Ec2Cloud implements CloudDriver {
   readonly name: string;
@@ -75,55 +45,20 @@ export class Ec2Cloud implements CloudDriver {
   readonly #config: Ec2Config;
   readonly #ec2: EC2Client;
   readonly #s3: S3Client;
+  readonly #cloud: Ec2Session;
 
   constructor(name: string, config: Ec2Config) {
     this.name = name;
     this.format = config.format;
     this.#config = config;
-    const credentials = {
-      accessKeyId: config.accessKeyId,
-      secretAccessKey: config.secretAccessKey,
-      ...(config.sessionToken === undefined ? {} : { sessionToken: config.sessionToken }),
-    };
-    const requestHandler = {
-      requestTimeout: config.timeout,
-      connectionTimeout: Math.min(config.timeout, 10_000),
-    };
-    this.#ec2 = new EC2Client({
-      region: config.region,
-      credentials,
-      requestHandler,
-      ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
-    });
-    const s3Endpoint = config.s3Endpoint ?? config.endpoint;
-    this.#s3 = new S3Client({
-      region: config.region,
-      credentials,
-      requestHandler,
-      forcePathStyle: config.forcePathStyle,
-      ...(s3Endpoint === undefined ? {} : { endpoint: s3Endpoint }),
-    });
+    this.#cloud = openEc2Session(name, config);
+    this.#ec2 = this.#cloud.ec2;
+    this.#s3 = this.#cloud.s3;
   }
 
   /** Runs one SDK call; a failure becomes a CloudError naming the cloud and what the cloud said. */
-  async #call<T>(doing: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      if (error instanceof CloudError) throw error;
-      const e = error as Error & { $metadata?: { httpStatusCode?: number }; code?: string; $fault?: string };
-      const status = e.$metadata?.httpStatusCode;
-      const what =
-        status === undefined
-          ? `did not answer: ${e.code ?? e.name}${e.message && e.message !== e.name ? ` (${e.message})` : ''}`
-          : `HTTP ${status} ${e.name}${e.message && e.message !== e.name ? `: ${e.message.slice(0, 200)}` : ''}`;
-      const credentials = status === 401 || status === 403 ? ' (are the credentials right?)' : '';
-      throw new CloudError(this.name, `could not ${doing}: ${what}${credentials}`, {
-        ...(status === undefined ? {} : { status }),
-        transient: status === undefined || status >= 500 || status === 429,
-        cause: error,
-      });
-    }
+  #call<T>(doing: string, run: () => Promise<T>): Promise<T> {
+    return this.#cloud.call(doing, run);
   }
 
   async check(signal: AbortSignal): Promise<void> {
@@ -161,7 +96,7 @@ export class Ec2Cloud implements CloudDriver {
         },
       ),
     );
-    const images = (answer.Images ?? []).map((image) => this.#toCloudImage(image));
+    const images = (answer.Images ?? []).map((image) => amiImage(image));
     // Image files in the bucket that no AMI uses: an upload whose registration never happened.
     const used = new Set(images.map((image) => image.storage));
     const prefix = [filter.product, filter.version].filter(Boolean).join('/');
@@ -182,19 +117,7 @@ export class Ec2Cloud implements CloudDriver {
     for (const object of objects.Contents ?? []) {
       const storage = `s3://${this.#config.bucket}/${object.Key}`;
       if (object.Key === undefined || used.has(storage)) continue;
-      const [product, version, revision] = object.Key.split('/');
-      const orphan: CloudImage = {
-        id: storage,
-        name: object.Key,
-        state: 'incomplete',
-        status: 'no AMI',
-        storage,
-      };
-      if (product !== undefined) orphan.product = product;
-      if (version !== undefined) orphan.version = version;
-      if (revision !== undefined && /^r\d+$/.test(revision)) orphan.revision = Number(revision.slice(1));
-      if (object.Size !== undefined) orphan.size = object.Size;
-      images.push(orphan);
+      images.push(orphanImage(this.#config.bucket, { Key: object.Key, Size: object.Size }));
     }
     return images;
   }
@@ -205,40 +128,11 @@ export class Ec2Cloud implements CloudDriver {
     const key = `${input.product}/${input.version}/r${input.revision}/${name}${extname(input.file)}`;
     const storage = `s3://${bucket}/${key}`;
     const signal = input.signal;
-    await this.#ensureBucket(signal);
+    await ensureBucket(this.#cloud, signal);
     const cleanup: (() => Promise<unknown>)[] = [];
     try {
-      const upload = new Upload({
-        client: this.#s3,
-        params: {
-          Bucket: bucket,
-          Key: key,
-          Body: createReadStream(input.file, { highWaterMark: 1 << 20 }),
-          ContentLength: input.size,
-          Metadata: { sha256: input.digests.sha256 },
-        },
-        partSize: S3_PART_SIZE,
-        queueSize: 2,
-        leavePartsOnError: false,
-        abortController: abortControllerFor(signal),
-      });
-      upload.on('httpUploadProgress', (progress) => {
-        if (progress.loaded !== undefined) input.onProgress(progress.loaded);
-      });
-      cleanup.push(() => this.#s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
-      await this.#call(`upload ${key} to bucket ${bucket}`, () => upload.done());
-      const head = await this.#call(`read ${key} back`, () =>
-        this.#s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal }),
-      );
-      const etag = (head.ETag ?? '').replaceAll('"', '');
-      const want = etag.includes('-') ? input.digests.multipartEtag : input.digests.md5;
-      if (head.ContentLength !== input.size || etag !== want) {
-        throw new CloudError(
-          this.name,
-          `${storage} does not match the file: ${head.ContentLength} bytes with ETag ${etag}, the file ${input.size} bytes with ${want}`,
-        );
-      }
-      const snapshotId = await this.#snapshot(key, input, cleanup);
+      await uploadChecked(this.#cloud, key, input, cleanup);
+      const snapshotId = await makeSnapshot(this.#cloud, key, input, cleanup);
       const registered = await this.#call(`register AMI ${name}`, () =>
         this.#ec2.send(
           registerImageCommand({
@@ -269,7 +163,7 @@ export class Ec2Cloud implements CloudDriver {
           abortSignal: signal,
         }),
       );
-      const image = await this.#waitAvailable(imageId, signal);
+      const image = await waitAvailable(this.#cloud, imageId, signal);
       return { ...image, size: input.size };
     } catch (error) {
       // Nothing half-made stays: the AMI, its snapshot and the S3 object go, newest first.
@@ -388,150 +282,4 @@ export class Ec2Cloud implements CloudDriver {
       this.#ec2.send(new TerminateInstancesCommand({ InstanceIds: [...ids] }), { abortSignal: signal }),
     );
   }
-
-  async #ensureBucket(signal: AbortSignal): Promise<void> {
-    const { bucket, region } = this.#config;
-    await this.#call(`create bucket ${bucket}`, async () => {
-      try {
-        await this.#s3.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
-      } catch (error) {
-        if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404)
-          throw error;
-        await this.#s3.send(
-          new CreateBucketCommand({
-            Bucket: bucket,
-            ...(region === 'us-east-1'
-              ? {}
-              : { CreateBucketConfiguration: { LocationConstraint: region as never } }),
-          }),
-          { abortSignal: signal },
-        );
-      }
-    });
-  }
-
-  /** The snapshot the AMI boots from: imported from the S3 object, or (snapshot: volume) an empty volume's. */
-  async #snapshot(key: string, input: PublishInput, cleanup: (() => Promise<unknown>)[]): Promise<string> {
-    const signal = input.signal;
-    let snapshotId: string | undefined;
-    if (this.#config.snapshot === 'import') {
-      const format = IMPORT_FORMAT[input.format] ?? 'RAW';
-      const task = await this.#call(`import a snapshot of ${key}`, () =>
-        this.#ec2.send(
-          new ImportSnapshotCommand({
-            Description: imageName(input.product, input.version, input.revision, input.format),
-            DiskContainer: { Format: format, UserBucket: { S3Bucket: this.#config.bucket, S3Key: key } },
-          }),
-          { abortSignal: signal },
-        ),
-      );
-      const taskId = task.ImportTaskId;
-      while (snapshotId === undefined) {
-        await sleep(POLL_MS, undefined, { signal });
-        const answer = await this.#call(`follow snapshot import ${taskId}`, () =>
-          this.#ec2.send(new DescribeImportSnapshotTasksCommand({ ImportTaskIds: taskId ? [taskId] : [] }), {
-            abortSignal: signal,
-          }),
-        );
-        const detail = answer.ImportSnapshotTasks?.[0]?.SnapshotTaskDetail;
-        if (detail?.Status === 'completed') snapshotId = detail.SnapshotId;
-        else if (detail?.Status === 'deleted' || detail?.Status === 'deleting') {
-          throw new CloudError(
-            this.name,
-            `the snapshot import of ${key} failed: ${detail.StatusMessage ?? detail.Status}`,
-          );
-        }
-      }
-    } else {
-      const zone = `${this.#config.region}a`;
-      const volume = await this.#call('create a volume for the snapshot', () =>
-        this.#ec2.send(
-          new CreateVolumeCommand({ AvailabilityZone: zone, Size: Math.max(1, Math.ceil(input.size / GIB)) }),
-          { abortSignal: signal },
-        ),
-      );
-      const volumeId = volume.VolumeId;
-      const snapshot = await this.#call(`snapshot volume ${volumeId}`, () =>
-        this.#ec2.send(new CreateSnapshotCommand({ VolumeId: volumeId }), { abortSignal: signal }),
-      );
-      snapshotId = snapshot.SnapshotId;
-      if (volumeId !== undefined)
-        await this.#ec2.send(new DeleteVolumeCommand({ VolumeId: volumeId })).catch(() => undefined);
-    }
-    if (snapshotId === undefined) throw new CloudError(this.name, `no snapshot was made of ${key}`);
-    const id = snapshotId;
-    cleanup.push(() => this.#ec2.send(new DeleteSnapshotCommand({ SnapshotId: id })));
-    return id;
-  }
-
-  async #waitAvailable(imageId: string, signal: AbortSignal): Promise<CloudImage> {
-    for (;;) {
-      const answer = await this.#call(`read AMI ${imageId}`, () =>
-        this.#ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }), { abortSignal: signal }),
-      );
-      const ami = answer.Images?.[0];
-      if (ami === undefined)
-        throw new CloudError(this.name, `AMI ${imageId} vanished after it was registered`);
-      const image = this.#toCloudImage(ami);
-      if (image.state === 'failed')
-        throw new CloudError(this.name, `AMI ${imageId} is ${ami.State}: ${ami.StateReason?.Message ?? ''}`);
-      if (image.state !== 'pending') return image;
-      await sleep(POLL_MS, undefined, { signal });
-    }
-  }
-
-  #toCloudImage(ami: Image): CloudImage {
-    const status = ami.State ?? 'unknown';
-    const superseded = tagOf(ami.Tags, TAG.supersededBy);
-    const state: CloudImage['state'] =
-      status === 'available'
-        ? superseded === undefined
-          ? 'offered'
-          : 'hidden'
-        : status === 'pending'
-          ? 'pending'
-          : status === 'disabled'
-            ? 'deactivated'
-            : 'failed';
-    const image: CloudImage = { id: ami.ImageId ?? '', name: ami.Name ?? '', state, status };
-    const product = tagOf(ami.Tags, TAG.product);
-    const version = tagOf(ami.Tags, TAG.version);
-    const revision = tagOf(ami.Tags, TAG.revision);
-    const sha256 = tagOf(ami.Tags, TAG.sha256);
-    const storage = tagOf(ami.Tags, TAG.s3);
-    if (product !== undefined) image.product = product;
-    if (version !== undefined) image.version = version;
-    if (revision !== undefined && /^\d+$/.test(revision)) image.revision = Number(revision);
-    if (sha256 !== undefined) image.sha256 = sha256;
-    if (storage !== undefined) image.storage = storage;
-    return image;
-  }
-}
-
-/** RegisterImage for an HVM image booting from one EBS snapshot. */
-function registerImageCommand(options: {
-  name: string;
-  description: string;
-  architecture: 'x86_64' | 'arm64';
-  snapshotId: string;
-}): RegisterImageCommand {
-  return new RegisterImageCommand({
-    Name: options.name,
-    Description: options.description,
-    Architecture: options.architecture,
-    RootDeviceName: '/dev/xvda',
-    VirtualizationType: 'hvm',
-    EnaSupport: true,
-    BlockDeviceMappings: [
-      { DeviceName: '/dev/xvda', Ebs: { SnapshotId: options.snapshotId, DeleteOnTermination: true } },
-    ],
-  });
-}
-
-/** An AbortController that follows the signal (lib-storage wants a controller). */
-function abortControllerFor(signal: AbortSignal): AbortController {
-  const controller = new AbortController();
-  if (signal.aborted) controller.abort(signal.reason);
-  else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
-  return controller;
 }

@@ -7,104 +7,19 @@
 // the message was posted, when the reservation's holder died (the taker posts it with the same
 // transaction id, so a network that stores by it, Matrix, never shows it twice). Every post and edit
 // goes through the outbox, which alone retries; the notifier never sends a failed message again.
+// Beside it: queue-event-feed (the events), status-leases (references and leases in Redis),
+// thread-details and job-details (what a finished job leaves in its thread), notifier-types.
 import { EventEmitter } from 'node:events';
-import { QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
-import type { Logger } from 'pino';
 import { isRetryable } from '../chat/send-failure.ts';
-import type { Outbox } from '../outbox/outbox.ts';
 import { FINAL_STATES } from '../queue/job-view.ts';
-import type { StageQueues } from '../queue/stage-queues.ts';
-import { type BullConnection, bullConnection, type RedisTarget } from '../redis/connect.ts';
-import type { RedisKeys } from '../redis/keys.ts';
 import { renderStatus } from '../render/status-message.ts';
 import type { ChatAdapter, ChatTarget, JobStatusView, MessageRef, Reply } from '../types.ts';
-
-export interface NotifierOptions {
-  redis: Redis;
-  redisUrl: RedisTarget;
-  keys: RedisKeys;
-  queues: StageQueues;
-  adapters: ReadonlyMap<string, ChatAdapter>;
-  /** Where every post and edit goes (paced, merged, retried there only). */
-  outbox: Outbox;
-  /** Current view of a job (undefined when unknown). */
-  getJob(jobId: string): Promise<JobStatusView | undefined>;
-  /** This bot instance, as the holder of writer leases. */
-  instanceId: string;
-  log: Logger;
-  now?: () => number;
-  /** How long a writer lease lasts without renewal (ms). */
-  leaseMs?: number;
-  /** What goes in a finished job's thread (a failure's log tail, a test report), on networks with threads. */
-  details?(view: JobStatusView): Promise<string | undefined>;
-  /** The web console's page of a job, linked from its status message (web.publicUrl). */
-  jobUrl?(jobId: string): string;
-}
-
-interface NotifierEvents {
-  /** The final state of a job has been delivered to its room (or the job has no status message). */
-  settled: [jobId: string, state: JobStatusView['state'] | 'unknown'];
-  /** A status message could not be edited any more (deleted, bot removed from the room); it is left as it is. */
-  abandoned: [jobId: string];
-  /** A queue event about a job, from any worker (live views such as the web console follow these). */
-  job: [jobId: string];
-}
-
-interface Tracked {
-  ref: MessageRef;
-  adapter: ChatAdapter;
-  lastSentAt: number;
-  lastText: string;
-  /** The state the message last showed; networks that cannot edit get a new message only when it changes. */
-  lastState: JobStatusView['state'] | undefined;
-  dirty: boolean;
-  busy: boolean;
-  timer: NodeJS.Timeout | undefined;
-  /** Consecutive renders that found no job. */
-  missing: number;
-}
-
-/** A status message reserved by an instance and not posted yet (the `pending:` value in Redis). */
-interface Reservation {
-  /** Instance that reserved it. */
-  by: string;
-  /** Where it goes. */
-  target: ChatTarget;
-  /** Transaction id of the post: whoever posts it uses this one. */
-  txnId: string;
-}
+import type { NotifierEvents, NotifierOptions, Tracked } from './notifier-types.ts';
+import { followQueueEvents, type QueueEventFeed } from './queue-event-feed.ts';
+import { type Reservation, readReservation, StatusLeases } from './status-leases.ts';
+import { postThreadDetails } from './thread-details.ts';
 
 const MAX_MISSING = 5;
-/** How long the "details posted" marker lives: longer than any redelivery of a final state. */
-const DETAILS_MARK_MS = 7 * 24 * 3600_000;
-const QUEUE_EVENTS = ['active', 'progress', 'completed', 'failed', 'removed', 'waiting', 'stalled'] as const;
-
-/** Reserves a status message and takes its writer lease, in one step: 1 when it was free. */
-const RESERVE = `
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
-return 1`;
-
-/** Takes or renews the writer lease: 1 when this instance holds it afterwards. */
-const HOLD_LEASE = `
-local holder = redis.call('GET', KEYS[1])
-if holder == ARGV[1] or not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
-return 0`;
-
-/** Takes or renews the writer leases KEYS (as HOLD_LEASE does each): 1 or 0 for each, in order. */
-const HOLD_LEASES = `
-local held = {}
-for i, key in ipairs(KEYS) do
-  local holder = redis.call('GET', key)
-  if holder == ARGV[1] or not holder then
-    redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
-    held[i] = 1
-  else
-    held[i] = 0
-  end
-end
-return held`;
 
 /** Leases renewed per script call: one round trip for this many jobs. */
 const RENEW_BATCH = 500;
@@ -112,10 +27,10 @@ const RENEW_BATCH = 500;
 export class Notifier extends EventEmitter<NotifierEvents> {
   readonly #options: NotifierOptions;
   readonly #leaseMs: number;
+  readonly #leases: StatusLeases;
   readonly #tracked = new Map<string, Tracked>();
   readonly #settled = new Set<string>();
-  #events: QueueEvents[] = [];
-  #connection: BullConnection | undefined;
+  #feed: QueueEventFeed | undefined;
   #renewal: NodeJS.Timeout | undefined;
   /** Jobs whose message another instance holds: looked at again once that lease could have lapsed. */
   readonly #adoptLater = new Map<string, NodeJS.Timeout>();
@@ -131,27 +46,23 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     super();
     this.#options = options;
     this.#leaseMs = options.leaseMs ?? 30_000;
+    this.#leases = new StatusLeases(options.redis, options.keys, options.instanceId, this.#leaseMs);
   }
 
   /** Subscribes to every stage queue's events and resumes editing messages of unfinished jobs. */
   async start(): Promise<void> {
-    const { queues, redisUrl } = this.#options;
-    const connection = bullConnection(redisUrl, { name: 'vmops-notifier' });
-    this.#connection = connection;
-    this.#events = queues.routes.map(
-      ({ name }) => new QueueEvents(name, { connection: connection.connection, prefix: queues.prefix }),
-    );
-    for (const events of this.#events) {
-      const touch = ({ jobId }: { jobId: string }) => {
+    const { queues, redisUrl, log } = this.#options;
+    this.#feed = await followQueueEvents(
+      queues,
+      redisUrl,
+      (jobId) => {
         this.emit('job', jobId);
         this.touch(jobId);
-      };
-      for (const name of QUEUE_EVENTS) events.on(name, touch as never);
-      events.on('error', (error) => this.#options.log.warn({ err: error }, 'queue events error'));
-    }
-    await Promise.all(this.#events.map((e) => e.waitUntilReady()));
+      },
+      log,
+    );
     this.#renewal = setInterval(() => void this.#renewLeases(), Math.max(50, Math.floor(this.#leaseMs / 3)));
-    const known = await this.#options.redis.hkeys(this.#options.keys.statusMessages);
+    const known = await this.#leases.jobs();
     for (const jobId of known) this.touch(jobId);
   }
 
@@ -166,7 +77,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
       target,
       txnId: `vmops.status.${jobId}.${this.#now()}`,
     };
-    if (!(await this.#reserve(jobId, reservation))) return;
+    if (!(await this.#leases.reserve(jobId, reservation))) return;
     this.#settled.delete(jobId); // a retried job is open again
     const previous = this.#tracked.get(jobId);
     if (previous) clearTimeout(previous.timer);
@@ -185,7 +96,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
 
   /** Posts a reserved status message through the outbox, drawn when it goes out (a waiting job may be done by then). */
   #post(jobId: string, reservation: Reservation): Promise<void> {
-    const { redis, keys, adapters, log, outbox } = this.#options;
+    const { adapters, log, outbox } = this.#options;
     const { target } = reservation;
     const adapter = adapters.get(target.network);
     this.#posting.add(jobId);
@@ -203,11 +114,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     return posted
       .then(async (ref) => {
         // The lease and the reference in one step: another instance that sees the reference sees the lease.
-        await redis
-          .multi()
-          .set(keys.statusWriter(jobId), this.#options.instanceId, 'PX', this.#leaseMs)
-          .hset(keys.statusMessages, jobId, JSON.stringify(ref))
-          .exec();
+        await this.#leases.recordPosted(jobId, ref);
         this.#posting.delete(jobId);
         if (!adapter || this.#closed) return;
         this.#track(jobId, ref, adapter, {
@@ -225,7 +132,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
       .catch(async (error: unknown) => {
         this.#posting.delete(jobId);
         if (this.#closed && !(error instanceof NoJob)) return; // stopping: another instance takes it over
-        await redis.multi().hdel(keys.statusMessages, jobId).del(keys.statusWriter(jobId)).exec();
+        await this.#leases.release(jobId);
         if (error instanceof NoJob) return;
         log.error({ err: error, jobId }, 'could not post the status message');
         void this.#settleIfUnannounced(jobId);
@@ -276,24 +183,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     clearInterval(this.#renewal);
     for (const entry of this.#tracked.values()) clearTimeout(entry.timer);
     for (const timer of this.#adoptLater.values()) clearTimeout(timer);
-    await Promise.all(this.#events.map((e) => e.close()));
-    this.#connection?.close();
-  }
-
-  /** Reserves the right to post a job's status message, with this instance's writer lease on it. */
-  async #reserve(jobId: string, reservation: Reservation): Promise<boolean> {
-    const { redis, keys } = this.#options;
-    const taken = await redis.eval(
-      RESERVE,
-      2,
-      keys.statusMessages,
-      keys.statusWriter(jobId),
-      jobId,
-      `pending:${JSON.stringify(reservation)}`,
-      this.#options.instanceId,
-      String(this.#leaseMs),
-    );
-    return taken === 1;
+    await this.#feed?.close();
   }
 
   #track(
@@ -315,15 +205,14 @@ export class Notifier extends EventEmitter<NotifierEvents> {
 
   /** Starts editing a message another instance (or an earlier run of this one) posted, if its writer is gone. */
   async #adopt(jobId: string): Promise<void> {
-    const { redis, keys } = this.#options;
-    const raw = await redis.hget(keys.statusMessages, jobId);
+    const raw = await this.#leases.read(jobId);
     if (raw === null || this.#tracked.has(jobId) || this.#posting.has(jobId)) return;
     const reservation = raw.startsWith('pending:') ? readReservation(raw) : undefined;
     if (raw.startsWith('pending:') && !reservation) return;
     const ref = reservation ? undefined : (JSON.parse(raw) as MessageRef);
     const adapter = this.#options.adapters.get(reservation?.target.network ?? ref?.network ?? '');
     if (!adapter) return;
-    if (!(await this.#holdLease(jobId))) {
+    if (!(await this.#leases.hold(jobId))) {
       // Another instance writes it. If that one is gone, the job's last event may already have passed:
       // look again once its lease could have lapsed (until the message is final and forgotten).
       if (!this.#closed && !this.#adoptLater.has(jobId)) {
@@ -338,7 +227,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     if (this.#tracked.has(jobId) || this.#posting.has(jobId)) return;
     if (reservation) {
       // Reserved by an instance that is gone before it posted: post it, under the same transaction id.
-      if ((await redis.hget(keys.statusMessages, jobId)) !== raw) return;
+      if ((await this.#leases.read(jobId)) !== raw) return;
       this.#options.log.info(
         { jobId, from: reservation.by },
         'posting a status message another instance reserved',
@@ -352,17 +241,6 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     if (entry) this.#schedule(jobId, entry);
   }
 
-  async #holdLease(jobId: string): Promise<boolean> {
-    const held = await this.#options.redis.eval(
-      HOLD_LEASE,
-      1,
-      this.#options.keys.statusWriter(jobId),
-      this.#options.instanceId,
-      String(this.#leaseMs),
-    );
-    return held === 1;
-  }
-
   /**
    * Renews the leases of every message this instance posts or edits, many per round trip (one each made
    * the renewal of 10,000 tracked jobs take longer than its interval); a lease another instance took
@@ -372,20 +250,11 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     if (this.#renewing) return;
     this.#renewing = true;
     try {
-      const { redis, keys, instanceId } = this.#options;
       const posting = new Set(this.#posting);
       const jobs = [...posting, ...this.#tracked.keys()];
       for (let at = 0; at < jobs.length && !this.#closed; at += RENEW_BATCH) {
         const batch = jobs.slice(at, at + RENEW_BATCH);
-        const held = (await redis
-          .eval(
-            HOLD_LEASES,
-            batch.length,
-            ...batch.map((jobId) => keys.statusWriter(jobId)),
-            instanceId,
-            String(this.#leaseMs),
-          )
-          .catch(() => undefined)) as number[] | undefined; // Redis away: keep writing, retry later
+        const held = await this.#leases.holdMany(batch).catch(() => undefined); // Redis away: keep writing, retry later
         batch.forEach((jobId, i) => {
           if (held?.[i] === 0 && !posting.has(jobId)) this.#forget(jobId, false);
         });
@@ -440,7 +309,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
           { jobId, trace: view.trace, network: entry.ref.network, state: view.state },
           'status message final',
         );
-        await this.#postDetails(jobId, view, entry);
+        await postThreadDetails(this.#options, jobId, view, entry);
         this.#forget(jobId, true);
         this.#settled.add(jobId);
         this.emit('settled', jobId, view.state);
@@ -464,48 +333,14 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     }
   }
 
-  /**
-   * Puts a finished job's details in its status message's thread, once (a marker in Redis), on networks
-   * with threads. A failure here is logged: `log` and `report` still have everything.
-   */
-  async #postDetails(jobId: string, view: JobStatusView, entry: Tracked): Promise<void> {
-    const { details, redis, keys, log } = this.#options;
-    if (!details || !entry.adapter.limits.threads) return;
-    try {
-      const text = await details(view);
-      if (!text) return;
-      if ((await redis.set(keys.detailsPosted(jobId), '1', 'PX', DETAILS_MARK_MS, 'NX')) !== 'OK') return;
-      const thread = {
-        network: entry.ref.network,
-        room: entry.ref.room,
-        thread: entry.ref.id,
-        isDirect: false,
-      };
-      await this.#options.outbox.send(
-        thread,
-        { text, tone: 'info' },
-        {
-          priority: 'progress',
-          txnId: `vmops.details.${jobId}`,
-        },
-      );
-    } catch (error) {
-      log.warn({ err: error, jobId }, "could not post the job's details in its thread");
-    }
-  }
-
   /** Stops editing a message; `done` also removes its reference and lease from Redis. */
   #forget(jobId: string, done: boolean): void {
     const entry = this.#tracked.get(jobId);
     if (entry) clearTimeout(entry.timer);
     this.#tracked.delete(jobId);
     if (!done) return;
-    const { redis, keys } = this.#options;
-    void redis
-      .multi()
-      .hdel(keys.statusMessages, jobId)
-      .del(keys.statusWriter(jobId))
-      .exec()
+    void this.#leases
+      .release(jobId)
       .catch((error: unknown) =>
         this.#options.log.warn({ err: error, jobId }, 'could not forget status message'),
       );
@@ -516,7 +351,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
   async #settleIfUnannounced(jobId: string): Promise<void> {
     if (this.#tracked.has(jobId) || this.#posting.has(jobId) || this.#closed) return;
     try {
-      const raw = await this.#options.redis.hget(this.#options.keys.statusMessages, jobId);
+      const raw = await this.#leases.read(jobId);
       if (raw !== null) return;
       const view = await this.#options.getJob(jobId);
       if (!view || FINAL_STATES.has(view.state)) {
@@ -540,15 +375,5 @@ class NoJob extends Error {
   constructor(jobId: string) {
     super(`job ${jobId} is gone`);
     this.name = 'NoJob';
-  }
-}
-
-function readReservation(raw: string): Reservation | undefined {
-  try {
-    const parsed = JSON.parse(raw.slice('pending:'.length)) as Partial<Reservation>;
-    if (typeof parsed.by !== 'string' || typeof parsed.txnId !== 'string' || !parsed.target) return undefined;
-    return parsed as Reservation;
-  } catch {
-    return undefined; // an older bot's reservation: it posts or lapses on its own
   }
 }

@@ -79,3 +79,34 @@ export function cycles(graph: ReadonlyMap<string, readonly string[]>): string[][
   for (const node of graph.keys()) if (!index.has(node)) visit(node);
   return found;
 }
+
+/**
+ * The shortest import chain from any of `from` to a file that `forbidden` matches, per file reached
+ * through an import (breadth first over the graph; files outside it are ends). Each chain lists the
+ * files in order. The walk goes on only through files that `through` accepts (default all).
+ */
+export function forbiddenChains(
+  graph: ReadonlyMap<string, readonly string[]>,
+  from: readonly string[],
+  forbidden: (file: string) => boolean,
+  through: (file: string) => boolean = () => true,
+): string[][] {
+  const parent = new Map<string, string | undefined>(from.map((file) => [file, undefined]));
+  const queue = [...from];
+  const chains: string[][] = [];
+  for (let node = queue.shift(); node !== undefined; node = queue.shift()) {
+    if (parent.get(node) !== undefined && forbidden(node)) {
+      const chain: string[] = [];
+      for (let at: string | undefined = node; at !== undefined; at = parent.get(at)) chain.unshift(at);
+      chains.push(chain);
+      continue; // one chain per forbidden file; what it imports in turn is its own layer's business
+    }
+    if (!through(node)) continue;
+    for (const next of graph.get(node) ?? []) {
+      if (parent.has(next)) continue;
+      parent.set(next, node);
+      queue.push(next);
+    }
+  }
+  return chains;
+}

@@ -205,7 +205,7 @@ export async function startBot(
   const dataDir = mkdtempSync(join(tmpdir(), 'vmops-xmpp-data-'));
   const handled: Bot['handled'] = [];
   const changes = new EventEmitter();
-  // As main.ts wires it: the adapter hands each message to the durable intake, which runs the pipeline.
+  // As src/app/run-bot.ts wires it: the adapter hands each message to the durable intake, which runs the pipeline.
   const core = await startBotCore({
     config,
     redisUrl: url,

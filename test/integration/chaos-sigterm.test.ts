@@ -6,10 +6,10 @@
 // local-mode.test.ts checks the first SIGTERM at the queue level; here the room and a second worker look on.
 //
 // Protections, each of which makes a test fail when taken away:
-// - main.ts runWorker awaits worker.close() on the first signal (BullMQ's close waits for running
+// - src/app/run-worker.ts awaits worker.close() on the first signal (BullMQ's close waits for running
 //   jobs): exiting at once would leave the job active, and the second worker would run it again
 //   (two `job.started` entries) after its lock lapsed.
-// - main.ts watchSignals: a further signal while stopping calls close({ cancelRunning: true }), and
+// - src/app/process-life.ts watchSignals: a further signal while stopping calls close({ cancelRunning: true }), and
 //   stage-worker.ts fails a cancelled job with an UnrecoverableError: without the first the job runs
 //   to ✅ despite the second SIGTERM; without the second, attempts 2 would run it again elsewhere.
 import { afterEach, describe, expect, it } from 'vitest';

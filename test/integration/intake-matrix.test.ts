@@ -1,5 +1,5 @@
 // Taking commands in on Matrix never waits on sending, and loses nothing: through the real
-// matrix-js-sdk against the local homeserver (test/helpers/matrix-homeserver.ts), wired as main.ts
+// matrix-js-sdk against the local homeserver (test/helpers/matrix-homeserver.ts), wired as run-bot.ts
 // wires it (adapter → core.take → durable intake → pipeline), with a stage worker on the run's Redis.
 //
 // Protections, each of which makes a test fail when taken away:

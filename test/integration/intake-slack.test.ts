@@ -1,6 +1,6 @@
 // Taking commands in on Slack never waits on sending, and an event is acknowledged only once it is in
 // Redis: through the real @slack/bolt (Socket Mode) against the local Slack (test/helpers/slack-server.ts),
-// wired as main.ts wires it (adapter → core.take → durable intake → pipeline), with a stage worker.
+// wired as src/app/run-bot.ts wires it (adapter → core.take → durable intake → pipeline), with a stage worker.
 //
 // Protections, each of which makes a test fail when taken away:
 // - src/intake/ handling entries side by side without awaiting the pipeline's sends: without it the

@@ -120,7 +120,7 @@ async function setUp(
     });
     const handled: HandledMessage[] = [];
     const changes = new EventEmitter();
-    // As main.ts wires it: the adapter hands each message to the durable intake, which runs the pipeline.
+    // As src/app/run-bot.ts wires it: the adapter hands each message to the durable intake, which runs the pipeline.
     const core = await startBotCore({
       config,
       redisUrl: url,

@@ -123,7 +123,7 @@ class Rig {
     const adapter = new SlackAdapter(this.adapterOptions(overrides));
     const handled: Bot['handled'] = [];
     const changes = new EventEmitter();
-    // As main.ts wires it: the adapter hands each message to the durable intake, which runs the pipeline.
+    // As src/app/run-bot.ts wires it: the adapter hands each message to the durable intake, which runs the pipeline.
     const core = await startBotCore({
       config: this.config,
       redisUrl: redisUrl(),

@@ -36,6 +36,18 @@ describe('transcript shapes', () => {
     );
   });
 
+  it('a sign-in link matches another run’s, whatever its token and port, but not another person’s', () => {
+    const link = (who: string, port: number, token: string) =>
+      `alice> login\nSign in to the web console as ${who}: http://127.0.0.1:${port}/login/${token}\n`;
+    const shown = link('alice', 8080, 'V-7sw44Q6B4YTy7LX-oXYuWlPInElXBj6B_8Zqi70kg');
+    expect(shapeOf(link('alice', 40123, 'Qm2_xYk9-3bLrT0aPq8vWc1ZsNhJd6UeGf4iKoE7yA5'))).toEqual(
+      shapeOf(shown),
+    );
+    expect(shapeOf(link('carol', 8080, 'V-7sw44Q6B4YTy7LX-oXYuWlPInElXBj6B_8Zqi70kg'))).not.toEqual(
+      shapeOf(shown),
+    );
+  });
+
   it('a page shows each status message once when it starts and once when it ends', () => {
     const shown = shownOf(run1).split('\n');
     expect(shown.filter((line) => line.includes('8anpg3xe-kvm'))).toHaveLength(3);

@@ -1,0 +1,42 @@
+// Every stage queue's events (from any worker, through Redis), as one callback per job that moved:
+// started, progressed, finished, failed, removed, waiting again or stalled. The notifier redraws the
+// job's status message from Redis on each, so which event it was does not matter.
+import { QueueEvents } from 'bullmq';
+import type { Logger } from 'pino';
+import type { StageQueues } from '../queue/stage-queues.ts';
+import { bullConnection, type RedisTarget } from '../redis/connect.ts';
+
+const QUEUE_EVENTS = ['active', 'progress', 'completed', 'failed', 'removed', 'waiting', 'stalled'] as const;
+
+export interface QueueEventFeed {
+  close(): Promise<void>;
+}
+
+/** Subscribes to every queue's events; resolves once every subscription is ready. */
+export async function followQueueEvents(
+  queues: StageQueues,
+  redisUrl: RedisTarget,
+  onJob: (jobId: string) => void,
+  log: Logger,
+): Promise<QueueEventFeed> {
+  const connection = bullConnection(redisUrl, { name: 'vmops-notifier' });
+  const feeds = queues.routes.map(
+    ({ name }) => new QueueEvents(name, { connection: connection.connection, prefix: queues.prefix }),
+  );
+  for (const events of feeds) {
+    const touch = ({ jobId }: { jobId: string }) => onJob(jobId);
+    for (const name of QUEUE_EVENTS) events.on(name, touch as never);
+    events.on('error', (error) => log.warn({ err: error }, 'queue events error'));
+  }
+  const close = async () => {
+    await Promise.all(feeds.map((e) => e.close()));
+    connection.close();
+  };
+  try {
+    await Promise.all(feeds.map((e) => e.waitUntilReady()));
+  } catch (error) {
+    await close().catch(() => undefined); // nothing left connected when the start fails
+    throw error;
+  }
+  return { close };
+}
