@@ -37,7 +37,7 @@ export interface AuditEntry extends AuditFact {
   id: string;
   /** ISO time the entry was appended. */
   at: string;
-  /** Hash of the previous entry ('' for the first). */
+  /** Hash of the previous entry ('' for the first), or its first characters in an entry stored compactly. */
   prev: string;
   /** Hash of this entry. */
   hash: string;
@@ -64,17 +64,42 @@ export interface AuditCheckpointClaim {
 
 /**
  * Appends if the head is still ARGV[1] and the sequence number ARGV[4] - 1: {1, id}; else {0, the head
- * now, the sequence number now}, to compute the entry again.
+ * now, the sequence number now}, to compute the entry again. The entry is stored compactly: ARGV[2] its
+ * content (see `compact`) and ARGV[5] the start of its link.
  */
 const APPEND = `
 local head = redis.call('GET', KEYS[2]) or ''
 local seq = tonumber(redis.call('GET', KEYS[3]) or '0')
 if head ~= ARGV[1] or seq + 1 ~= tonumber(ARGV[4]) then return {0, head, tostring(seq)} end
-local id = redis.call('XADD', KEYS[1], '*', 'entry', ARGV[2], 'prev', ARGV[1], 'hash', ARGV[3], 'seq', ARGV[4])
+local id = redis.call('XADD', KEYS[1], '*', 'entry', ARGV[2], 'prev', ARGV[5], 'hash', ARGV[3], 'seq', ARGV[4])
 redis.call('SET', KEYS[2], ARGV[3])
 redis.call('SET', KEYS[3], ARGV[4])
 return {1, id}
 `;
+
+/**
+ * How much of the previous entry's hash a compact entry keeps: enough to tell a broken link from changed
+ * content. The chain's strength does not rest on it: each hash covers the whole previous hash, and
+ * `verify` computes it from the entry before, not from what the entry says.
+ */
+const LINK_CHARS = 8;
+
+/**
+ * An entry's content as stored: the canonical fields but the sequence number (a field of its own) as
+ * an array, in canonical order, the time in ms: about half the bytes of the canonical JSON, which
+ * `verify` computes again from these fields.
+ */
+function compact(fact: AuditFact, at: string): string {
+  return JSON.stringify([
+    Date.parse(at),
+    fact.kind,
+    fact.actor,
+    fact.account ?? null,
+    fact.room ?? null,
+    fact.summary,
+    fact.detail ?? null,
+  ]);
+}
 
 /** The chain's head moved between reading it and appending: compute the entry again on the new head. */
 class HeadMoved extends Error {
@@ -163,8 +188,7 @@ export class AuditTrail {
         const { hash: prev } = this.#head;
         const seq = this.#head.seq + 1;
         const at = new Date(this.#now()).toISOString();
-        const body = canonical(fact, at, seq);
-        const hash = this.#hash(prev, body);
+        const hash = this.#hash(prev, canonical(fact, at, seq));
         const [done, value, seqNow] = (await this.#redis.eval(
           APPEND,
           3,
@@ -172,9 +196,10 @@ export class AuditTrail {
           this.#keys.auditHead,
           this.#keys.auditSeq,
           prev,
-          body,
+          compact(fact, at),
           hash,
           seq,
+          prev.slice(0, LINK_CHARS),
         )) as [number, string, string?];
         if (done === 1) {
           this.#head = { hash, seq };
@@ -321,12 +346,16 @@ export class AuditTrail {
     const broken = (id: string, problem: string) => result({ ok: false, checked, broken: { id, problem } });
     /** Checks one entry against the one before; the problem, if any. */
     const check = (entry: AuditEntry): string | undefined => {
+      // A compact entry keeps the start of its link; the hash below covers the whole of it, and the
+      // entry handed on (to an export) carries the whole link once its start matches.
+      const linked = prev.startsWith(entry.prev) && entry.prev.length >= Math.min(prev.length, LINK_CHARS);
+      if (linked) entry.prev = prev;
       onEntry?.(entry);
       checked += 1;
-      if (entry.prev !== prev) {
+      if (!linked) {
         return `its link does not match the entry before it${lastId ? ` (${lastId})` : ''}: an entry before it was removed, changed or reordered`;
       }
-      if (this.#hash(entry.prev, canonical(entry, entry.at, entry.seq)) !== entry.hash) {
+      if (this.#hash(prev, canonical(entry, entry.at, entry.seq)) !== entry.hash) {
         return 'its content does not match its hash: the entry was changed';
       }
       prev = entry.hash;
@@ -392,15 +421,37 @@ export class AuditTrail {
   }
 }
 
+/**
+ * Reads an entry in either form: compact (`entry` a JSON array, `prev` the start of the link, `seq`)
+ * or as first stored (`entry` the canonical JSON object, `prev` whole).
+ */
 function parseEntry(id: string, fields: string[]): AuditEntry {
   const map = new Map<string, string>();
   for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i] ?? '', fields[i + 1] ?? '');
   let body: Record<string, unknown> = {};
   try {
-    body = JSON.parse(map.get('entry') ?? '{}') as Record<string, unknown>;
+    const parsed: unknown = JSON.parse(map.get('entry') ?? '{}');
+    if (Array.isArray(parsed)) {
+      const [ms, kind, actor, account, room, summary, detail] = parsed as unknown[];
+      const seq = map.get('seq');
+      body = {
+        seq: seq !== undefined && /^\d+$/.test(seq) ? Number(seq) : undefined,
+        at: typeof ms === 'number' && Number.isFinite(ms) ? new Date(ms).toISOString() : '',
+        kind,
+        actor,
+        account,
+        room,
+        summary,
+        detail,
+      };
+    } else if (parsed && typeof parsed === 'object') body = parsed as Record<string, unknown>;
   } catch {
     // A mangled entry: verification reports it, as its hash cannot match.
   }
+  return entryFrom(id, body, map.get('prev') ?? '', map.get('hash') ?? '');
+}
+
+function entryFrom(id: string, body: Record<string, unknown>, prev: string, hash: string): AuditEntry {
   const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
   const entry: AuditEntry = {
     id,
@@ -408,8 +459,8 @@ function parseEntry(id: string, fields: string[]): AuditEntry {
     kind: text(body.kind) ?? '',
     actor: text(body.actor) ?? '',
     summary: text(body.summary) ?? '',
-    prev: map.get('prev') ?? '',
-    hash: map.get('hash') ?? '',
+    prev,
+    hash,
   };
   if (typeof body.seq === 'number') entry.seq = body.seq;
   const account = text(body.account);

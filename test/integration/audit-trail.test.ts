@@ -141,6 +141,62 @@ describe('audit trail', () => {
     );
     expect(await trails[0]?.verify()).toEqual({ ok: true, checked: 90 });
   });
+
+  it('continues a chain stored in the earlier, longer form, and exports every link whole', async () => {
+    const { redis, keys } = open();
+    // Two entries as vmops stored them before entries were kept compact: the canonical JSON, `prev` whole.
+    let prev = '';
+    for (const [seq, summary] of [
+      [1, 'alice: build 2.1 kvm'],
+      [2, 'alice: build 2.2 kvm'],
+    ] as const) {
+      const body = JSON.stringify({
+        seq,
+        at: '2026-11-01T10:00:00.000Z',
+        kind: 'command',
+        actor: 'alice',
+        account: null,
+        room: null,
+        summary,
+        detail: null,
+      });
+      const hash = forgedHash(prev, body);
+      await redis.xadd(keys.audit, '*', 'entry', body, 'prev', prev, 'hash', hash, 'seq', String(seq));
+      await redis.mset(keys.auditHead, hash, keys.auditSeq, String(seq));
+      prev = hash;
+    }
+    const trail = new AuditTrail(redis, keys);
+    await trail.append({
+      kind: 'command',
+      actor: 'bob',
+      summary: 'bob: build 2.3 kvm',
+      detail: { jobs: 'j3' },
+    });
+    await trail.append({ kind: 'command', actor: 'bob', summary: 'bob: build 2.4 kvm' });
+    const exported: AuditEntry[] = [];
+    expect(await trail.verify((entry) => exported.push(entry))).toEqual({ ok: true, checked: 4 });
+    expect(exported.map((entry) => entry.summary)).toEqual([
+      'alice: build 2.1 kvm',
+      'alice: build 2.2 kvm',
+      'bob: build 2.3 kvm',
+      'bob: build 2.4 kvm',
+    ]);
+    exported.forEach((entry, i) => {
+      expect(entry.prev).toBe(exported[i - 1]?.hash ?? '');
+      expect(entry.hash).toMatch(/^[0-9a-f]{64}$/);
+    });
+    expect(exported[2]).toMatchObject({ seq: 3, actor: 'bob', detail: { jobs: 'j3' } });
+
+    // The start of a link a compact entry keeps is checked: changing it names the entry.
+    const third = exported[2]?.id ?? '';
+    await rewrite(redis, keys, (id, fields) =>
+      id === third ? fields.map((f, i) => (fields[i - 1] === 'prev' ? '00000000' : f)) : fields,
+    );
+    expect((await trail.verify()).broken).toEqual({
+      id: third,
+      problem: `its link does not match the entry before it (${exported[1]?.id}): an entry before it was removed, changed or reordered`,
+    });
+  });
 });
 
 /** A trail anchored in a journal in a fresh directory, with `count` entries. */
