@@ -17,6 +17,7 @@ import { FINAL_STATES } from '../queue/job-view.ts';
 import type { StageQueues } from '../queue/stage-queues.ts';
 import { type BullConnection, bullConnection, type RedisTarget } from '../redis/connect.ts';
 import type { RedisKeys } from '../redis/keys.ts';
+import { bullmqVersionChecked } from '../redis/redis-version.ts';
 import { renderStatus } from '../render/status-message.ts';
 import type { ChatAdapter, ChatTarget, JobStatusView, MessageRef, Reply } from '../types.ts';
 
@@ -136,10 +137,13 @@ export class Notifier extends EventEmitter<NotifierEvents> {
   /** Subscribes to every stage queue's events and resumes editing messages of unfinished jobs. */
   async start(): Promise<void> {
     const { queues, redisUrl } = this.#options;
+    // The version is read once here, not once per queue's events (issue 17).
+    const skipVersionCheck = await bullmqVersionChecked(this.#options.redis);
     const connection = bullConnection(redisUrl, { name: 'vmops-notifier' });
     this.#connection = connection;
     this.#events = queues.routes.map(
-      ({ name }) => new QueueEvents(name, { connection: connection.connection, prefix: queues.prefix }),
+      ({ name }) =>
+        new QueueEvents(name, { connection: connection.connection, prefix: queues.prefix, skipVersionCheck }),
     );
     for (const events of this.#events) {
       const touch = ({ jobId }: { jobId: string }) => {

@@ -340,19 +340,27 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
   const formats = options.formats ?? configuredFormats(config.products);
   // Before taking any job: settle what a dead worker of this data directory left, then make the
   // catalog agree with the download area.
-  const recoveryQueues = new Map(
-    queueRoutes(STAGES, configuredFormats(config.products)).map(({ name }) => [
-      name,
-      new Queue<JobData, JobResult>(name, { connection: commands, prefix: config.redis.prefix }),
-    ]),
+  // A queue is made only for a job that needs settling: usually none (issue 17).
+  const recoveryNames = new Set(
+    queueRoutes(STAGES, configuredFormats(config.products)).map(({ name }) => name),
   );
+  const recoveryQueues = new Map<string, Queue<JobData, JobResult>>();
+  const recoveryQueue = (name: string) => {
+    if (!recoveryNames.has(name)) return undefined;
+    let queue = recoveryQueues.get(name);
+    if (!queue) {
+      queue = new Queue<JobData, JobResult>(name, { connection: commands, prefix: config.redis.prefix });
+      recoveryQueues.set(name, queue);
+    }
+    return queue;
+  };
   let recovered: RecoveredJobs;
   try {
     recovered = await recoverLostJobs({
       records,
       redis: commands,
       prefix: config.redis.prefix,
-      queue: (name) => recoveryQueues.get(name),
+      queue: recoveryQueue,
       catalog,
       downloadsDir: join(options.dataDir, 'downloads'),
       lockMs: config.jobs.workerTimeout,
