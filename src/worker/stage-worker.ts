@@ -24,7 +24,7 @@ import { announceAgent } from '../queue/agent-presence.ts';
 import { encodeFailure } from '../queue/failure-reason.ts';
 import { lockKey, releaseLock } from '../queue/image-lock.ts';
 import { configuredFormats, queueRoutes } from '../queue/stage-queues.ts';
-import { bullConnection, connectRedis, type RedisTarget } from '../redis/connect.ts';
+import { connectRedis, type RedisTarget } from '../redis/connect.ts';
 import type { RedisKeys } from '../redis/keys.ts';
 import { checkProductionRedis } from '../redis/production-check.ts';
 import type { JobData, JobProgress, JobResult, Stage } from '../types.ts';
@@ -379,12 +379,17 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
   } finally {
     await Promise.all([...recoveryQueues.values()].map((queue) => queue.close().catch(() => undefined)));
   }
-  const connections: (() => void)[] = [];
+  // The workers share one connection for their commands (BullMQ gives each its own blocking duplicate
+  // for fetching jobs): one connection per queue cost a connection, a ready check and a CLIENT SETNAME
+  // each at start-up, 21 of each for a local mode's queues (issue 17). It retries forever, like theirs.
+  const shared = connectRedis(options.redisUrl, {
+    name: `vmops-worker-queues-${options.name}`,
+    blocking: true,
+    log: options.log,
+  });
   workers = queueRoutes(stages, formats).map(({ name }) => {
-    const { connection, close } = bullConnection(options.redisUrl, { name: `vmops-worker-${name}` });
-    connections.push(close);
     return new Worker<JobData, JobResult, Stage>(name, (job, _token, signal) => inSlot(job, signal), {
-      connection,
+      connection: shared,
       prefix: config.redis.prefix,
       concurrency: config.jobs.concurrency,
       name: options.name,
@@ -426,7 +431,7 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
       const stopped = Promise.all(workers.map((w) => w.close()));
       await presence.stop().catch(() => undefined);
       await stopped;
-      for (const close of connections) close();
+      shared.disconnect();
       await journal.close();
       subscriber.disconnect();
       commands.disconnect();
