@@ -46,8 +46,34 @@ export function unknownCommand(word: string, commands: CommandWords): VmopsError
 
 const optionName = (option: OptionSpec): string => optionUsage(option).slice(1, -1);
 
+/** What the binder derives from a spec, made once per spec rather than once per command typed. */
+interface SpecShape {
+  declared: Map<string, OptionSpec>;
+  textAt: number | undefined;
+  parseConfig: ParseArgsOptionsConfig;
+}
+
+const shapes = new WeakMap<CommandSpec, SpecShape>();
+
+function shapeOf(spec: CommandSpec): SpecShape {
+  let shape = shapes.get(spec);
+  if (shape === undefined) {
+    const parseConfig: ParseArgsOptionsConfig = {};
+    for (const option of spec.options ?? []) {
+      parseConfig[option.name] = { type: option.type === 'boolean' ? 'boolean' : 'string' };
+    }
+    shape = {
+      declared: new Map((spec.options ?? []).map((option) => [option.name.toLowerCase(), option])),
+      textAt: textStart(spec),
+      parseConfig,
+    };
+    shapes.set(spec, shape);
+  }
+  return shape;
+}
+
 function declaredOptions(spec: CommandSpec): Map<string, OptionSpec> {
-  return new Map((spec.options ?? []).map((option) => [option.name.toLowerCase(), option]));
+  return shapeOf(spec).declared;
 }
 
 function unknownOption(spec: CommandSpec, token: string): never {
@@ -86,10 +112,10 @@ function textStart(spec: CommandSpec): number | undefined {
  * option that takes a value gets the next word whatever it starts with (`--reason "-h"`); any other
  * word starting with - is refused. Once the text argument has begun, every word is text (`see -h`).
  */
-function prepareOptions(spec: CommandSpec, tokens: readonly string[]): string[] {
-  const declared = declaredOptions(spec);
-  const textAt = textStart(spec);
+function prepareOptions(spec: CommandSpec, tokens: readonly string[]): { argv: string[]; options: number } {
+  const { declared, textAt } = shapeOf(spec);
   const argv: string[] = [];
+  let options = 0;
   let positionals = 0;
   for (let i = 0; i < tokens.length; i++) {
     const raw = tokens[i] ?? '';
@@ -99,6 +125,7 @@ function prepareOptions(spec: CommandSpec, tokens: readonly string[]): string[] 
       if (option === undefined) unknownOption(spec, raw);
       const value = long[2] ?? (option.type !== 'boolean' && i + 1 < tokens.length ? `=${tokens[++i]}` : '');
       argv.push(`--${option.name}${value}`);
+      options++;
       continue;
     }
     if (raw.startsWith('-')) unknownOption(spec, raw);
@@ -106,6 +133,7 @@ function prepareOptions(spec: CommandSpec, tokens: readonly string[]): string[] 
     const option = pair ? declared.get((pair[1] ?? '').toLowerCase()) : undefined;
     if (option !== undefined) {
       argv.push(`--${option.name}=${pair?.[2] ?? ''}`);
+      options++;
       continue;
     }
     if (positionals === textAt) {
@@ -115,7 +143,7 @@ function prepareOptions(spec: CommandSpec, tokens: readonly string[]): string[] 
     argv.push(raw);
     positionals++;
   }
-  return argv;
+  return { argv, options };
 }
 
 function rangeText(option: OptionSpec): string {
@@ -162,14 +190,22 @@ function readOptions(
   spec: CommandSpec,
   tokens: readonly string[],
 ): { positionals: string[]; options: BoundArgs['options'] } {
-  const argv = prepareOptions(spec, tokens);
-  const config: ParseArgsOptionsConfig = {};
-  for (const option of spec.options ?? []) {
-    config[option.name] = { type: option.type === 'boolean' ? 'boolean' : 'string' };
+  const { argv, options: given } = prepareOptions(spec, tokens);
+  // No option given: every word is positional (prepareOptions refused any other word starting with -),
+  // so parseArgs would only drop the `--` before the text.
+  if (given === 0) {
+    const marker = argv.indexOf('--');
+    if (marker >= 0) argv.splice(marker, 1);
+    return { positionals: argv, options: {} };
   }
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: argv, options: config, strict: true, allowPositionals: true });
+    parsed = parseArgs({
+      args: argv,
+      options: shapeOf(spec).parseConfig,
+      strict: true,
+      allowPositionals: true,
+    });
   } catch (error) {
     optionRefusal(spec, error);
   }
@@ -206,7 +242,6 @@ function formatList(product: string, vocabulary: Vocabulary): string {
 function resolveFormats(words: readonly string[], product: string, vocabulary: Vocabulary): string[] {
   const productFormats = vocabulary.products.get(product) ?? [];
   const formats = new Set<string>();
-  const candidates = [...vocabulary.formatByWord.keys(), 'all'];
   for (const word of words) {
     const lowered = word.toLowerCase();
     if (lowered === 'all') {
@@ -215,7 +250,7 @@ function resolveFormats(words: readonly string[], product: string, vocabulary: V
     }
     const format = vocabulary.formatByWord.get(lowered);
     if (format === undefined) {
-      const hint = meant(word, candidates, (found) => {
+      const hint = meant(word, [...vocabulary.formatByWord.keys(), 'all'], (found) => {
         const canonical = vocabulary.formatByWord.get(found);
         return canonical === undefined || canonical === found ? found : `${found} (${canonical})`;
       });

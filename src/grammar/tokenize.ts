@@ -9,9 +9,9 @@ import { describeCharacter } from './echo.ts';
  * Control characters other than space and tab, the Unicode line and paragraph separators, and the
  * invisible direction marks, embeddings, overrides and isolates: a command that shows as `build 2.6`
  * must be `build 2.6`, not a hidden mark and `build` (which would read as an unknown command that looks
- * exactly like a known one).
+ * exactly like a known one). The tab is allowed. Searched in the whole text at once.
  */
-const FORBIDDEN = /[\p{Cc}\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
+const FORBIDDEN = /(?!\t)[\p{Cc}\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
 const DIRECTION = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
 const TYPOGRAPHIC_DOUBLE = /[\u201C\u201D\u201E\u201F]/g;
 /** Single typographic quotes, except a ’ between letters: that is the apostrophe phones type (it’s, don’t). */
@@ -22,14 +22,16 @@ export function normaliseQuotes(text: string): string {
   return text.replace(TYPOGRAPHIC_DOUBLE, '"').replace(TYPOGRAPHIC_SINGLE, "'");
 }
 
+/** Whitespace, as string-argv splits on it. */
+const SPACES = /\s+/;
+
 /** The first forbidden character and its 1-based position (in characters), if any. */
 function findForbidden(text: string): { codePoint: number; position: number } | undefined {
-  let position = 0;
-  for (const char of text) {
-    position++;
-    if (char !== '\t' && FORBIDDEN.test(char)) return { codePoint: char.codePointAt(0) ?? 0, position };
-  }
-  return undefined;
+  const found = FORBIDDEN.exec(text);
+  if (found === null) return undefined;
+  let position = 1;
+  for (const _char of text.slice(0, found.index)) position++;
+  return { codePoint: found[0].codePointAt(0) ?? 0, position };
 }
 
 /** Where an unclosed quote opens, following string-argv's rules: a quote runs to the next same quote. */
@@ -80,6 +82,9 @@ export function tokenize(text: string, maxLength: number): Result<string[]> {
       `unterminated ${unclosed.quote} quote starting at position ${unclosed.position}: ${hint}`,
     );
   }
-  if (normalised.trim() === '') return ok([]);
+  const trimmed = normalised.trim();
+  if (trimmed === '') return ok([]);
+  // Without quotes string-argv only splits at whitespace: do that directly, it is most commands.
+  if (!trimmed.includes('"') && !trimmed.includes("'")) return ok(trimmed.split(SPACES));
   return ok(parseArgsStringToArgv(normalised));
 }

@@ -51,10 +51,11 @@ export class Notifier extends EventEmitter<NotifierEvents> {
 
   /** Subscribes to every stage queue's events and resumes editing messages of unfinished jobs. */
   async start(): Promise<void> {
-    const { queues, redisUrl, log } = this.#options;
+    const { queues, redisUrl, redis, log } = this.#options;
     this.#feed = await followQueueEvents(
       queues,
       redisUrl,
+      redis,
       (jobId) => {
         this.emit('job', jobId);
         this.touch(jobId);

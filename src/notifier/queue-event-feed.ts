@@ -2,9 +2,11 @@
 // started, progressed, finished, failed, removed, waiting again or stalled. The notifier redraws the
 // job's status message from Redis on each, so which event it was does not matter.
 import { QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { StageQueues } from '../queue/stage-queues.ts';
 import { bullConnection, type RedisTarget } from '../redis/connect.ts';
+import { bullmqVersionChecked } from '../redis/redis-version.ts';
 
 const QUEUE_EVENTS = ['active', 'progress', 'completed', 'failed', 'removed', 'waiting', 'stalled'] as const;
 
@@ -16,12 +18,16 @@ export interface QueueEventFeed {
 export async function followQueueEvents(
   queues: StageQueues,
   redisUrl: RedisTarget,
+  redis: Redis,
   onJob: (jobId: string) => void,
   log: Logger,
 ): Promise<QueueEventFeed> {
+  // The version is read once here, not once per queue's events (issue 17).
+  const skipVersionCheck = await bullmqVersionChecked(redis);
   const connection = bullConnection(redisUrl, { name: 'vmops-notifier' });
   const feeds = queues.routes.map(
-    ({ name }) => new QueueEvents(name, { connection: connection.connection, prefix: queues.prefix }),
+    ({ name }) =>
+      new QueueEvents(name, { connection: connection.connection, prefix: queues.prefix, skipVersionCheck }),
   );
   for (const events of feeds) {
     const touch = ({ jobId }: { jobId: string }) => onJob(jobId);

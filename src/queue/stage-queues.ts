@@ -72,21 +72,26 @@ export function stageJobOptions(
 
 export function openStageQueues(options: StageQueueOptions): StageQueues {
   const routes = queueRoutes(STAGES, options.formats);
+  const known = new Set(routes.map(({ name }) => name));
+  // A queue is made on first use: most of them (a stage of a format nobody asked for yet) are never
+  // used by a process, and each costs BullMQ set-up and an INFO round trip (issue 17).
   const queues = new Map<string, StageQueue>();
-  for (const { name } of routes) {
-    queues.set(
-      name,
-      new Queue<JobData, JobResult, Stage>(name, {
+  const byName = (name: string) => {
+    if (!known.has(name)) return undefined;
+    let queue = queues.get(name);
+    if (!queue) {
+      queue = new Queue<JobData, JobResult, Stage>(name, {
         connection: options.connection,
         prefix: options.prefix,
         defaultJobOptions: stageJobOptions(options),
-      }),
-    );
-  }
-  // The queues share the caller's connection, which reports an outage once (src/redis/connect.ts);
-  // without a listener BullMQ prints every failed reconnect of every queue to the console.
-  for (const queue of queues.values()) queue.on('error', () => undefined);
-  const byName = (name: string) => queues.get(name);
+      });
+      // The queues share the caller's connection, which reports an outage once (src/redis/connect.ts);
+      // without a listener BullMQ prints every failed reconnect of every queue to the console.
+      queue.on('error', () => undefined);
+      queues.set(name, queue);
+    }
+    return queue;
+  };
   return {
     prefix: options.prefix,
     routes,

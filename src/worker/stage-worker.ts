@@ -24,7 +24,7 @@ import { announceAgent } from '../queue/agent-presence.ts';
 import { encodeFailure } from '../queue/failure-reason.ts';
 import { lockKey, releaseLock } from '../queue/image-lock.ts';
 import { configuredFormats, queueRoutes } from '../queue/stage-queues.ts';
-import { bullConnection, connectRedis, type RedisTarget } from '../redis/connect.ts';
+import { connectRedis, type RedisTarget } from '../redis/connect.ts';
 import type { RedisKeys } from '../redis/keys.ts';
 import { checkProductionRedis } from '../redis/production-check.ts';
 import type { JobData, JobProgress, JobResult, Stage } from '../types.ts';
@@ -341,19 +341,27 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
   const formats = options.formats ?? configuredFormats(config.products);
   // Before taking any job: settle what a dead worker of this data directory left, then make the
   // catalog agree with the download area.
-  const recoveryQueues = new Map(
-    queueRoutes(STAGES, configuredFormats(config.products)).map(({ name }) => [
-      name,
-      new Queue<JobData, JobResult>(name, { connection: commands, prefix: config.redis.prefix }),
-    ]),
+  // A queue is made only for a job that needs settling: usually none (issue 17).
+  const recoveryNames = new Set(
+    queueRoutes(STAGES, configuredFormats(config.products)).map(({ name }) => name),
   );
+  const recoveryQueues = new Map<string, Queue<JobData, JobResult>>();
+  const recoveryQueue = (name: string) => {
+    if (!recoveryNames.has(name)) return undefined;
+    let queue = recoveryQueues.get(name);
+    if (!queue) {
+      queue = new Queue<JobData, JobResult>(name, { connection: commands, prefix: config.redis.prefix });
+      recoveryQueues.set(name, queue);
+    }
+    return queue;
+  };
   let recovered: RecoveredJobs;
   try {
     recovered = await recoverLostJobs({
       records,
       redis: commands,
       prefix: config.redis.prefix,
-      queue: (name) => recoveryQueues.get(name),
+      queue: recoveryQueue,
       catalog,
       downloadsDir: join(options.dataDir, 'downloads'),
       lockMs: config.jobs.workerTimeout,
@@ -372,12 +380,17 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
   } finally {
     await Promise.all([...recoveryQueues.values()].map((queue) => queue.close().catch(() => undefined)));
   }
-  const connections: (() => void)[] = [];
+  // The workers share one connection for their commands (BullMQ gives each its own blocking duplicate
+  // for fetching jobs): one connection per queue cost a connection, a ready check and a CLIENT SETNAME
+  // each at start-up, 21 of each for a local mode's queues (issue 17). It retries forever, like theirs.
+  const shared = connectRedis(options.redisUrl, {
+    name: `vmops-worker-queues-${options.name}`,
+    blocking: true,
+    log: options.log,
+  });
   workers = queueRoutes(stages, formats).map(({ name }) => {
-    const { connection, close } = bullConnection(options.redisUrl, { name: `vmops-worker-${name}` });
-    connections.push(close);
     return new Worker<JobData, JobResult, Stage>(name, (job, _token, signal) => inSlot(job, signal), {
-      connection,
+      connection: shared,
       prefix: config.redis.prefix,
       concurrency: config.jobs.concurrency,
       name: options.name,
@@ -419,7 +432,7 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
       const stopped = Promise.all(workers.map((w) => w.close()));
       await presence.stop().catch(() => undefined);
       await stopped;
-      for (const close of connections) close();
+      shared.disconnect();
       await journal.close();
       subscriber.disconnect();
       commands.disconnect();
