@@ -144,7 +144,7 @@ export class StatusLeases {
     await this.#redis
       .multi()
       .set(this.#keys.statusLease(this.#instanceId), this.#instanceId, 'PX', this.#leaseMs)
-      .hset(this.#keys.statusMessages, jobId, withWriter(JSON.stringify(ref), this.#instanceId))
+      .hset(this.#keys.statusMessages, jobId, withWriter(packRef(ref), this.#instanceId))
       .exec();
   }
 
@@ -165,6 +165,23 @@ function writerOf(value: string): string {
   return cut < 0 ? '' : value.slice(cut + 1);
 }
 
+/** A posted message's reference as kept in the status-messages hash: `[network, room, id, thread?]` (half the JSON object). */
+function packRef(ref: MessageRef): string {
+  return JSON.stringify(
+    ref.thread === undefined ? [ref.network, ref.room, ref.id] : [ref.network, ref.room, ref.id, ref.thread],
+  );
+}
+
+/** A reference as packRef keeps it, or as a JSON object (as stored before). */
+function unpackRef(raw: string): MessageRef {
+  const parsed = JSON.parse(raw) as unknown;
+  if (!Array.isArray(parsed)) return parsed as MessageRef;
+  const [network, room, id, thread] = parsed as (string | undefined)[];
+  const ref: MessageRef = { network: network ?? '', room: room ?? '', id: id ?? '' };
+  if (thread !== undefined) ref.thread = thread;
+  return ref;
+}
+
 /**
  * A status-messages value (with or without its writer) as a reservation or a posted reference;
  * undefined for a reservation that cannot be read (an older bot's: it posts or lapses on its own).
@@ -172,7 +189,7 @@ function writerOf(value: string): string {
 export function readStatusMessage(value: string): StatusMessage | undefined {
   const cut = value.indexOf('\n');
   const raw = cut < 0 ? value : value.slice(0, cut);
-  if (!raw.startsWith('pending:')) return { ref: JSON.parse(raw) as MessageRef };
+  if (!raw.startsWith('pending:')) return { ref: unpackRef(raw) };
   const reservation = readReservation(raw);
   return reservation ? { reservation } : undefined;
 }

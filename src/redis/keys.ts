@@ -10,7 +10,7 @@ export interface RedisKeys {
   recentJobs: string;
   /**
    * Hash: job id → its status message, then a newline and the bot instance that writes it: the JSON
-   * MessageRef once posted, `pending:` and the JSON reservation before.
+   * MessageRef once posted (as `[network, room, id, thread?]`), `pending:` and the JSON reservation before.
    */
   statusMessages: string;
   /** String: a bot instance's writer lease, on every status message it writes (see statusMessages). */
