@@ -2,8 +2,10 @@
 // edited in place. Edits of one message are coalesced: at most one in flight, none closer together than
 // the adapter's minimum interval, and each edit renders the job's current state from Redis, so merged
 // edits lose nothing and the final state always arrives. Message references live in Redis and each
-// message has one writer at a time (a lease), so several bot instances never edit the same message
-// twice, and another instance (or a restarted bot) takes over when the writer goes away: also before
+// message has one writer at a time, named beside its reference and holding it while its instance's
+// lease lives (one key per instance, renewed with one command however many messages it writes), so
+// several bot instances never edit the same message twice, and another instance (or a restarted bot)
+// takes over when the writer goes away: also before
 // the message was posted, when the reservation's holder died (the taker posts it with the same
 // transaction id, so a network that stores by it, Matrix, never shows it twice). Every post and edit
 // goes through the outbox, which alone retries; the notifier never sends a failed message again.
@@ -16,13 +18,16 @@ import { renderStatus } from '../render/status-message.ts';
 import type { ChatAdapter, ChatTarget, JobStatusView, MessageRef, Reply } from '../types.ts';
 import type { NotifierEvents, NotifierOptions, Tracked } from './notifier-types.ts';
 import { followQueueEvents, type QueueEventFeed } from './queue-event-feed.ts';
-import { type Reservation, readReservation, StatusLeases } from './status-leases.ts';
+import {
+  CHECK_BATCH,
+  type Reservation,
+  readStatusMessage,
+  StatusLeases,
+  type StatusMessage,
+} from './status-leases.ts';
 import { postThreadDetails } from './thread-details.ts';
 
 const MAX_MISSING = 5;
-
-/** Leases renewed per script call: one round trip for this many jobs. */
-const RENEW_BATCH = 500;
 
 export class Notifier extends EventEmitter<NotifierEvents> {
   readonly #options: NotifierOptions;
@@ -35,11 +40,11 @@ export class Notifier extends EventEmitter<NotifierEvents> {
   /** Jobs whose message another instance holds: looked at again once that lease could have lapsed. */
   readonly #adoptLater = new Map<string, NodeJS.Timeout>();
   #closed = false;
-  /** Status messages this instance reserved and is posting (their leases are renewed too). */
+  /** Status messages this instance reserved and is posting. */
   readonly #posting = new Set<string>();
   /** Posts this instance has queued, by job (for `posted`). */
   readonly #posts = new Map<string, Promise<void>>();
-  /** A renewal of the leases is under way (the next tick skips rather than overlap it). */
+  /** A renewal of the lease is under way (the next tick skips rather than overlap it). */
   #renewing = false;
 
   constructor(options: NotifierOptions) {
@@ -62,7 +67,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
       },
       log,
     );
-    this.#renewal = setInterval(() => void this.#renewLeases(), Math.max(50, Math.floor(this.#leaseMs / 3)));
+    this.#renewal = setInterval(() => void this.#renewLease(), Math.max(50, Math.floor(this.#leaseMs / 3)));
     const known = await this.#leases.jobs();
     for (const jobId of known) this.touch(jobId);
   }
@@ -206,14 +211,14 @@ export class Notifier extends EventEmitter<NotifierEvents> {
 
   /** Starts editing a message another instance (or an earlier run of this one) posted, if its writer is gone. */
   async #adopt(jobId: string): Promise<void> {
-    const raw = await this.#leases.read(jobId);
-    if (raw === null || this.#tracked.has(jobId) || this.#posting.has(jobId)) return;
-    const reservation = raw.startsWith('pending:') ? readReservation(raw) : undefined;
-    if (raw.startsWith('pending:') && !reservation) return;
-    const ref = reservation ? undefined : (JSON.parse(raw) as MessageRef);
-    const adapter = this.#options.adapters.get(reservation?.target.network ?? ref?.network ?? '');
-    if (!adapter) return;
-    if (!(await this.#leases.hold(jobId))) {
+    const seen = await this.#leases.read(jobId);
+    if (seen === null || this.#tracked.has(jobId) || this.#posting.has(jobId)) return;
+    // Only a message this instance can write (its network, a reservation it can read) is taken over.
+    if (!this.#writable(seen)) return;
+    // Taking the writing and reading the message in one step: what is read is what this instance now writes.
+    const raw = await this.#leases.hold(jobId);
+    if (raw === null) return;
+    if (raw === 0) {
       // Another instance writes it. If that one is gone, the job's last event may already have passed:
       // look again once its lease could have lapsed (until the message is final and forgotten).
       if (!this.#closed && !this.#adoptLater.has(jobId)) {
@@ -226,9 +231,11 @@ export class Notifier extends EventEmitter<NotifierEvents> {
       return;
     }
     if (this.#tracked.has(jobId) || this.#posting.has(jobId)) return;
+    const message = this.#writable(raw);
+    if (!message) return;
+    const { reservation, ref, adapter } = message;
     if (reservation) {
       // Reserved by an instance that is gone before it posted: post it, under the same transaction id.
-      if ((await this.#leases.read(jobId)) !== raw) return;
       this.#options.log.info(
         { jobId, from: reservation.by },
         'posting a status message another instance reserved',
@@ -236,28 +243,38 @@ export class Notifier extends EventEmitter<NotifierEvents> {
       void this.#post(jobId, reservation);
       return;
     }
-    if (!ref) return;
     this.#track(jobId, ref, adapter, { lastText: '', lastSentAt: 0, dirty: true });
     const entry = this.#tracked.get(jobId);
     if (entry) this.#schedule(jobId, entry);
   }
 
+  /** A stored status message and the adapter of its network, if this instance can write it. */
+  #writable(value: string): (StatusMessage & { adapter: ChatAdapter }) | undefined {
+    const message = readStatusMessage(value);
+    if (!message) return undefined;
+    const adapter = this.#options.adapters.get(
+      message.reservation ? message.reservation.target.network : message.ref.network,
+    );
+    return adapter ? { ...message, adapter } : undefined;
+  }
+
   /**
-   * Renews the leases of every message this instance posts or edits, many per round trip (one each made
-   * the renewal of 10,000 tracked jobs take longer than its interval); a lease another instance took
-   * means that one writes the message now.
+   * Renews this instance's lease, which holds every message it writes: one command however many. When
+   * it had lapsed (the process stalled), another instance may have taken some messages over: those
+   * are looked at, many per round trip, and whichever another instance writes now is left to it.
    */
-  async #renewLeases(): Promise<void> {
+  async #renewLease(): Promise<void> {
     if (this.#renewing) return;
     this.#renewing = true;
     try {
+      if (await this.#leases.renew()) return;
       const posting = new Set(this.#posting);
-      const jobs = [...posting, ...this.#tracked.keys()];
-      for (let at = 0; at < jobs.length && !this.#closed; at += RENEW_BATCH) {
-        const batch = jobs.slice(at, at + RENEW_BATCH);
-        const held = await this.#leases.holdMany(batch).catch(() => undefined); // Redis away: keep writing, retry later
+      const jobs = [...this.#tracked.keys()].filter((jobId) => !posting.has(jobId));
+      for (let at = 0; at < jobs.length && !this.#closed; at += CHECK_BATCH) {
+        const batch = jobs.slice(at, at + CHECK_BATCH);
+        const taken = await this.#leases.othersWrite(batch);
         batch.forEach((jobId, i) => {
-          if (held?.[i] === 0 && !posting.has(jobId)) this.#forget(jobId, false);
+          if (taken?.[i]) this.#forget(jobId, false);
         });
       }
     } finally {
@@ -334,7 +351,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     }
   }
 
-  /** Stops editing a message; `done` also removes its reference and lease from Redis. */
+  /** Stops editing a message; `done` also removes it from Redis. */
   #forget(jobId: string, done: boolean): void {
     const entry = this.#tracked.get(jobId);
     if (entry) clearTimeout(entry.timer);

@@ -8,9 +8,14 @@ export interface RedisKeys {
   jobIndex: string;
   /** Sorted set: job ids by creation time, for `jobs`. */
   recentJobs: string;
-  /** Hash: job id → JSON MessageRef of its status message. */
+  /**
+   * Hash: job id → its status message, then a newline and the bot instance that writes it: the JSON
+   * MessageRef once posted (as `[network, room, id, thread?]`), `pending:` and the JSON reservation before.
+   */
   statusMessages: string;
-  /** String: the bot instance that edits a job's status message now (a lease). */
+  /** String: a bot instance's writer lease, on every status message it writes (see statusMessages). */
+  statusLease(instanceId: string): string;
+  /** String: the writer lease of one job's status message, as bots before the instance lease kept it (read only). */
   statusWriter(jobId: string): string;
   /** String: a cancel request for a job (who asked). */
   cancel(jobId: string): string;
@@ -74,6 +79,7 @@ export function redisKeys(prefix: string): RedisKeys {
     jobIndex: `${prefix}:job-index`,
     recentJobs: `${prefix}:recent-jobs`,
     statusMessages: `${prefix}:status-messages`,
+    statusLease: (instanceId) => `${prefix}:status-lease:${instanceId}`,
     statusWriter: (jobId) => `${prefix}:status-writer:${jobId}`,
     cancel: (jobId) => `${prefix}:cancel:${jobId}`,
     tombstone: (jobId) => `${prefix}:tombstone:${jobId}`,

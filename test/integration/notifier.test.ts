@@ -2,10 +2,14 @@
 // always delivered, one writer per status message across bot instances, and a takeover when the
 // writer goes away.
 
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SendFailure } from '../../src/chat/send-failure.ts';
+import { redisKeys } from '../../src/redis/keys.ts';
 import { type Engine, startEngine, testConfig } from '../helpers/engine.ts';
 import { FakeChat, message } from '../helpers/fake-chat.ts';
+import { redisUrl } from '../helpers/redis.ts';
+import { until } from '../helpers/until.ts';
 
 let engine: Engine | undefined;
 afterEach(async () => {
@@ -66,6 +70,33 @@ describe('notifier', () => {
     await other.core.notifier.whenSettled(jobs);
     expect(shared.sent).toHaveLength(1);
     expect(shared.sent[0]?.versions.at(-1)?.text).toMatch(/^✅ build cernvm 2\.6 kvm/);
+  });
+
+  it('holds the messages of all its jobs with one lease key, and gives each job up once its state is final', async () => {
+    engine = await startEngine();
+    const redis = new Redis(redisUrl());
+    try {
+      const { prefix } = engine.config.redis;
+      const keys = redisKeys(prefix);
+      const leaseKeys = async () => [
+        ...(await redis.keys(`${prefix}:status-lease:*`)),
+        ...(await redis.keys(`${prefix}:status-writer:*`)),
+      ];
+      const jobs = [];
+      for (const version of ['2.6', '2.7', '2.8']) {
+        jobs.push(...(await engine.core.handle(message(`build ${version} kvm`))).jobs);
+      }
+      for (const jobId of jobs) await engine.core.notifier.posted(jobId);
+      expect(await redis.hlen(keys.statusMessages)).toBe(3);
+      expect(await leaseKeys()).toHaveLength(1);
+      await engine.core.notifier.whenSettled(jobs);
+      await until(async () => (await redis.hlen(keys.statusMessages)) === 0, {
+        what: 'the messages given up',
+      });
+      expect(engine.chat.sent.map((m) => m.versions.at(-1)?.text.slice(0, 1))).toEqual(['✅', '✅', '✅']);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('tries an edit the network refuses for good once, and gives up on that message', async () => {
