@@ -229,24 +229,31 @@ export class MatrixRig extends RigBase<MatrixAdapter> {
 
   /** The bot's top-level messages in the room (not edits), each with its latest body and edit count. */
   notices(): { id: string; body: string; edits: number }[] {
-    const events = this.hs
-      .events(this.room)
-      .filter((e) => e.sender === this.botUser && e.type === 'm.room.message');
-    const relation = (e: (typeof events)[number]) =>
-      e.content['m.relates_to'] as { rel_type?: string; event_id?: string } | undefined;
-    const isEdit = (e: (typeof events)[number]) => relation(e)?.rel_type === 'm.replace';
-    return events
-      .filter((e) => !isEdit(e))
-      .map((e) => {
-        const edits = events.filter((x) => isEdit(x) && relation(x)?.event_id === e.event_id);
-        const latest =
-          (edits.at(-1)?.content['m.new_content'] as Record<string, unknown> | undefined) ?? e.content;
-        return { id: e.event_id, body: String(latest.body), edits: edits.length };
-      });
+    return matrixBotMessages(this.hs, this.room, this.botUser);
   }
 
   async stop(): Promise<void> {
     await this.stopAll();
     await this.hs.stop();
   }
+}
+
+/** A Matrix bot's top-level messages in a room (not edits), each with its latest body (its last edit's) and edit count. */
+export function matrixBotMessages(
+  hs: MatrixHomeserver,
+  room: string,
+  botUser: string,
+): { id: string; body: string; edits: number }[] {
+  const events = hs.events(room).filter((e) => e.sender === botUser && e.type === 'm.room.message');
+  const relation = (e: (typeof events)[number]) =>
+    e.content['m.relates_to'] as { rel_type?: string; event_id?: string } | undefined;
+  const isEdit = (e: (typeof events)[number]) => relation(e)?.rel_type === 'm.replace';
+  return events
+    .filter((e) => !isEdit(e))
+    .map((e) => {
+      const edits = events.filter((x) => isEdit(x) && relation(x)?.event_id === e.event_id);
+      const latest =
+        (edits.at(-1)?.content['m.new_content'] as Record<string, unknown> | undefined) ?? e.content;
+      return { id: e.event_id, body: String(latest.body), edits: edits.length };
+    });
 }

@@ -26,6 +26,7 @@ import { redisKeys } from '../../src/redis/keys.ts';
 import type { IncomingMessage } from '../../src/types.ts';
 import { type StageWorkers, startStageWorkers } from '../../src/worker/stage-worker.ts';
 import { startsPerJob } from '../helpers/chaos.ts';
+import { matrixBotMessages } from '../helpers/chat-rigs.ts';
 import { testConfig } from '../helpers/engine.ts';
 import {
   type HomeserverOptions,
@@ -169,19 +170,7 @@ function p95(values: number[]): number {
 
 /** The bot's top-level messages naming a job, each with its latest body (its last edit's). */
 function statusOf(w: World, jobId: string): { id: string; body: string }[] {
-  const events = w.hs.events(w.room).filter((e) => e.sender === w.bot && e.type === 'm.room.message');
-  const relation = (e: (typeof events)[number]) =>
-    e.content['m.relates_to'] as { rel_type?: string; event_id?: string } | undefined;
-  const isEdit = (e: (typeof events)[number]) => relation(e)?.rel_type === 'm.replace';
-  return events
-    .filter((e) => !isEdit(e))
-    .map((e) => {
-      const edits = events.filter((x) => isEdit(x) && relation(x)?.event_id === e.event_id);
-      const last =
-        (edits.at(-1)?.content['m.new_content'] as Record<string, unknown> | undefined) ?? e.content;
-      return { id: e.event_id, body: String(last.body) };
-    })
-    .filter((n) => n.body.includes(`job ${jobId}`));
+  return matrixBotMessages(w.hs, w.room, w.bot).filter((n) => n.body.includes(`job ${jobId}`));
 }
 
 /** The bot's notices that say it was away. */
