@@ -30,12 +30,17 @@ export interface RunRecord {
   steps: StepProcess[];
 }
 
-/** The kernel's start time of a process (clock ticks since boot), or undefined when there is none. */
+/**
+ * The kernel's start time of a process (clock ticks since boot), or undefined when there is none. A
+ * zombie (dead, waiting for a parent to reap it; an orphan's new parent may take its time) counts as
+ * none: it runs nothing.
+ */
 export function processStart(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined; // field 3: the state
     return fields[19]; // field 22 overall
   } catch {
     return undefined;

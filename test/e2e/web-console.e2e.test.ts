@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testConfig } from '../helpers/engine.ts';
+import { onCallNow, testConfig } from '../helpers/engine.ts';
 import { startWebEngine, type WebEngine } from '../helpers/web-console.ts';
 
 /** Debian's Chromium, which the set-up script installs (`npm test` fails here rather than skip it). */
@@ -52,9 +52,7 @@ describe('web console in Chromium on a phone', () => {
     web = await startWebEngine({
       config: testConfig((config) => {
         // dave is on call; bob (operator and approver) will ask.
-        config.oncall.rota = ['dave', 'bob'];
-        config.oncall.weeks = 52;
-        config.oncall.start = new Date().toISOString().slice(0, 10);
+        onCallNow(config, ['dave', 'bob']);
         const product = config.products.cernvm;
         if (product) {
           product.stages.test = {

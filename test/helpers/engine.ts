@@ -29,6 +29,17 @@ export function realConfig(edit?: (config: Config) => void): Config {
   return config;
 }
 
+/**
+ * A rota whose first person is on call now, for a year: shifts of 52 weeks counted from a week ago.
+ * (Starting it today would put the start after the latest hand-over on the hand-over day, before its
+ * time, and the rota's previous person would be on call.)
+ */
+export function onCallNow(config: Config, rota: string[]): void {
+  config.oncall.rota = rota;
+  config.oncall.weeks = 52;
+  config.oncall.start = new Date(Date.now() - 7 * 24 * 3600_000).toISOString().slice(0, 10);
+}
+
 /** realConfig with fast demo steps (three for build, one for every other stage), so engine tests need no images. */
 export function testConfig(edit?: (config: Config) => void): Config {
   const demo = (name: string) => ({

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../config/schema.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
-import { type Engine, startEngine, testConfig } from '../helpers/engine.ts';
+import { type Engine, onCallNow, startEngine, testConfig } from '../helpers/engine.ts';
 import { FakeChat, message, type SentMessage } from '../helpers/fake-chat.ts';
 import { redisUrl } from '../helpers/redis.ts';
 
@@ -19,10 +19,7 @@ afterEach(async () => {
 function approvalConfig(edit?: (config: Config) => void): Config {
   return testConfig((config) => {
     for (const [name, person] of Object.entries(config.people)) person.accounts.other = `@${name}:other`;
-    config.oncall.rota = ['bob', 'dave'];
-    // A shift that always holds bob now: the rota started this week.
-    config.oncall.weeks = 52;
-    config.oncall.start = new Date().toISOString().slice(0, 10);
+    onCallNow(config, ['bob', 'dave']);
     const product = config.products.cernvm;
     if (product)
       product.stages.test = { steps: [{ name: 'check', run: ['test/fixtures/steps/passing-report.sh'] }] };

@@ -18,7 +18,7 @@ import type { HandledMessage } from '../../src/pipeline/handle-message.ts';
 import { connectRedis } from '../../src/redis/connect.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
 import { type StageWorkers, startStageWorkers } from '../../src/worker/stage-worker.ts';
-import { testConfig } from '../helpers/engine.ts';
+import { onCallNow, testConfig } from '../helpers/engine.ts';
 import {
   type HomeserverOptions,
   type MatrixEvent,
@@ -81,9 +81,7 @@ async function setUp(
   const room = hs.act(alice).createRoom({ preset: 'public_chat', name: 'ops', room_alias_name: 'ops' });
   const config = testConfig((c) => {
     for (const [name, person] of Object.entries(c.people)) person.accounts.matrix = `@${name}:localhost`;
-    c.oncall.rota = ['bob', 'dave'];
-    c.oncall.weeks = 52;
-    c.oncall.start = new Date().toISOString().slice(0, 10);
+    onCallNow(c, ['bob', 'dave']);
     options.edit?.(c);
   });
   const url = redisUrl();

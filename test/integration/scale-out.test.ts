@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { BotCore } from '../../src/app/bot-core.ts';
 import { repoRoot } from '../../src/app/config-load.ts';
 import { finalText, startsPerJob, startWorkerProcess } from '../helpers/chaos.ts';
-import { type Engine, startEngine, testConfig } from '../helpers/engine.ts';
+import { type Engine, onCallNow, startEngine, testConfig } from '../helpers/engine.ts';
 import { FakeChat, message, type SentMessage } from '../helpers/fake-chat.ts';
 import { cleanPrefix, redisUrl, testPrefix } from '../helpers/redis.ts';
 import { startCluster, startSentinelSetup } from '../helpers/redis-topology.ts';
@@ -91,9 +91,7 @@ describe('Redis Cluster', () => {
     undo.push(() => cluster.stop());
     const config = testConfig((c) => {
       c.redis.prefix = `{${testPrefix()}}`;
-      c.oncall.rota = ['bob', 'dave'];
-      c.oncall.weeks = 52;
-      c.oncall.start = new Date().toISOString().slice(0, 10);
+      onCallNow(c, ['bob', 'dave']);
     });
     engine = await startEngine({ config, redis: { cluster: { nodes: cluster.nodes } }, workers: 2 });
     const say = await twoBots(engine);

@@ -6,7 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../config/schema.ts';
-import { testConfig } from '../helpers/engine.ts';
+import { onCallNow, testConfig } from '../helpers/engine.ts';
 import { startWebEngine, type WebEngine } from '../helpers/web-console.ts';
 
 let running: WebEngine | undefined;
@@ -22,9 +22,7 @@ const now = () => Date.now() + offset;
 /** Bob on call, tests that pass, a fast demo recipe. */
 function webConfig(edit?: (config: Config) => void): Config {
   return testConfig((config) => {
-    config.oncall.rota = ['bob', 'dave'];
-    config.oncall.weeks = 52;
-    config.oncall.start = new Date().toISOString().slice(0, 10);
+    onCallNow(config, ['bob', 'dave']);
     edit?.(config);
   });
 }
