@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../redis/keys.ts';
+import { LuaScript } from '../redis/lua-script.ts';
 import type { ApprovalAnswer, ApprovalRecord, ApprovalRequest, ApprovalState } from './approval-types.ts';
 
 export type { ApprovalAnswer, ApprovalRecord, ApprovalRequest, ApprovalState } from './approval-types.ts';
@@ -27,6 +28,7 @@ redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 if tonumber(ARGV[4]) > 0 then redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1]) end
 return 'new'
 `;
+const CREATE_SCRIPT = new LuaScript(CREATE, 4);
 
 // Closing a request frees its change's key (when it still names this request).
 const DECIDE = `
@@ -47,6 +49,7 @@ redis.call('ZREM', KEYS[2], id)
 redis.call('ZREM', KEYS[3], id)
 return 'ok'
 `;
+const DECIDE_SCRIPT = new LuaScript(DECIDE, 3);
 
 /** How long answered requests stay readable (for `pending`'s refusals and the console). */
 const KEEP_MS = 30 * 24 * 3600_000;
@@ -70,22 +73,25 @@ export class ApprovalStore {
     options: { escalateAt: number | undefined; notified: string[]; eventKey: string; change: string },
   ): Promise<'new' | 'same' | 'taken' | { existing: string }> {
     const digest = createHash('sha256').update(options.change).digest('hex');
-    const made = (await this.#redis.eval(
-      CREATE,
-      4,
-      this.#keys.approval(request.id),
-      this.#keys.approvalsOpen,
-      this.#keys.approvalsEscalation,
-      this.#keys.approvalSame(digest),
-      request.id,
-      JSON.stringify(request),
-      request.expiresAt,
-      options.escalateAt ?? 0,
-      JSON.stringify(options.notified),
-      options.eventKey,
-      request.expiresAt - request.createdAt + KEEP_MS,
-      this.#keys.approval(''),
-      request.expiresAt - request.createdAt,
+    const made = (await CREATE_SCRIPT.run(
+      this.#redis,
+      [
+        this.#keys.approval(request.id),
+        this.#keys.approvalsOpen,
+        this.#keys.approvalsEscalation,
+        this.#keys.approvalSame(digest),
+      ],
+      [
+        request.id,
+        JSON.stringify(request),
+        request.expiresAt,
+        options.escalateAt ?? 0,
+        JSON.stringify(options.notified),
+        options.eventKey,
+        request.expiresAt - request.createdAt + KEEP_MS,
+        this.#keys.approval(''),
+        request.expiresAt - request.createdAt,
+      ],
     )) as string;
     if (made.startsWith('existing:')) return { existing: made.slice('existing:'.length) };
     return made as 'new' | 'same' | 'taken';
@@ -114,16 +120,10 @@ export class ApprovalStore {
     answer: ApprovalAnswer | undefined,
     now: number,
   ): Promise<'ok' | 'expired-now' | 'missing' | ApprovalState> {
-    return (await this.#redis.eval(
-      DECIDE,
-      3,
-      this.#keys.approval(id),
-      this.#keys.approvalsOpen,
-      this.#keys.approvalsEscalation,
-      state,
-      answer ? JSON.stringify(answer) : '',
-      now,
-      id,
+    return (await DECIDE_SCRIPT.run(
+      this.#redis,
+      [this.#keys.approval(id), this.#keys.approvalsOpen, this.#keys.approvalsEscalation],
+      [state, answer ? JSON.stringify(answer) : '', now, id],
     )) as 'ok' | 'expired-now' | 'missing' | ApprovalState;
   }
 

@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis';
 import pRetry from 'p-retry';
 import type { Logger } from 'pino';
 import type { RedisKeys } from '../redis/keys.ts';
+import { LuaScript } from '../redis/lua-script.ts';
 import { type AuditJournal, readJournals } from './audit-journal.ts';
 
 /** What happened, in a few words: `command`, `approval.requested`, `job.succeeded`, `oncall.set`… */
@@ -76,6 +77,7 @@ redis.call('SET', KEYS[2], ARGV[3])
 redis.call('SET', KEYS[3], ARGV[4])
 return {1, id}
 `;
+const APPEND_SCRIPT = new LuaScript(APPEND, 3);
 
 /**
  * How much of the previous entry's hash a compact entry keeps: enough to tell a broken link from changed
@@ -189,17 +191,10 @@ export class AuditTrail {
         const seq = this.#head.seq + 1;
         const at = new Date(this.#now()).toISOString();
         const hash = this.#hash(prev, canonical(fact, at, seq));
-        const [done, value, seqNow] = (await this.#redis.eval(
-          APPEND,
-          3,
-          this.#keys.audit,
-          this.#keys.auditHead,
-          this.#keys.auditSeq,
-          prev,
-          compact(fact, at),
-          hash,
-          seq,
-          prev.slice(0, LINK_CHARS),
+        const [done, value, seqNow] = (await APPEND_SCRIPT.run(
+          this.#redis,
+          [this.#keys.audit, this.#keys.auditHead, this.#keys.auditSeq],
+          [prev, compact(fact, at), hash, seq, prev.slice(0, LINK_CHARS)],
         )) as [number, string, string?];
         if (done === 1) {
           this.#head = { hash, seq };

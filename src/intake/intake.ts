@@ -31,6 +31,7 @@ import {
   screen,
   TAKEN,
 } from '../pipeline/ingress.ts';
+import { LuaScript } from '../redis/lua-script.ts';
 import type { IncomingMessage } from '../types.ts';
 
 export interface IntakeOptions {
@@ -70,6 +71,7 @@ export const GROUP = 'bots';
 const TAKE = `
 if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') == false then return false end
 return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'message', ARGV[3], 'takenAt', ARGV[4])`;
+const TAKE_SCRIPT = new LuaScript(TAKE, 2);
 
 interface Entry {
   id: string;
@@ -139,16 +141,10 @@ export class Intake {
     }
     if (dropped) return 'ignored';
     const key = o.ingress.keys.event(message.target.network, message.eventId);
-    const id = await o.redis.eval(
-      TAKE,
-      2,
-      key,
-      this.stream,
-      TAKEN,
-      String(o.ingress.rememberMs ?? REMEMBER_MS),
-      JSON.stringify(message),
-      String(now),
-      '100000',
+    const id = await TAKE_SCRIPT.run(
+      o.redis,
+      [key, this.stream],
+      [TAKEN, String(o.ingress.rememberMs ?? REMEMBER_MS), JSON.stringify(message), String(now), '100000'],
     );
     if (typeof id !== 'string') return 'duplicate';
     this.#woken = true;

@@ -42,6 +42,8 @@ export class Notifier extends EventEmitter<NotifierEvents> {
   #closed = false;
   /** Status messages this instance reserved and is posting. */
   readonly #posting = new Set<string>();
+  /** Jobs whose status message this instance is reserving (announce, before it posts). */
+  readonly #reserving = new Set<string>();
   /** Posts this instance has queued, by job (for `posted`). */
   readonly #posts = new Map<string, Promise<void>>();
   /** A renewal of the lease is under way (the next tick skips rather than overlap it). */
@@ -83,12 +85,21 @@ export class Notifier extends EventEmitter<NotifierEvents> {
       target,
       txnId: `vmops.status.${jobId}.${this.#now()}`,
     };
-    if (!(await this.#leases.reserve(jobId, reservation))) return;
+    this.#reserving.add(jobId);
+    const reserved = await this.#leases.reserve(jobId, reservation).catch((error: unknown) => {
+      this.#reserving.delete(jobId);
+      throw error;
+    });
+    if (!reserved) {
+      this.#reserving.delete(jobId);
+      return;
+    }
     this.#settled.delete(jobId); // a retried job is open again
     const previous = this.#tracked.get(jobId);
     if (previous) clearTimeout(previous.timer);
     this.#tracked.delete(jobId);
     const post = this.#post(jobId, reservation);
+    this.#reserving.delete(jobId); // posting now
     this.#posts.set(jobId, post);
     void post.finally(() => {
       if (this.#posts.get(jobId) === post) this.#posts.delete(jobId);
@@ -215,6 +226,9 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     if (seen === null || this.#tracked.has(jobId) || this.#posting.has(jobId)) return;
     // Only a message this instance can write (its network, a reservation it can read) is taken over.
     if (!this.#writable(seen)) return;
+    // A reservation this instance is making is posted by the announce making it: its answer can be read
+    // after this one (a command's queue event often arrives first).
+    if (this.#reserving.has(jobId)) return;
     // Taking the writing and reading the message in one step: what is read is what this instance now writes.
     const raw = await this.#leases.hold(jobId);
     if (raw === null) return;

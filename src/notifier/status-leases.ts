@@ -9,6 +9,7 @@
 // `status-writer:<job>`) are still honoured while that lease lives.
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../redis/keys.ts';
+import { LuaScript } from '../redis/lua-script.ts';
 import type { ChatTarget, MessageRef } from '../types.ts';
 
 /** A status message reserved by an instance and not posted yet (the `pending:` value in Redis). */
@@ -34,6 +35,7 @@ const RESERVE = `
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
 return 1`;
+const RESERVE_SCRIPT = new LuaScript(RESERVE, 2);
 
 /**
  * Takes or keeps the writing of a job's status message (KEYS[1] field ARGV[1]) for this instance
@@ -59,6 +61,7 @@ end
 if writer ~= ARGV[2] then redis.call('HSET', KEYS[1], ARGV[1], message .. '\\n' .. ARGV[2]) end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 return message`;
+const HOLD_SCRIPT = new LuaScript(HOLD, 3);
 
 export class StatusLeases {
   readonly #redis: Redis;
@@ -85,15 +88,15 @@ export class StatusLeases {
 
   /** Reserves the right to post a job's status message, with this instance as its writer. */
   async reserve(jobId: string, reservation: Reservation): Promise<boolean> {
-    const taken = await this.#redis.eval(
-      RESERVE,
-      2,
-      this.#keys.statusMessages,
-      this.#keys.statusLease(this.#instanceId),
-      jobId,
-      withWriter(`pending:${JSON.stringify(reservation)}`, this.#instanceId),
-      this.#instanceId,
-      String(this.#leaseMs),
+    const taken = await RESERVE_SCRIPT.run(
+      this.#redis,
+      [this.#keys.statusMessages, this.#keys.statusLease(this.#instanceId)],
+      [
+        jobId,
+        withWriter(`pending:${JSON.stringify(reservation)}`, this.#instanceId),
+        this.#instanceId,
+        String(this.#leaseMs),
+      ],
     );
     return taken === 1;
   }
@@ -103,16 +106,10 @@ export class StatusLeases {
    * (without its writer) when this instance writes it now, 0 when another does, null when there is none.
    */
   async hold(jobId: string): Promise<string | 0 | null> {
-    const held = (await this.#redis.eval(
-      HOLD,
-      3,
-      this.#keys.statusMessages,
-      this.#keys.statusLease(this.#instanceId),
-      this.#keys.statusWriter(jobId),
-      jobId,
-      this.#instanceId,
-      String(this.#leaseMs),
-      this.#keys.statusLease(''),
+    const held = (await HOLD_SCRIPT.run(
+      this.#redis,
+      [this.#keys.statusMessages, this.#keys.statusLease(this.#instanceId), this.#keys.statusWriter(jobId)],
+      [jobId, this.#instanceId, String(this.#leaseMs), this.#keys.statusLease('')],
     )) as string | number | null;
     return typeof held === 'string' ? held : held === null ? null : 0;
   }

@@ -6,6 +6,7 @@
 // loop) cannot land closer to the next one than the platform allows. Redis's clock is the one clock.
 // A Retry-After pushes the whole budget back for every instance at once.
 import type { Redis } from 'ioredis';
+import { LuaScript } from '../redis/lua-script.ts';
 import type { SendRate } from '../types.ts';
 
 /**
@@ -26,6 +27,7 @@ local wait = tat - tonumber(ARGV[3]) - now
 if wait > 0 then return {0, math.ceil(wait)} end
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 return {1, 0}`;
+const ACQUIRE_SCRIPT = new LuaScript(ACQUIRE, 2);
 
 /**
  * Counts a request whose answer came back, or pushes the budget back after a rate limit, and lets go
@@ -42,6 +44,7 @@ if pause > 0 then tat = math.max(tat, now + pause + tonumber(ARGV[4])) end
 redis.call('SET', KEYS[1], tostring(tat), 'PX', math.max(1000, math.ceil(tat - now) + 60000))
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 1`;
+const RELEASE_SCRIPT = new LuaScript(RELEASE, 2);
 
 /** Longest a lock is held without its holder letting go (a request's timeout, plus room). */
 const LOCK_MS = 20_000;
@@ -75,14 +78,10 @@ export class SharedPace {
   async take(sleep: (ms: number) => Promise<void>, stopped: () => boolean): Promise<boolean> {
     const { redis, key, owner } = this.#o;
     while (!stopped()) {
-      const [taken, ms] = (await redis.eval(
-        ACQUIRE,
-        2,
-        `${key}:tat`,
-        `${key}:lock`,
-        owner,
-        String(LOCK_MS),
-        String(this.#tolerance),
+      const [taken, ms] = (await ACQUIRE_SCRIPT.run(
+        redis,
+        [`${key}:tat`, `${key}:lock`],
+        [owner, String(LOCK_MS), String(this.#tolerance)],
       )) as [number, number];
       if (taken === 1) return true;
       // Another instance's request is on its way: look again soon (with jitter, so instances alternate).
@@ -108,15 +107,10 @@ export class SharedPace {
 
   async #release(interval: number, pauseMs: number): Promise<void> {
     const { redis, key, owner } = this.#o;
-    await redis.eval(
-      RELEASE,
-      2,
-      `${key}:tat`,
-      `${key}:lock`,
-      owner,
-      String(interval),
-      String(Math.max(0, Math.ceil(pauseMs))),
-      String(this.#tolerance),
+    await RELEASE_SCRIPT.run(
+      redis,
+      [`${key}:tat`, `${key}:lock`],
+      [owner, String(interval), String(Math.max(0, Math.ceil(pauseMs))), String(this.#tolerance)],
     );
   }
 }

@@ -9,6 +9,7 @@
 // the entry of a dead one.
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../redis/keys.ts';
+import { LuaScript, LuaScriptVarKeys } from '../redis/lua-script.ts';
 import type { IncomingMessage } from '../types.ts';
 
 export type DropReason = 'self' | 'bot' | 'history' | 'too-old' | 'duplicate';
@@ -86,6 +87,7 @@ if ARGV[5] ~= '' then
   redis.call('XDEL', KEYS[2], ARGV[5])
 end
 return released`;
+const RELEASE_SCRIPT = new LuaScriptVarKeys(RELEASE);
 
 /**
  * Claims an event for handling: free, or (from the intake) claimed as taken or by a handler whose
@@ -98,6 +100,7 @@ if v == false or (ARGV[3] == '1' and (v == '${TAKEN}' or string.sub(v, 1, 11) ==
   return 1
 end
 return 0`;
+const CLAIM_SCRIPT = new LuaScript(CLAIM, 1);
 
 export async function admit(
   message: IncomingMessage,
@@ -111,13 +114,10 @@ export async function admit(
   if (dropped) return { admit: false, reason: dropped };
   const key = options.keys.event(message.target.network, message.eventId);
   const claim = `processing:${options.instanceId}`;
-  const claimed = await options.redis.eval(
-    CLAIM,
-    1,
-    key,
-    claim,
-    String(options.claimMs ?? 120_000),
-    admission?.fromIntake ? '1' : '0',
+  const claimed = await CLAIM_SCRIPT.run(
+    options.redis,
+    [key],
+    [claim, String(options.claimMs ?? 120_000), admission?.fromIntake ? '1' : '0'],
   );
   if (claimed !== 1) return { admit: false, reason: 'duplicate' };
   const rememberMs = String(options.rememberMs ?? REMEMBER_MS);
@@ -126,16 +126,13 @@ export async function admit(
     admit: true,
     async release(outcome) {
       // Only while the claim is still ours: if it lapsed and another instance took the event, that one decides.
-      await options.redis.eval(
-        RELEASE,
-        entry ? 2 : 1,
-        ...(entry ? [key, entry.stream] : [key]),
+      await RELEASE_SCRIPT.run(options.redis, entry ? [key, entry.stream] : [key], [
         claim,
         outcome,
         rememberMs,
         entry?.group ?? '',
         entry?.id ?? '',
-      );
+      ]);
       if (entry) entry.acknowledged = true;
     },
   };

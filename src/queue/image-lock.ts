@@ -3,6 +3,7 @@
 // job, so a lock whose job has ended (or vanished) is simply taken over.
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../redis/keys.ts';
+import { LuaScript } from '../redis/lua-script.ts';
 
 /** What a job works on, for the lock key: a format, a cloud, or the whole version. */
 export function lockTarget(job: { format?: string; cloud?: string }): string {
@@ -22,8 +23,9 @@ export function lockKey(
 export const LOCK_MS = 24 * 3600_000;
 
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+const RELEASE_SCRIPT = new LuaScript(RELEASE, 1);
 
 /** Releases a job's lock if it still holds it. */
 export async function releaseLock(redis: Redis, key: string, jobId: string): Promise<void> {
-  await redis.eval(RELEASE, 1, key, jobId);
+  await RELEASE_SCRIPT.run(redis, [key], [jobId]);
 }

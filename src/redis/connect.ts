@@ -6,6 +6,7 @@
 import type { ConnectionOptions } from 'bullmq';
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { coalesceConnection } from './coalesce-writes.ts';
 
 /** ioredis options without replyMapping (its type and the constructors' disagree under exactOptionalPropertyTypes). */
 type ConnectOptions = Omit<RedisOptions, 'replyMapping'>;
@@ -205,6 +206,8 @@ export function connectRedis(target: RedisTarget, options: RedisConnectOptions =
       clusterOptions(target.cluster, options),
     );
   watchErrors(redis, options);
+  if (redis instanceof Cluster) redis.on('+node', (node: Redis) => coalesceConnection(node));
+  else coalesceConnection(redis);
   return redis as Redis;
 }
 

@@ -5,6 +5,7 @@ import { VmopsError } from '../errors.ts';
 import type { RoomSubscriptions } from '../grammar/command-spec.ts';
 import { LIFECYCLE_EVENTS } from '../grammar/vocabulary.ts';
 import type { RedisKeys } from '../redis/keys.ts';
+import { LuaScript } from '../redis/lua-script.ts';
 import type { ChatTarget } from '../types.ts';
 
 /** One room's subscription as stored: where to post, and which events. */
@@ -36,6 +37,7 @@ local current = redis.call('HGET', KEYS[1], ARGV[1]) or ''
 if current ~= ARGV[2] then return 0 end
 if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
 return 1`;
+const COMPARE_AND_SET_SCRIPT = new LuaScript(COMPARE_AND_SET, 1);
 
 const CHANGE_ATTEMPTS = 10;
 
@@ -82,7 +84,11 @@ export class SubscriptionStore implements RoomSubscriptions {
       edit(current);
       const events = orderedEvents(current);
       const next = events.length > 0 ? JSON.stringify({ target: room, events }) : '';
-      const done = await this.#redis.eval(COMPARE_AND_SET, 1, this.#keys.subscriptions, field, raw, next);
+      const done = await COMPARE_AND_SET_SCRIPT.run(
+        this.#redis,
+        [this.#keys.subscriptions],
+        [field, raw, next],
+      );
       if (done === 1) return events;
     }
     throw new VmopsError('internal_error', `the subscriptions of ${field} kept changing under this command`);

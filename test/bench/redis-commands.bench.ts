@@ -76,11 +76,11 @@ function partOf(stack: string): Part {
   return 'hot';
 }
 
-/** The first vmops source file on a stack (`src/queue/job-control.ts`), or `bullmq` / `ioredis`. */
+/** The first vmops source file on a stack (`src/queue/job-control.ts`; the script runner is not one), or `bullmq` / `ioredis`. */
 function origin(stack: string): string {
   for (const line of stack.split('\n').slice(2)) {
     const file = /\/((?:src|test)\/[\w/.-]+\.ts)/.exec(line)?.[1];
-    if (file && !file.includes('bench')) return file;
+    if (file && !file.includes('bench') && file !== 'src/redis/lua-script.ts') return file;
   }
   return /node_modules\/bullmq/.test(stack) ? 'bullmq' : 'ioredis';
 }

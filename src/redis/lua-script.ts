@@ -1,0 +1,55 @@
+// A Lua script sent by its SHA1 (EVALSHA) rather than whole each time (EVAL), loaded by the server the
+// first time it does not know it (NOSCRIPT): ioredis' `defineCommand`, given a name of its own per
+// script so any connection (or pipeline, or MULTI block on it) runs it without the caller defining it.
+// A script's text is sent once per server, not once per command: the hot path's scripts are a few
+// hundred bytes to a few kilobytes each.
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+type Arg = string | number | Buffer;
+type Defined = Record<string, (...args: Arg[]) => Promise<unknown>>;
+
+export class LuaScript {
+  readonly #name: string;
+  readonly #lua: string;
+  readonly #numberOfKeys: number;
+
+  constructor(lua: string, numberOfKeys: number) {
+    this.#lua = lua;
+    this.#numberOfKeys = numberOfKeys;
+    this.#name = `vmops_${createHash('sha1').update(lua).digest('hex').slice(0, 16)}_${numberOfKeys}`;
+  }
+
+  /** Runs the script on `redis` with exactly `numberOfKeys` keys, then its arguments. */
+  run(redis: Redis, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
+    if (keys.length !== this.#numberOfKeys) {
+      throw new Error(`a script of ${this.#numberOfKeys} keys was given ${keys.length}`);
+    }
+    const defined = redis as unknown as Defined;
+    if (typeof defined[this.#name] !== 'function') {
+      redis.defineCommand(this.#name, { numberOfKeys: this.#numberOfKeys, lua: this.#lua });
+    }
+    const command = defined[this.#name];
+    if (!command) throw new Error(`ioredis did not define ${this.#name}`);
+    return command.call(redis, ...keys, ...args);
+  }
+}
+
+/** A script whose number of keys varies from call to call (it is given with each call, as EVAL takes it). */
+export class LuaScriptVarKeys {
+  readonly #scripts = new Map<number, LuaScript>();
+  readonly #lua: string;
+
+  constructor(lua: string) {
+    this.#lua = lua;
+  }
+
+  run(redis: Redis, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
+    let script = this.#scripts.get(keys.length);
+    if (!script) {
+      script = new LuaScript(this.#lua, keys.length);
+      this.#scripts.set(keys.length, script);
+    }
+    return script.run(redis, keys, args);
+  }
+}
