@@ -80,7 +80,12 @@ describe('the cernvm appliance', () => {
       const build = await say('build cernvm 2.6 kvm vmware');
       expect(build.reply).toMatch(/✅ build cernvm 2\.6 kvm · job \S+ · succeeded/);
       expect(build.reply).toMatch(/✅ build cernvm 2\.6 vmware · job \S+ · succeeded/);
-      const logs = await Promise.all(build.jobs.map(jobLog));
+      // One after the other: a reply is read as what the room got after the command.
+      const logs: string[] = [];
+      for (const job of build.jobs) logs.push(await jobLog(job));
+      expect(logs.map((l) => l.split('\n')[0])).toEqual(
+        build.jobs.map((job) => expect.stringContaining(job)),
+      );
       // One collection at most (none when the cache was warm); the other build reuses the verified rootfs.
       expect(logs.filter((l) => l.includes('rootfs cache miss')).length).toBeLessThanOrEqual(1);
       expect(logs.filter((l) => l.includes('rootfs cache hit')).length).toBeGreaterThanOrEqual(1);
