@@ -144,6 +144,8 @@ export async function startBotCore(options: {
     keepFinishedFor: config.jobs.keepFinishedFor,
   });
   const catalog = new Catalog(redis, keys);
+  // Once per catalog: versions stored under an old spelling, so the gates find them with one read.
+  await catalog.indexLegacySpellings(Object.keys(config.products));
   const jobs = createJobControl({
     redis,
     keys,

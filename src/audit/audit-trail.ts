@@ -80,6 +80,46 @@ return {1, id}
 const APPEND_SCRIPT = new LuaScript(APPEND, 3);
 
 /**
+ * A step of another module's run in the same script as an append, only when the entry was appended:
+ * its own Lua (which sees its own KEYS and ARGV), keys and arguments. What is written down and what it
+ * does happen together or not at all (the pipeline releases a command's event claim this way).
+ */
+export interface AfterAppend {
+  lua: string;
+  keys: readonly string[];
+  args: readonly (string | number)[];
+}
+
+/** The append, then `after` with the keys after the append's three and the arguments after its five. */
+function appendThen(lua: string): string {
+  return `
+local function append(KEYS, ARGV)
+${APPEND}
+end
+local function after(KEYS, ARGV)
+${lua}
+end
+local keys, args = {}, {}
+for i = 4, #KEYS do keys[#keys + 1] = KEYS[i] end
+for i = 6, #ARGV do args[#args + 1] = ARGV[i] end
+local done = append({KEYS[1], KEYS[2], KEYS[3]}, {ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]})
+if done[1] == 1 then after(keys, args) end
+return done`;
+}
+
+/** The combined scripts, by the Lua of their step and its number of keys. */
+const appendThenScripts = new Map<string, LuaScript>();
+function appendThenScript(step: AfterAppend): LuaScript {
+  const name = `${step.keys.length}\n${step.lua}`;
+  let script = appendThenScripts.get(name);
+  if (!script) {
+    script = new LuaScript(appendThen(step.lua), 3 + step.keys.length);
+    appendThenScripts.set(name, script);
+  }
+  return script;
+}
+
+/**
  * How much of the previous entry's hash a compact entry keeps: enough to tell a broken link from changed
  * content. The chain's strength does not rest on it: each hash covers the whole previous hash, and
  * `verify` computes it from the entry before, not from what the entry says.
@@ -173,14 +213,31 @@ export class AuditTrail {
     );
   }
 
-  /** Appends a fact; resolves with its stream id. */
-  append(fact: AuditFact): Promise<string> {
-    const run = this.#tail.then(() => this.#appendNow(fact));
+  /**
+   * `record`, with a step run in the same script once the fact is appended: true when it was (and the
+   * step ran), false when the append failed (logged; the step did not run).
+   */
+  recordThen(fact: AuditFact, log: Pick<Logger, 'error'>, after: AfterAppend): Promise<boolean> {
+    return this.append(fact, after).then(
+      () => true,
+      (error: unknown) => {
+        log.error({ err: error, kind: fact.kind }, 'could not append to the audit trail');
+        return false;
+      },
+    );
+  }
+
+  /**
+   * Appends a fact; resolves with its stream id. `after`: a step run in the same script once the entry
+   * is appended (not when the append fails).
+   */
+  append(fact: AuditFact, after?: AfterAppend): Promise<string> {
+    const run = this.#tail.then(() => this.#appendNow(fact, after));
     this.#tail = run.catch(() => undefined);
     return run;
   }
 
-  async #appendNow(fact: AuditFact): Promise<string> {
+  async #appendNow(fact: AuditFact, after?: AfterAppend): Promise<string> {
     // Optimistic: compute the entry on the head last seen, append if it is still the head. Each refusal
     // means another process appended, so the chain always progresses; a jittered backoff keeps a busy
     // process from losing the race many times in a row.
@@ -191,11 +248,11 @@ export class AuditTrail {
         const seq = this.#head.seq + 1;
         const at = new Date(this.#now()).toISOString();
         const hash = this.#hash(prev, canonical(fact, at, seq));
-        const [done, value, seqNow] = (await APPEND_SCRIPT.run(
-          this.#redis,
-          [this.#keys.audit, this.#keys.auditHead, this.#keys.auditSeq],
-          [prev, compact(fact, at), hash, seq, prev.slice(0, LINK_CHARS)],
-        )) as [number, string, string?];
+        const keys = [this.#keys.audit, this.#keys.auditHead, this.#keys.auditSeq];
+        const args = [prev, compact(fact, at), hash, seq, prev.slice(0, LINK_CHARS)];
+        const [done, value, seqNow] = (await (after
+          ? appendThenScript(after).run(this.#redis, [...keys, ...after.keys], [...args, ...after.args])
+          : APPEND_SCRIPT.run(this.#redis, keys, args))) as [number, string, string?];
         if (done === 1) {
           this.#head = { hash, seq };
           this.#journal?.note({ seq, hash, id: value, at });

@@ -3,6 +3,8 @@
 // is also appended to the lifecycle stream, which room subscriptions read.
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../redis/keys.ts';
+import { canonicalVersion } from '../grammar/version.ts';
+import { LuaScript } from '../redis/lua-script.ts';
 import type { TestCounts } from '../reports/test-report.ts';
 import type { Stage } from '../types.ts';
 
@@ -122,6 +124,22 @@ export interface LifecycleEvent {
 
 const STREAM_LENGTH = 10_000;
 
+/**
+ * A version as stored, in one step: its formats (KEYS[1]), its fields (KEYS[2], flat), each format's
+ * image record ('' when there is none; image keys are ARGV[1] .. format, under the prefix's hash tag),
+ * and the other spellings of the version (KEYS[3] field ARGV[2], when given; '' when none).
+ */
+const READ_VERSION = new LuaScript(
+  `
+local formats = redis.call('SMEMBERS', KEYS[1])
+local records = {}
+for i, format in ipairs(formats) do records[i] = redis.call('HGET', ARGV[1] .. format, 'record') or '' end
+local spellings = ''
+if ARGV[2] ~= '' then spellings = redis.call('HGET', KEYS[3], ARGV[2]) or '' end
+return {formats, redis.call('HGETALL', KEYS[2]), records, spellings}`,
+  3,
+);
+
 export class Catalog {
   readonly #redis: Redis;
   readonly #keys: RedisKeys;
@@ -137,13 +155,34 @@ export class Catalog {
   }
 
   async version(product: string, version: string): Promise<VersionRecord> {
-    const [formats, fields] = await Promise.all([
-      this.#redis.smembers(this.#keys.formats(product, version)),
-      this.#redis.hgetall(this.#keys.version(product, version)),
-    ]);
-    const images = (await Promise.all(formats.sort().map((f) => this.image(product, version, f)))).filter(
-      (image): image is ImageRecord => image !== undefined,
-    );
+    return (await this.versionAndSpellings(product, version, false)).record;
+  }
+
+  /**
+   * A version, and the other spellings of it the catalog holds (from before versions had one spelling;
+   * none for a catalog started since), read in one step.
+   */
+  async versionAndSpellings(
+    product: string,
+    version: string,
+    spellings = true,
+  ): Promise<{ record: VersionRecord; otherSpellings: string[] }> {
+    const canonical = spellings ? (canonicalVersion(version) ?? version) : '';
+    const [formats, flat, raws, others] = (await READ_VERSION.run(
+      this.#redis,
+      [
+        this.#keys.formats(product, version),
+        this.#keys.version(product, version),
+        this.#keys.legacySpellings(product),
+      ],
+      [this.#keys.image(product, version, ''), canonical],
+    )) as [string[], string[], string[], string];
+    const fields: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] ?? ''] = flat[i + 1] ?? '';
+    const images = formats
+      .map((format, i) => ({ format, raw: raws[i] ?? '' }))
+      .sort((a, b) => (a.format < b.format ? -1 : a.format > b.format ? 1 : 0))
+      .flatMap(({ raw }) => (raw ? [JSON.parse(raw) as ImageRecord] : []));
     const record: VersionRecord = {
       product,
       version,
@@ -153,7 +192,32 @@ export class Catalog {
     };
     if (fields.revoked) record.revoked = JSON.parse(fields.revoked) as NonNullable<VersionRecord['revoked']>;
     if (fields.revisions) record.revisions = JSON.parse(fields.revisions) as RevisionRecord[];
-    return record;
+    const otherSpellings = others ? (JSON.parse(others) as string[]).filter((v) => v !== version) : [];
+    return { record, otherSpellings };
+  }
+
+  /**
+   * Indexes, once per catalog, the versions of the products stored under a spelling that is not their
+   * canonical one (`2.07`, kept from before versions had one spelling): the gates then find a
+   * revocation under any spelling with one read, instead of reading every version of the product.
+   * Versions since are stored canonically only, so the index never grows after this.
+   */
+  async indexLegacySpellings(products: readonly string[]): Promise<void> {
+    if (await this.#redis.exists(this.#keys.legacySpellingsIndexed)) return;
+    for (const product of products) {
+      const byCanonical = new Map<string, string[]>();
+      for (const stored of await this.#redis.zrange(this.#keys.versions(product), '0', '-1')) {
+        const canonical = canonicalVersion(stored);
+        if (canonical === undefined || canonical === stored) continue;
+        byCanonical.set(canonical, [...(byCanonical.get(canonical) ?? []), stored]);
+      }
+      if (byCanonical.size === 0) continue;
+      await this.#redis.hset(
+        this.#keys.legacySpellings(product),
+        Object.fromEntries([...byCanonical].map(([canonical, stored]) => [canonical, JSON.stringify(stored)])),
+      );
+    }
+    await this.#redis.set(this.#keys.legacySpellingsIndexed, String(Date.now()));
   }
 
   /** Versions of a product, newest first. */
@@ -207,7 +271,18 @@ export class Catalog {
       .del(this.#keys.version(product, version), this.#keys.formats(product, version));
     for (const image of record.images) tx.del(this.#keys.image(product, version, image.format));
     await tx.exec();
+    const canonical = canonicalVersion(version);
+    if (canonical !== undefined && canonical !== version) await this.#forgetSpelling(product, canonical, version);
     return record;
+  }
+
+  /** Takes an expunged legacy spelling out of the index (see indexLegacySpellings). */
+  async #forgetSpelling(product: string, canonical: string, version: string): Promise<void> {
+    const key = this.#keys.legacySpellings(product);
+    const raw = await this.#redis.hget(key, canonical);
+    const left = raw ? (JSON.parse(raw) as string[]).filter((v) => v !== version) : [];
+    if (left.length > 0) await this.#redis.hset(key, canonical, JSON.stringify(left));
+    else await this.#redis.hdel(key, canonical);
   }
 
   /** Changes version-wide facts (clouds, updates, revocation) and appends the event. */

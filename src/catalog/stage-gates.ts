@@ -4,7 +4,6 @@
 
 import { VmopsError } from '../errors.ts';
 import type { StageRequest } from '../grammar/command-spec.ts';
-import { canonicalVersion } from '../grammar/version.ts';
 import type { Stage } from '../types.ts';
 import type { Catalog, ImageRecord, VersionRecord } from './catalog.ts';
 
@@ -72,17 +71,16 @@ function checkVersion(request: StageRequest, version: VersionRecord, name: strin
 }
 
 /**
- * A revocation of the version under any spelling the catalog holds (`2.07` from before versions had
+ * A revocation of the version under another spelling the catalog holds (`2.07` from before versions had
  * one spelling, when `2.7` is asked): a version revoked once stays revoked whatever it is called.
  */
 async function revokedSpelling(
   catalog: Catalog,
-  request: StageRequest,
+  product: string,
+  spellings: readonly string[],
 ): Promise<VersionRecord['revoked'] | undefined> {
-  const canonical = canonicalVersion(request.version);
-  for (const stored of await catalog.versions(request.product)) {
-    if (stored === request.version || canonicalVersion(stored) !== canonical) continue;
-    const other = await catalog.version(request.product, stored);
+  for (const stored of spellings) {
+    const other = await catalog.version(product, stored);
     if (other.revoked) return other.revoked;
   }
   return undefined;
@@ -95,11 +93,9 @@ export async function checkStageGates(catalog: Catalog, requests: readonly Stage
     const key = `${request.product} ${request.version}`;
     let version = versions.get(key);
     if (!version) {
-      // The version and its other spellings are read side by side: one round trip, not two.
-      const [record, spelled] = await Promise.all([
-        catalog.version(request.product, request.version),
-        revokedSpelling(catalog, request),
-      ]);
+      // The version and its other spellings in one read; those, in the rare catalog that has any, after.
+      const { record, otherSpellings } = await catalog.versionAndSpellings(request.product, request.version);
+      const spelled = await revokedSpelling(catalog, request.product, otherSpellings);
       version = record;
       const revoked = version.revoked ?? spelled;
       if (revoked) version = { ...version, revoked };

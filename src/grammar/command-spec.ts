@@ -89,12 +89,28 @@ export interface StageRequest {
 }
 
 /** The job services a command handler may use. */
+/** What `JobControl.lookAhead` started reading for some requests of a message (an opaque token). */
+export interface SubmitLookAhead {
+  readonly requests: readonly StageRequest[];
+  readonly message: IncomingMessage;
+}
+
 export interface JobControl {
-  /** Queues one job per request; idempotent per chat event. Returns the job ids in request order. */
+  /**
+   * Queues one job per request; idempotent per chat event. Returns the job ids in request order.
+   * `ahead`: the reads `lookAhead` started for these requests of this message, used instead of reading
+   * again (ignored when it was for other requests or another message).
+   */
   submit(
     requests: StageRequest[],
     context: { principal: Principal; message: IncomingMessage; commandText: string },
+    ahead?: SubmitLookAhead,
   ): Promise<string[]>;
+  /**
+   * Starts what `submit` reads before it writes (nothing is written): the pipeline starts it while the
+   * event is still being admitted, so a command's reads share that round trip.
+   */
+  lookAhead?(requests: readonly StageRequest[], message: IncomingMessage): SubmitLookAhead;
   /** Checks requests against the lifecycle gates and workers without queueing anything. Throws VmopsError. */
   check(requests: StageRequest[]): Promise<void>;
   /** Current view of a job, or undefined if no such job. */

@@ -21,6 +21,7 @@ import type {
   CommandSpec,
   JobControl,
   RoomSubscriptions,
+  SubmitLookAhead,
 } from '../grammar/command-spec.ts';
 import { bindCommand, readCommand } from '../grammar/parse-command.ts';
 import type { Vocabulary } from '../grammar/vocabulary.ts';
@@ -33,6 +34,7 @@ import type { ChatTarget, IncomingMessage, Principal, Reply } from '../types.ts'
 import type { AwayNotices } from './away-notices.ts';
 import { hiddenSenderNotice } from './hidden-sender-notice.ts';
 import { type Admission, admit, type IngressOptions, screen } from './ingress.ts';
+import { lookAhead } from './look-ahead.ts';
 import type { Throttle } from './throttle.ts';
 
 export interface PipelineDeps {
@@ -82,13 +84,15 @@ function contextFor(
   message: IncomingMessage,
   text: string,
   log: Logger,
+  ahead?: SubmitLookAhead,
 ): CommandContext {
+  const { jobs } = deps;
   return {
     config: deps.config,
     principal,
     message,
     commandText: text,
-    jobs: deps.jobs,
+    jobs: ahead ? { ...jobs, submit: (requests, context) => jobs.submit(requests, context, ahead) } : jobs,
     catalog: deps.catalog,
     liveWorkers: deps.liveWorkers,
     subscriptions: deps.subscriptions,
@@ -133,7 +137,10 @@ export async function handleMessage(
     admission?.fromIntake && screen(message, deps.ingress.maxAgeMs, admission.takenAt) === undefined
       ? throttle()
       : undefined;
-  const verdict = await admit(message, deps.ingress, admission).catch((error: unknown) => {
+  const admitting = admit(message, deps.ingress, admission);
+  // A command that queues jobs starts its reads now, side by side with its admission (look-ahead.ts).
+  const ahead = lookAhead(text, principal, message, deps);
+  const verdict = await admitting.catch((error: unknown) => {
     log.error({ err: error }, 'ingress failed; the message is not handled');
     return undefined;
   });
@@ -209,7 +216,9 @@ export async function handleMessage(
     const parsed = bindCommand(head.value, deps.vocabulary, deps.registry);
     if (!parsed.ok) throw parsed.error;
     const { spec, args } = parsed.value;
-    const needsApproval = await approvalReason(spec.name, args, deps.config, deps.catalog);
+    const looked = ahead?.matches(spec.name, args) ? ahead : undefined;
+    const needsApproval = await (looked?.approval ??
+      approvalReason(spec.name, args, deps.config, deps.catalog));
     let result: CommandOutcome;
     if (needsApproval) {
       // Nothing of the command runs before the approval: it declares what it would do. Jobs it would
@@ -228,7 +237,10 @@ export async function handleMessage(
       result = { reply };
       code = 'approval_requested';
     } else {
-      result = await spec.run(contextFor(deps, principal, message, parsed.value.text, clog), args);
+      result = await spec.run(
+        contextFor(deps, principal, message, parsed.value.text, clog, looked?.submit),
+        args,
+      );
     }
     if (result.reply) await answer(result.reply);
     const jobs = result.jobs ?? [];
@@ -252,7 +264,10 @@ export async function handleMessage(
     outcome = { outcome: transient ? 'failed' : 'refused', jobs: [] };
   }
   deps.observe?.(outcome.outcome, command);
-  await audit({
+  // The audit entry and the release of the event's claim in one script: the event is never marked done
+  // without its entry. If the entry cannot be written, the claim is released alone (the failure is logged).
+  const release = outcome.outcome === 'failed' ? 'failed' : 'done';
+  const fact: AuditFact = {
     kind: 'command',
     summary: `${principal.id}: ${text.slice(0, 500)}`,
     detail: {
@@ -261,10 +276,17 @@ export async function handleMessage(
       jobs: outcome.jobs.join(',') || null,
       event: message.eventId,
     },
-  });
-  await verdict
-    .release(outcome.outcome === 'failed' ? 'failed' : 'done')
-    .catch((error: unknown) => clog.warn({ err: error }, 'could not release the event claim; it will lapse'));
+    actor: principal.id,
+    account: accountKey(principal),
+    room: roomKey(message.target),
+  };
+  if (await deps.audit.recordThen(fact, clog, verdict.releaseStep(release))) verdict.released();
+  else
+    await verdict
+      .release(release)
+      .catch((error: unknown) =>
+        clog.warn({ err: error }, 'could not release the event claim; it will lapse'),
+      );
   return outcome;
 }
 

@@ -15,7 +15,16 @@ import type { IncomingMessage } from '../types.ts';
 export type DropReason = 'self' | 'bot' | 'history' | 'too-old' | 'duplicate';
 
 export type IngressVerdict =
-  | { admit: true; release(outcome: 'done' | 'failed'): Promise<void> }
+  | {
+      admit: true;
+      release(outcome: 'done' | 'failed'): Promise<void>;
+      /**
+       * The release as a script step for another module's script (the audit trail's append): run it
+       * there, then call `released()`.
+       */
+      releaseStep(outcome: 'done' | 'failed'): { lua: string; keys: string[]; args: string[] };
+      released(): void;
+    }
   | {
       admit: false;
       reason: DropReason /** A command ignored for its age, claimed now: its room is to be told. */;
@@ -122,18 +131,25 @@ export async function admit(
   if (claimed !== 1) return { admit: false, reason: 'duplicate' };
   const rememberMs = String(options.rememberMs ?? REMEMBER_MS);
   const entry = admission?.entry;
+  // Only while the claim is still ours: if it lapsed and another instance took the event, that one decides.
+  const releaseKeys = entry ? [key, entry.stream] : [key];
+  const releaseArgs = (outcome: 'done' | 'failed') => [
+    claim,
+    outcome,
+    rememberMs,
+    entry?.group ?? '',
+    entry?.id ?? '',
+  ];
+  const released = () => {
+    if (entry) entry.acknowledged = true;
+  };
   return {
     admit: true,
     async release(outcome) {
-      // Only while the claim is still ours: if it lapsed and another instance took the event, that one decides.
-      await RELEASE_SCRIPT.run(options.redis, entry ? [key, entry.stream] : [key], [
-        claim,
-        outcome,
-        rememberMs,
-        entry?.group ?? '',
-        entry?.id ?? '',
-      ]);
-      if (entry) entry.acknowledged = true;
+      await RELEASE_SCRIPT.run(options.redis, releaseKeys, releaseArgs(outcome));
+      released();
     },
+    releaseStep: (outcome) => ({ lua: RELEASE, keys: releaseKeys, args: releaseArgs(outcome) }),
+    released,
   };
 }

@@ -4,10 +4,10 @@ import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { accountKey, eventKey as eventKeyOf } from '../chat/chat-keys.ts';
 import { VmopsError } from '../errors.ts';
-import type { JobControl, StageRequest } from '../grammar/command-spec.ts';
+import type { JobControl, StageRequest, SubmitLookAhead } from '../grammar/command-spec.ts';
 import { traceOf } from '../observability/trace.ts';
 import type { RedisKeys } from '../redis/keys.ts';
-import type { ChatTarget, IncomingMessage, JobData, JobResult, JobStatusView, Principal } from '../types.ts';
+import type { ChatTarget, IncomingMessage, JobData, JobResult, JobStatusView } from '../types.ts';
 import { LOCK_MS, lockKey, releaseLock } from './image-lock.ts';
 import { jobBaseId, jobId } from './job-id.ts';
 import { FINAL_STATES, jobView } from './job-view.ts';
@@ -29,6 +29,10 @@ export interface JobControlOptions {
 const TOMBSTONE_MS = 7 * 24 * 3600_000;
 
 /** One job per command keeps the bare id; several get the format, cloud or position after it. */
+/** Whether two lists of requests ask for the same jobs. */
+const sameRequests = (a: readonly StageRequest[], b: readonly StageRequest[]): boolean =>
+  a.length === b.length && JSON.stringify(a) === JSON.stringify(b);
+
 function suffixFor(request: StageRequest, requests: readonly StageRequest[]): string | undefined {
   if (requests.length === 1) return undefined;
   return request.format ?? request.cloud ?? String(requests.indexOf(request) + 1);
@@ -119,6 +123,26 @@ export function createJobControl(options: JobControlOptions): JobControl & {
     await redis.set(key, id, 'PX', LOCK_MS);
   }
 
+  /** Looked-ahead reads, by the token handed out (see lookAhead). */
+  const lookedAhead = new WeakMap<SubmitLookAhead, ReturnType<typeof readsFor>>();
+
+  /**
+   * What submitting `requests` of `message` reads before it writes, side by side in one round trip: the
+   * job index's claims on the jobs' ids (are they there already?) and the gates' verdict, which counts
+   * only when the jobs are not there yet.
+   */
+  function readsFor(requests: readonly StageRequest[], message: IncomingMessage) {
+    const base = jobBaseId(eventKeyOf(message));
+    const ids = requests.map((request) => jobId(base, suffixFor(request, requests)));
+    return Promise.all([
+      redis.hmget(keys.jobIndex, ...ids),
+      (options.gate?.(requests) ?? Promise.resolve()).then(
+        () => undefined,
+        (error: unknown) => ({ error }),
+      ),
+    ]);
+  }
+
   return {
     find,
     get,
@@ -127,7 +151,15 @@ export function createJobControl(options: JobControlOptions): JobControl & {
       await options.gate?.(requests);
     },
 
-    async submit(requests, context: { principal: Principal; message: IncomingMessage; commandText: string }) {
+    lookAhead(requests, message) {
+      const token: SubmitLookAhead = { requests, message };
+      const reads = readsFor(requests, message);
+      reads.catch(() => undefined); // unused when the event is not admitted: its failure is nobody's
+      lookedAhead.set(token, reads);
+      return token;
+    },
+
+    async submit(requests, context, ahead) {
       const eventKey = eventKeyOf(context.message);
       const base = jobBaseId(eventKey);
       // The same event again (a redelivery, a schedule tick run twice): its jobs exist, so answer with
@@ -136,15 +168,12 @@ export function createJobControl(options: JobControlOptions): JobControl & {
       const planned = requests.map((request) => ({ request, id: jobId(base, suffixFor(request, requests)) }));
       const claimOf = (p: (typeof planned)[number]) =>
         `${queueName(p.request.stage, p.request.format)} ${eventKey}`;
-      // The claims and what the gates read, side by side in one round trip; the gates' verdict counts
-      // only when the jobs are not there yet.
-      const [claims, gated] = await Promise.all([
-        redis.hmget(keys.jobIndex, ...planned.map((p) => p.id)),
-        (options.gate?.(requests) ?? Promise.resolve()).then(
-          () => undefined,
-          (error: unknown) => ({ error }),
-        ),
-      ]);
+      // What was read ahead for exactly these requests of this message, or read now.
+      const early =
+        ahead && ahead.message === context.message && sameRequests(ahead.requests, requests)
+          ? lookedAhead.get(ahead)
+          : undefined;
+      const [claims, gated] = await (early ?? readsFor(requests, context.message));
       if (planned.every((p, i) => claims[i] === claimOf(p))) return planned.map((p) => p.id);
       if (gated) throw gated.error;
       // Several jobs: every image is locked before any job is queued, so a busy one queues none.

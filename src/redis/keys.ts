@@ -29,6 +29,13 @@ export interface RedisKeys {
   version(product: string, version: string): string;
   /** Sorted set: versions of a product by when they were first built. */
   versions(product: string): string;
+  /**
+   * Hash: canonical version → JSON list of the other spellings the catalog holds for it (`2.07` for 2.7,
+   * from before versions had one spelling), indexed once at start-up (see Catalog.indexLegacySpellings).
+   */
+  legacySpellings(product: string): string;
+  /** String: set once the legacy spellings of every configured product are indexed. */
+  legacySpellingsIndexed: string;
   /** Hash: cloud name → JSON CloudDeployment: the version's images in that cloud (ids, revisions), launches, revocation. */
   deployments(product: string, version: string): string;
   /** Set: formats of a version that have an image. */
@@ -87,6 +94,8 @@ export function redisKeys(prefix: string): RedisKeys {
     image: (product, version, format) => `${prefix}:image:${product}:${version}:${format}`,
     version: (product, version) => `${prefix}:version:${product}:${version}`,
     versions: (product) => `${prefix}:versions:${product}`,
+    legacySpellings: (product) => `${prefix}:legacy-spellings:${product}`,
+    legacySpellingsIndexed: `${prefix}:legacy-spellings-indexed`,
     deployments: (product, version) => `${prefix}:deployments:${product}:${version}`,
     formats: (product, version) => `${prefix}:formats:${product}:${version}`,
     busy: (product, version, what) => `${prefix}:busy:${product}:${version}:${what}`,
