@@ -2,8 +2,8 @@
 // result and history, and every version with the clouds it runs on and its revocation. Each change
 // is also appended to the lifecycle stream, which room subscriptions read.
 import type { Redis } from 'ioredis';
-import type { RedisKeys } from '../redis/keys.ts';
 import { canonicalVersion } from '../grammar/version.ts';
+import type { RedisKeys } from '../redis/keys.ts';
 import { LuaScript } from '../redis/lua-script.ts';
 import type { TestCounts } from '../reports/test-report.ts';
 import type { Stage } from '../types.ts';
@@ -214,7 +214,9 @@ export class Catalog {
       if (byCanonical.size === 0) continue;
       await this.#redis.hset(
         this.#keys.legacySpellings(product),
-        Object.fromEntries([...byCanonical].map(([canonical, stored]) => [canonical, JSON.stringify(stored)])),
+        Object.fromEntries(
+          [...byCanonical].map(([canonical, stored]) => [canonical, JSON.stringify(stored)]),
+        ),
       );
     }
     await this.#redis.set(this.#keys.legacySpellingsIndexed, String(Date.now()));
@@ -272,7 +274,8 @@ export class Catalog {
     for (const image of record.images) tx.del(this.#keys.image(product, version, image.format));
     await tx.exec();
     const canonical = canonicalVersion(version);
-    if (canonical !== undefined && canonical !== version) await this.#forgetSpelling(product, canonical, version);
+    if (canonical !== undefined && canonical !== version)
+      await this.#forgetSpelling(product, canonical, version);
     return record;
   }
 
