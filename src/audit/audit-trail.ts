@@ -66,13 +66,14 @@ export interface AuditCheckpointClaim {
 /**
  * Appends if the head is still ARGV[1] and the sequence number ARGV[4] - 1: {1, id}; else {0, the head
  * now, the sequence number now}, to compute the entry again. The entry is stored compactly: ARGV[2] its
- * content (see `compact`) and ARGV[5] the start of its link.
+ * content (see `compact`), ARGV[5] the start of its link and ARGV[6] its hash in base64url (the head
+ * keeps it in hex, ARGV[3]).
  */
 const APPEND = `
 local head = redis.call('GET', KEYS[2]) or ''
 local seq = tonumber(redis.call('GET', KEYS[3]) or '0')
 if head ~= ARGV[1] or seq + 1 ~= tonumber(ARGV[4]) then return {0, head, tostring(seq)} end
-local id = redis.call('XADD', KEYS[1], '*', 'entry', ARGV[2], 'prev', ARGV[5], 'hash', ARGV[3], 'seq', ARGV[4])
+local id = redis.call('XADD', KEYS[1], '*', 'entry', ARGV[2], 'prev', ARGV[5], 'hash', ARGV[6], 'seq', ARGV[4])
 redis.call('SET', KEYS[2], ARGV[3])
 redis.call('SET', KEYS[3], ARGV[4])
 return {1, id}
@@ -90,7 +91,7 @@ export interface AfterAppend {
   args: readonly (string | number)[];
 }
 
-/** The append, then `after` with the keys after the append's three and the arguments after its five. */
+/** The append, then `after` with the keys after the append's three and the arguments after its six. */
 function appendThen(lua: string): string {
   return `
 local function append(KEYS, ARGV)
@@ -101,8 +102,8 @@ ${lua}
 end
 local keys, args = {}, {}
 for i = 4, #KEYS do keys[#keys + 1] = KEYS[i] end
-for i = 6, #ARGV do args[#args + 1] = ARGV[i] end
-local done = append({KEYS[1], KEYS[2], KEYS[3]}, {ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]})
+for i = 7, #ARGV do args[#args + 1] = ARGV[i] end
+local done = append({KEYS[1], KEYS[2], KEYS[3]}, {ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]})
 if done[1] == 1 then after(keys, args) end
 return done`;
 }
@@ -139,8 +140,31 @@ function compact(fact: AuditFact, at: string): string {
     fact.account ?? null,
     fact.room ?? null,
     fact.summary,
-    fact.detail ?? null,
+    compactDetail(fact.detail),
   ]);
+}
+
+/** The detail every handled command has, in this order: stored as an array of its values. */
+const COMMAND_DETAIL = ['outcome', 'code', 'jobs', 'event'] as const;
+
+/** A detail of exactly COMMAND_DETAIL's fields as the array of their values; any other as it is. */
+function compactDetail(detail: AuditFact['detail']): unknown {
+  if (!detail) return null;
+  const fields = Object.keys(detail);
+  const commandLike =
+    fields.length === COMMAND_DETAIL.length && COMMAND_DETAIL.every((field) => Object.hasOwn(detail, field));
+  return commandLike ? COMMAND_DETAIL.map((field) => detail[field]) : detail;
+}
+
+/** The detail as the fact had it (see compactDetail). */
+function fullDetail(stored: unknown): unknown {
+  if (!Array.isArray(stored)) return stored;
+  return Object.fromEntries(COMMAND_DETAIL.map((field, i) => [field, stored[i]]));
+}
+
+/** An entry's stored hash as hex: base64url (43 characters) since entries were made smaller, hex before. */
+function hexHash(stored: string): string {
+  return /^[A-Za-z0-9_-]{43}$/.test(stored) ? Buffer.from(stored, 'base64url').toString('hex') : stored;
 }
 
 /** The chain's head moved between reading it and appending: compute the entry again on the new head. */
@@ -249,7 +273,8 @@ export class AuditTrail {
         const at = new Date(this.#now()).toISOString();
         const hash = this.#hash(prev, canonical(fact, at, seq));
         const keys = [this.#keys.audit, this.#keys.auditHead, this.#keys.auditSeq];
-        const args = [prev, compact(fact, at), hash, seq, prev.slice(0, LINK_CHARS)];
+        const stored = Buffer.from(hash, 'hex').toString('base64url');
+        const args = [prev, compact(fact, at), hash, seq, prev.slice(0, LINK_CHARS), stored];
         const [done, value, seqNow] = (await (after
           ? appendThenScript(after).run(this.#redis, [...keys, ...after.keys], [...args, ...after.args])
           : APPEND_SCRIPT.run(this.#redis, keys, args))) as [number, string, string?];
@@ -494,13 +519,13 @@ function parseEntry(id: string, fields: string[]): AuditEntry {
         account,
         room,
         summary,
-        detail,
+        detail: fullDetail(detail),
       };
     } else if (parsed && typeof parsed === 'object') body = parsed as Record<string, unknown>;
   } catch {
     // A mangled entry: verification reports it, as its hash cannot match.
   }
-  return entryFrom(id, body, map.get('prev') ?? '', map.get('hash') ?? '');
+  return entryFrom(id, body, map.get('prev') ?? '', hexHash(map.get('hash') ?? ''));
 }
 
 function entryFrom(id: string, body: Record<string, unknown>, prev: string, hash: string): AuditEntry {

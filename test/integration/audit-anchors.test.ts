@@ -63,7 +63,9 @@ describe('audit anchors in chat', () => {
     const newest = await redis.xrevrange(keys.audit, '+', '-', 'COUNT', 11);
     for (const [id] of newest.slice(0, 10)) await redis.xdel(keys.audit, id);
     const kept = newest[10]?.[1] ?? [];
-    await redis.set(keys.auditHead, kept[kept.indexOf('hash') + 1] ?? '');
+    // (Entries keep their hash in base64url, the head in hex.)
+    const keptHash = Buffer.from(kept[kept.indexOf('hash') + 1] ?? '', 'base64url').toString('hex');
+    await redis.set(keys.auditHead, keptHash);
     await redis.set(keys.auditSeq, kept[kept.indexOf('seq') + 1] ?? '');
     const verdict = await say(`audit verify ${token}`);
     expect(verdict).toMatch(
