@@ -100,6 +100,8 @@ export async function startBotCore(options: {
   instanceId: string;
   /** How long a status message's writer lease lasts without renewal (ms; default 30 s). */
   statusLeaseMs?: number;
+  /** Settled jobs the notifier remembers (default 10,000). */
+  settledKept?: number;
   /** First wait before the outbox tries a retryable failed send or edit again (ms; default 500, doubling). */
   sendRetryMs?: number;
   /** How long close() lets the outbox drain (ms; default 3 s). */
@@ -179,6 +181,7 @@ export async function startBotCore(options: {
     instanceId: options.instanceId,
     log,
     ...(options.statusLeaseMs ? { leaseMs: options.statusLeaseMs } : {}),
+    ...(options.settledKept ? { settledKept: options.settledKept } : {}),
     details: (view) => jobDetails(view, jobs, catalogReader),
     ...(config.web.publicUrl ? { jobUrl: (jobId: string) => `${config.web.publicUrl}/jobs/${jobId}` } : {}),
   });

@@ -24,6 +24,8 @@ export interface NotifierOptions {
   now?: () => number;
   /** How long a writer lease lasts without renewal (ms). */
   leaseMs?: number;
+  /** How many settled jobs are remembered for whenSettled (default 10,000); older ones are looked up again. */
+  settledKept?: number;
   /** What goes in a finished job's thread (a failure's log tail, a test report), on networks with threads. */
   details?(view: JobStatusView): Promise<string | undefined>;
   /** The web console's page of a job, linked from its status message (web.publicUrl). */

@@ -29,6 +29,9 @@ import { postThreadDetails } from './thread-details.ts';
 
 const MAX_MISSING = 5;
 
+/** Settled jobs remembered for whenSettled by default: a bot that runs for months must not keep them all. */
+const SETTLED_KEPT = 10_000;
+
 export class Notifier extends EventEmitter<NotifierEvents> {
   readonly #options: NotifierOptions;
   readonly #leaseMs: number;
@@ -155,6 +158,20 @@ export class Notifier extends EventEmitter<NotifierEvents> {
         void this.#settleIfUnannounced(jobId);
       })
       .catch((error: unknown) => log.warn({ err: error, jobId }, 'status message bookkeeping failed'));
+  }
+
+  /**
+   * Remembers a settled job, the newest SETTLED_KEPT of them (insertion order): whenSettled of one
+   * forgotten looks it up again (its status message is gone and the job is final, or gone too).
+   */
+  #markSettled(jobId: string): void {
+    this.#settled.delete(jobId);
+    this.#settled.add(jobId);
+    const kept = this.#options.settledKept ?? SETTLED_KEPT;
+    for (const oldest of this.#settled) {
+      if (this.#settled.size <= kept) break;
+      this.#settled.delete(oldest);
+    }
   }
 
   /** Something happened to a job: redraw its status message soon. */
@@ -343,7 +360,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
         );
         await postThreadDetails(this.#options, jobId, view, entry);
         this.#forget(jobId, true);
-        this.#settled.add(jobId);
+        this.#markSettled(jobId);
         this.emit('settled', jobId, view.state);
       }
     } catch (error) {
@@ -387,7 +404,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
       if (raw !== null) return;
       const view = await this.#options.getJob(jobId);
       if (!view || FINAL_STATES.has(view.state)) {
-        this.#settled.add(jobId);
+        this.#markSettled(jobId);
         this.emit('settled', jobId, view?.state ?? 'unknown');
       } else {
         setTimeout(() => void this.#settleIfUnannounced(jobId), 1000).unref();

@@ -82,6 +82,8 @@ export interface EngineOptions {
   /** The first bot's chat (default a new FakeChat). */
   chat?: FakeChat;
   /** Status message writer lease (ms), short in takeover tests. */
+  /** Settled jobs each notifier remembers (the bot's default is 10,000). */
+  settledKept?: number;
   statusLeaseMs?: number;
   /** Formats the worker makes (default all). */
   workerFormats?: string[];
@@ -112,6 +114,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
       log,
       instanceId: `test-${cores.length}`,
       ...(options.statusLeaseMs ? { statusLeaseMs: options.statusLeaseMs } : {}),
+      ...(options.settledKept ? { settledKept: options.settledKept } : {}),
       ...(options.now ? { now: options.now } : {}),
       sendRetryMs: 5,
       approvalSweepMs: 20,

@@ -51,6 +51,18 @@ describe('notifier', () => {
     expect(status?.versions.length).toBeLessThanOrEqual(2 + Math.floor(ranFromPost / 300));
   });
 
+  it('remembers only the newest settled jobs, and still answers whenSettled for older ones', async () => {
+    engine = await startEngine({ settledKept: 2 });
+    const { jobs } = await engine.core.handle(message('build 2.6 kvm vmware xen hyperv'));
+    expect(jobs).toHaveLength(4);
+    await engine.core.notifier.whenSettled(jobs);
+    // Two of the four are forgotten by now; asked again, each is looked up and found final at once.
+    for (const job of jobs) await engine.core.notifier.whenSettled([job]);
+    expect(engine.chat.sent.map((m) => m.versions.at(-1)?.text ?? '')).toEqual(
+      jobs.map(() => expect.stringMatching(/^✅ build cernvm 2\.6 \w+ · job \S+ · succeeded/)),
+    );
+  });
+
   it('has one writer per status message when several bot instances share Redis', async () => {
     engine = await startEngine({ config: chattyConfig() });
     const other = await engine.addBot();
