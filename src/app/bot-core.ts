@@ -301,6 +301,14 @@ export async function startBotCore(options: {
     audit,
     reply: send,
     announce: (jobId, target) => notifier.announce(jobId, target),
+    reserveInScript: (jobId, target) => {
+      const { step, reservation } = notifier.reservationStep(jobId, target);
+      return {
+        step,
+        reserved: (reserved) => notifier.announceReserved(jobId, reservation, reserved),
+        dropped: () => notifier.reservationDropped(jobId),
+      };
+    },
     logins: sessions,
     observe: (outcome, command) => metrics.commands.inc({ outcome, command }),
     log,

@@ -167,6 +167,9 @@ function hexHash(stored: string): string {
   return /^[A-Za-z0-9_-]{43}$/.test(stored) ? Buffer.from(stored, 'base64url').toString('hex') : stored;
 }
 
+/** What the append answers: {1, the entry's id} or {0, the head now, the sequence number now}. */
+type AppendResult = [number, string, string?];
+
 /** The chain's head moved between reading it and appending: compute the entry again on the new head. */
 class HeadMoved extends Error {
   override readonly name = 'HeadMoved';
@@ -262,9 +265,47 @@ export class AuditTrail {
   }
 
   async #appendNow(fact: AuditFact, after?: AfterAppend): Promise<string> {
-    // Optimistic: compute the entry on the head last seen, append if it is still the head. Each refusal
-    // means another process appended, so the chain always progresses; a jittered backoff keeps a busy
-    // process from losing the race many times in a row.
+    return this.#appendWith(fact, async (keys, args) => {
+      const result = (await (after
+        ? appendThenScript(after).run(this.#redis, [...keys, ...after.keys], [...args, ...after.args])
+        : APPEND_SCRIPT.run(this.#redis, keys, args))) as AppendResult;
+      return { result, value: result[1] };
+    });
+  }
+
+  /**
+   * Appends a fact as a step of another module's script (one that does something else in the same
+   * step, only when the entry is appended; see queue-job.ts): `run` runs `step` (the append, as Lua
+   * with its keys and arguments) and gives back what the append answered, or nothing when its script
+   * stopped before the append. A moved head runs it again, on the new head. Resolves with `run`'s value.
+   */
+  appendVia<T>(
+    fact: AuditFact,
+    run: (step: AfterAppend) => Promise<{ appended?: unknown; value: T }>,
+  ): Promise<T> {
+    const done = this.#tail.then(() =>
+      this.#appendWith(fact, async (keys, args) => {
+        const { appended, value } = await run({ lua: APPEND, keys, args });
+        return { result: appended as AppendResult | undefined, value };
+      }),
+    );
+    this.#tail = done.catch(() => undefined);
+    return done;
+  }
+
+  /**
+   * The optimistic append: compute the entry on the head last seen, append if it is still the head. Each
+   * refusal means another process appended, so the chain always progresses; a jittered backoff keeps a
+   * busy process from losing the race many times in a row. `run` sends the append (keys, arguments) and
+   * gives back its answer (none when it was not sent) and the value to resolve with.
+   */
+  #appendWith<T>(
+    fact: AuditFact,
+    run: (
+      keys: string[],
+      args: (string | number)[],
+    ) => Promise<{ result: AppendResult | undefined; value: T }>,
+  ): Promise<T> {
     return pRetry(
       async () => {
         this.#head ??= await this.#readHead();
@@ -275,15 +316,15 @@ export class AuditTrail {
         const keys = [this.#keys.audit, this.#keys.auditHead, this.#keys.auditSeq];
         const stored = Buffer.from(hash, 'hex').toString('base64url');
         const args = [prev, compact(fact, at), hash, seq, prev.slice(0, LINK_CHARS), stored];
-        const [done, value, seqNow] = (await (after
-          ? appendThenScript(after).run(this.#redis, [...keys, ...after.keys], [...args, ...after.args])
-          : APPEND_SCRIPT.run(this.#redis, keys, args))) as [number, string, string?];
+        const { result, value } = await run(keys, args);
+        if (!result) return value; // not appended: the step's script stopped before it
+        const [done, id, seqNow] = result;
         if (done === 1) {
           this.#head = { hash, seq };
-          this.#journal?.note({ seq, hash, id: value, at });
+          this.#journal?.note({ seq, hash, id, at });
           return value;
         }
-        this.#head = { hash: value, seq: Number(seqNow ?? 0) }; // another process appended meanwhile: chain onto its entry
+        this.#head = { hash: id, seq: Number(seqNow ?? 0) }; // another process appended meanwhile: chain onto its entry
         throw new HeadMoved();
       },
       {

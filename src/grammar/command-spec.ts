@@ -9,6 +9,7 @@ import type { VersionRecord } from '../catalog/catalog.ts';
 import type { CloudDeployment } from '../clouds/deployment-record.ts';
 import type { OnCallDesk } from '../oncall/oncall-desk.ts';
 import type { AgentInfo } from '../queue/agent-presence.ts';
+import type { QueueOutcome, QueueStep } from '../queue/queue-job.ts';
 import type { TestReport } from '../reports/test-report.ts';
 import type {
   Access,
@@ -95,6 +96,16 @@ export interface SubmitLookAhead {
   readonly message: IncomingMessage;
 }
 
+/**
+ * A command's own record of its one job, written by the script that queues the job (the audit entry,
+ * the release of the event's claim, the status message's reservation): the job, what the trail says
+ * of it and the event's end happen together or not at all, in one round trip.
+ */
+export interface SubmitCommit {
+  /** Queues the job `jobId` by running `queue` with the steps to run in its script. */
+  attempt(jobId: string, queue: (steps: QueueStep[]) => Promise<QueueOutcome>): Promise<QueueOutcome>;
+}
+
 export interface JobControl {
   /**
    * Queues one job per request; idempotent per chat event. Returns the job ids in request order.
@@ -105,6 +116,8 @@ export interface JobControl {
     requests: StageRequest[],
     context: { principal: Principal; message: IncomingMessage; commandText: string },
     ahead?: SubmitLookAhead,
+    /** Used when the requests are one job (see SubmitCommit). */
+    commit?: SubmitCommit,
   ): Promise<string[]>;
   /**
    * Starts what `submit` reads before it writes (nothing is written): the pipeline starts it while the

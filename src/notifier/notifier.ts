@@ -83,16 +83,44 @@ export class Notifier extends EventEmitter<NotifierEvents> {
    * waits on the room's rate limit. `posted(jobId)` waits for the post.
    */
   async announce(jobId: string, target: ChatTarget): Promise<void> {
-    const reservation: Reservation = {
-      by: this.#options.instanceId,
-      target,
-      txnId: `vmops.status.${jobId}.${this.#now()}`,
-    };
+    const reservation = this.#reservation(jobId, target);
     this.#reserving.add(jobId);
     const reserved = await this.#leases.reserve(jobId, reservation).catch((error: unknown) => {
       this.#reserving.delete(jobId);
       throw error;
     });
+    this.#reserved(jobId, reservation, reserved);
+  }
+
+  /**
+   * The reservation of a job's status message as a step of another script (the one that queues the
+   * job): run it, then give its answer to `announceReserved`.
+   */
+  reservationStep(
+    jobId: string,
+    target: ChatTarget,
+  ): { step: { lua: string; keys: string[]; args: string[] }; reservation: Reservation } {
+    const reservation = this.#reservation(jobId, target);
+    this.#reserving.add(jobId); // until announceReserved: its queue event may come first
+    return { step: this.#leases.reserveStep(jobId, reservation), reservation };
+  }
+
+  /** Posts a status message reserved by a `reservationStep` (`reserved`: what the step answered). */
+  announceReserved(jobId: string, reservation: Reservation, reserved: boolean): void {
+    this.#reserved(jobId, reservation, reserved);
+  }
+
+  /** Forgets a `reservationStep` whose script did not run it. */
+  reservationDropped(jobId: string): void {
+    this.#reserving.delete(jobId);
+  }
+
+  #reservation(jobId: string, target: ChatTarget): Reservation {
+    return { by: this.#options.instanceId, target, txnId: `vmops.status.${jobId}.${this.#now()}` };
+  }
+
+  /** After a reservation: when it was this instance's, the post is queued in the outbox. */
+  #reserved(jobId: string, reservation: Reservation, reserved: boolean): void {
     if (!reserved) {
       this.#reserving.delete(jobId);
       return;

@@ -88,17 +88,22 @@ export class StatusLeases {
 
   /** Reserves the right to post a job's status message, with this instance as its writer. */
   async reserve(jobId: string, reservation: Reservation): Promise<boolean> {
-    const taken = await RESERVE_SCRIPT.run(
-      this.#redis,
-      [this.#keys.statusMessages, this.#keys.statusLease(this.#instanceId)],
-      [
+    const { keys, args } = this.reserveStep(jobId, reservation);
+    return (await RESERVE_SCRIPT.run(this.#redis, keys, args)) === 1;
+  }
+
+  /** `reserve` as a step of another script: its Lua, keys and arguments (it answers 1 when it was free). */
+  reserveStep(jobId: string, reservation: Reservation): { lua: string; keys: string[]; args: string[] } {
+    return {
+      lua: RESERVE,
+      keys: [this.#keys.statusMessages, this.#keys.statusLease(this.#instanceId)],
+      args: [
         jobId,
         withWriter(`pending:${JSON.stringify(reservation)}`, this.#instanceId),
         this.#instanceId,
         String(this.#leaseMs),
       ],
-    );
-    return taken === 1;
+    };
   }
 
   /**

@@ -21,6 +21,7 @@ import type {
   CommandSpec,
   JobControl,
   RoomSubscriptions,
+  SubmitCommit,
   SubmitLookAhead,
 } from '../grammar/command-spec.ts';
 import { bindCommand, readCommand } from '../grammar/parse-command.ts';
@@ -32,6 +33,7 @@ import type { Identities } from '../people/identify.ts';
 import type { AgentInfo } from '../queue/agent-presence.ts';
 import type { ChatTarget, IncomingMessage, Principal, Reply } from '../types.ts';
 import type { AwayNotices } from './away-notices.ts';
+import { type CommandCommit, commitCommand, type ReservationInScript } from './commit-command.ts';
 import { hiddenSenderNotice } from './hidden-sender-notice.ts';
 import { type Admission, admit, type IngressOptions, screen } from './ingress.ts';
 import { lookAhead } from './look-ahead.ts';
@@ -56,6 +58,8 @@ export interface PipelineDeps {
   reply(target: ChatTarget, reply: Reply): Promise<unknown>;
   /** Posts the status message of a job just queued. */
   announce(jobId: string, target: ChatTarget): Promise<void>;
+  /** A job's status message reserved in the script that queues it, then posted (see commit-command.ts). */
+  reserveInScript?(jobId: string, target: ChatTarget): ReservationInScript;
   /** Web console sign-in links, for `login`. */
   logins?: CommandContext['logins'];
   /** Whether a room whose senders the network hides is to be told why now (once per room, hidden-sender-notice.ts). */
@@ -85,6 +89,7 @@ function contextFor(
   text: string,
   log: Logger,
   ahead?: SubmitLookAhead,
+  commit?: SubmitCommit,
 ): CommandContext {
   const { jobs } = deps;
   return {
@@ -92,7 +97,9 @@ function contextFor(
     principal,
     message,
     commandText: text,
-    jobs: ahead ? { ...jobs, submit: (requests, context) => jobs.submit(requests, context, ahead) } : jobs,
+    jobs: ahead
+      ? { ...jobs, submit: (requests, context) => jobs.submit(requests, context, ahead, commit) }
+      : jobs,
     catalog: deps.catalog,
     liveWorkers: deps.liveWorkers,
     subscriptions: deps.subscriptions,
@@ -204,9 +211,24 @@ export async function handleMessage(
     return { outcome: 'refused', jobs: [] };
   }
 
+  /** What the audit trail says of this command. */
+  const commandFact = (ended: HandledMessage, code: string | undefined): AuditFact => ({
+    kind: 'command',
+    summary: `${principal.id}: ${text.slice(0, 500)}`,
+    detail: {
+      outcome: ended.outcome,
+      code: code ?? null,
+      jobs: ended.jobs.join(',') || null,
+      event: message.eventId,
+    },
+    actor: principal.id,
+    account: accountKey(principal),
+    room: roomKey(message.target),
+  });
   let outcome: HandledMessage;
   let code: string | undefined;
   let command = 'unknown';
+  let commit: CommandCommit | undefined;
   try {
     const head = readCommand(text, deps.registry, deps.config.bot.maxCommandLength);
     if (!head.ok) throw head.error;
@@ -237,14 +259,24 @@ export async function handleMessage(
       result = { reply };
       code = 'approval_requested';
     } else {
+      // A command of one job (looked ahead) ends in the script that queues it (commit-command.ts).
+      const reserveInScript = deps.reserveInScript;
+      if (looked?.submit?.requests.length === 1 && reserveInScript) {
+        commit = commitCommand({
+          audit: deps.audit,
+          fact: (jobId) => commandFact({ outcome: 'done', jobs: [jobId] }, undefined),
+          release: verdict.releaseStep('done'),
+          reserve: (jobId) => reserveInScript(jobId, message.target),
+        });
+      }
       result = await spec.run(
-        contextFor(deps, principal, message, parsed.value.text, clog, looked?.submit),
+        contextFor(deps, principal, message, parsed.value.text, clog, looked?.submit, commit),
         args,
       );
     }
     if (result.reply) await answer(result.reply);
     const jobs = result.jobs ?? [];
-    for (const jobId of jobs) await deps.announce(jobId, message.target);
+    for (const jobId of jobs) if (jobId !== commit?.committed) await deps.announce(jobId, message.target);
     clog.info({ jobs }, 'command done');
     outcome = { outcome: 'done', jobs: [...jobs, ...(result.startedElsewhere ?? [])] };
   } catch (error) {
@@ -264,22 +296,16 @@ export async function handleMessage(
     outcome = { outcome: transient ? 'failed' : 'refused', jobs: [] };
   }
   deps.observe?.(outcome.outcome, command);
+  if (commit?.committed !== undefined) {
+    // Its audit entry and its release went with its job.
+    verdict.released();
+    if (outcome.outcome === 'done' && outcome.jobs.join() === commit.committed) return outcome;
+    clog.warn({ jobs: outcome.jobs }, 'the command ended otherwise than its job said: written down again');
+  }
   // The audit entry and the release of the event's claim in one script: the event is never marked done
   // without its entry. If the entry cannot be written, the claim is released alone (the failure is logged).
   const release = outcome.outcome === 'failed' ? 'failed' : 'done';
-  const fact: AuditFact = {
-    kind: 'command',
-    summary: `${principal.id}: ${text.slice(0, 500)}`,
-    detail: {
-      outcome: outcome.outcome,
-      code: code ?? null,
-      jobs: outcome.jobs.join(',') || null,
-      event: message.eventId,
-    },
-    actor: principal.id,
-    account: accountKey(principal),
-    room: roomKey(message.target),
-  };
+  const fact = commandFact(outcome, code);
   if (await deps.audit.recordThen(fact, clog, verdict.releaseStep(release))) verdict.released();
   else
     await verdict

@@ -4,14 +4,14 @@ import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { accountKey, eventKey as eventKeyOf } from '../chat/chat-keys.ts';
 import { VmopsError } from '../errors.ts';
-import type { JobControl, StageRequest, SubmitLookAhead } from '../grammar/command-spec.ts';
+import type { JobControl, StageRequest, SubmitCommit, SubmitLookAhead } from '../grammar/command-spec.ts';
 import { traceOf } from '../observability/trace.ts';
 import type { RedisKeys } from '../redis/keys.ts';
 import type { ChatTarget, IncomingMessage, JobData, JobResult, JobStatusView } from '../types.ts';
 import { LOCK_MS, lockKey, releaseLock } from './image-lock.ts';
 import { jobBaseId, jobId } from './job-id.ts';
 import { FINAL_STATES, jobView } from './job-view.ts';
-import { queueJob } from './queue-job.ts';
+import { type QueueStep, queueJob } from './queue-job.ts';
 import { queueName, type StageQueues } from './stage-queues.ts';
 import { unknownJob } from './unknown-job.ts';
 
@@ -94,24 +94,35 @@ export function createJobControl(options: JobControlOptions): JobControl & {
    * longer one instead; the image's lock is taken unless a job that has not ended holds it. `lockedAs`:
    * the id this command locked the image under beforehand (commands of several jobs lock them all first).
    */
-  async function add(data: JobData, lockedAs?: string, takeOverFrom?: string): Promise<JobData> {
-    const refusal = await queueJob(
-      redis,
-      queues.queue(data.stage, data.format),
-      data,
-      { jobIndex: keys.jobIndex, lock: lockKey(keys, data), recentJobs: keys.recentJobs },
-      {
-        claim: `${queueName(data.stage, data.format)} ${data.eventKey}`,
-        lockMs: LOCK_MS,
-        // Jobs that fall off the recent list are forgotten by the index too (BullMQ drops them as well).
-        keepRecent: options.keepRecent,
-        takeOverFrom: takeOverFrom ?? lockedAs,
-      },
-    );
-    if (!refusal) return data;
-    if (refusal.refused === 'id-taken') return add({ ...data, jobId: `${data.jobId}x` }, lockedAs);
-    await mustBeOver(data, refusal.holder);
-    return add(data, lockedAs, refusal.holder);
+  async function add(
+    data: JobData,
+    lockedAs?: string,
+    takeOverFrom?: string,
+    commit?: SubmitCommit,
+  ): Promise<JobData> {
+    const queue = (steps: QueueStep[]) =>
+      queueJob(
+        redis,
+        queues.queue(data.stage, data.format),
+        data,
+        { jobIndex: keys.jobIndex, lock: lockKey(keys, data), recentJobs: keys.recentJobs },
+        {
+          claim: `${queueName(data.stage, data.format)} ${data.eventKey}`,
+          lockMs: LOCK_MS,
+          // Jobs that fall off the recent list are forgotten by the index too (BullMQ drops them as well).
+          keepRecent: options.keepRecent,
+          takeOverFrom: takeOverFrom ?? lockedAs,
+        },
+        steps,
+      );
+    const outcome = commit ? await commit.attempt(data.jobId, queue) : await queue([]);
+    if (!outcome.refused) return data;
+    if (outcome.refused === 'id-taken')
+      return add({ ...data, jobId: `${data.jobId}x` }, lockedAs, undefined, commit);
+    if (outcome.refused === 'step')
+      throw new Error(`a step of queueing ${data.jobId} refused: ${JSON.stringify(outcome.result)}`);
+    await mustBeOver(data, outcome.holder);
+    return add(data, lockedAs, outcome.holder, commit);
   }
 
   /** Takes the image's lock for a job, or says which job has it. */
@@ -159,7 +170,7 @@ export function createJobControl(options: JobControlOptions): JobControl & {
       return token;
     },
 
-    async submit(requests, context, ahead) {
+    async submit(requests, context, ahead, commit) {
       const eventKey = eventKeyOf(context.message);
       const base = jobBaseId(eventKey);
       // The same event again (a redelivery, a schedule tick run twice): its jobs exist, so answer with
@@ -201,7 +212,9 @@ export function createJobControl(options: JobControlOptions): JobControl & {
         };
         if (request.format !== undefined) data.format = request.format;
         if (request.cloud !== undefined) data.cloud = request.cloud;
-        ids.push((await add(data, several ? data.jobId : undefined)).jobId);
+        ids.push(
+          (await add(data, several ? data.jobId : undefined, undefined, several ? undefined : commit)).jobId,
+        );
       }
       return ids;
     },

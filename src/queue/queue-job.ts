@@ -8,6 +8,7 @@ import { Job } from 'bullmq';
 // BullMQ's script source, the one its own `Queue.add` runs (6.x keeps it here; pinned by package.json).
 import { addStandardJob } from 'bullmq/dist/esm/scripts/addStandardJob-9.js';
 import type { Redis } from 'ioredis';
+import { LuaScript } from '../redis/lua-script.ts';
 import type { JobData } from '../types.ts';
 import type { StageQueue } from './stage-queues.ts';
 
@@ -16,7 +17,12 @@ export type QueueRefusal =
   /** Another chat event holds this job id: take a longer one. */
   | { refused: 'id-taken' }
   /** Another job holds the image's lock. */
-  | { refused: 'busy'; holder: string };
+  | { refused: 'busy'; holder: string }
+  /** A guard step refused (see QueueStep): its result. */
+  | { refused: 'step'; result: unknown };
+
+/** What the script did: refused, or queued the job (with the steps' results, when it had steps). */
+export type QueueOutcome = QueueRefusal | { refused?: undefined; results: unknown[] };
 
 export interface QueueJobKeys {
   jobIndex: string;
@@ -35,15 +41,17 @@ export interface QueueJobOptions {
 
 const BULL_KEYS = addStandardJob.keys;
 
-/** Our steps first (keys after BullMQ's nine, arguments after its three), then BullMQ's script unchanged. */
-const SCRIPT = `
-do
+/** Refusals, before anything is written: the id is another event's, or another job holds the image. */
+const CHECKS = `
   local index, lock, recent = KEYS[${BULL_KEYS + 1}], KEYS[${BULL_KEYS + 2}], KEYS[${BULL_KEYS + 3}]
   local id, claim = ARGV[4], ARGV[5]
   local held = redis.call('HGET', index, id)
   if held and held ~= claim then return {'id-taken'} end
   local holder = redis.call('GET', lock)
-  if holder and holder ~= id and holder ~= ARGV[9] then return {'busy', holder} end
+  if holder and holder ~= id and holder ~= ARGV[9] then return {'busy', holder} end`;
+
+/** The id reserved for the event, the lock, the recent list (what falls off it leaves the index). */
+const WRITES = `
   if not held then redis.call('HSET', index, id, claim) end
   redis.call('SET', lock, id, 'PX', ARGV[6])
   if redis.call('ZADD', recent, 'NX', ARGV[7], id) == 1 then
@@ -53,9 +61,73 @@ do
       redis.call('ZREMRANGEBYRANK', recent, 0, -keep - 1)
       redis.call('HDEL', index, unpack(gone))
     end
-  end
+  end`;
+
+/** Our steps first (keys after BullMQ's nine, arguments after its three), then BullMQ's script unchanged. */
+const SCRIPT = `
+do
+${CHECKS}
+${WRITES}
 end
 ${addStandardJob.content}`;
+
+/**
+ * Another module's step, run in the same script once the checks passed and before anything is written
+ * (its own Lua, which sees its own KEYS and ARGV, returning a table or a number). A `guard` step whose
+ * result's first value is not 1 stops the script there, with nothing written by the steps after it or
+ * by the queueing: it is given back as the refusal `{ refused: 'step', result }`.
+ */
+export interface QueueStep {
+  lua: string;
+  keys: readonly string[];
+  args: readonly (string | number)[];
+  guard?: boolean;
+}
+
+/** The queueing with steps: BullMQ's script as a function, the steps' results returned after its job id. */
+function scriptWithSteps(steps: readonly QueueStep[]): string {
+  let key = BULL_KEYS + 3;
+  let arg = 9;
+  const calls = steps.map((step, i) => {
+    const keys = step.keys.map((_, k) => `KEYS[${key + k + 1}]`).join(', ');
+    const args = step.args.map((_, a) => `ARGV[${arg + a + 1}]`).join(', ');
+    key += step.keys.length;
+    arg += step.args.length;
+    const call = `  results[${i + 1}] = step${i + 1}({${keys}}, {${args}})`;
+    return step.guard
+      ? `${call}\n  if type(results[${i + 1}]) ~= 'table' or results[${i + 1}][1] ~= 1 then return {'step', results[${i + 1}]} end`
+      : call;
+  });
+  const bullKeys = Array.from({ length: BULL_KEYS }, (_, k) => `KEYS[${k + 1}]`).join(', ');
+  return `
+${steps.map((step, i) => `local function step${i + 1}(KEYS, ARGV)\n${step.lua}\nend`).join('\n')}
+local function bull(KEYS, ARGV)
+${addStandardJob.content}
+end
+local results = {}
+${CHECKS}
+${calls.join('\n')}
+${WRITES}
+local added = bull({${bullKeys}}, {ARGV[1], ARGV[2], ARGV[3]})
+return {'queued', added, unpack(results)}`;
+}
+
+/** The scripts with steps, by their steps' Lua and sizes. */
+const withSteps = new Map<string, LuaScript>();
+function scriptFor(steps: readonly QueueStep[]): LuaScript {
+  const name = steps
+    .map((s) => `${s.keys.length} ${s.args.length} ${s.guard ? 1 : 0}\n${s.lua}`)
+    .join('\n--\n');
+  let script = withSteps.get(name);
+  if (!script) {
+    script = new LuaScript(
+      scriptWithSteps(steps),
+      BULL_KEYS + 3 + steps.reduce((n, s) => n + s.keys.length, 0),
+    );
+    withSteps.set(name, script);
+  }
+  return script;
+}
 
 type Runner = Redis & {
   vmopsQueueJob(...args: (string | Buffer | number)[]): Promise<string | number | string[]>;
@@ -92,32 +164,53 @@ async function bullArgs(queue: StageQueue, data: JobData): Promise<(string | Buf
   return captured.args;
 }
 
-/** Reserves the id, takes the lock, lists and queues the job, in one step; or says why it did not. */
+/**
+ * Reserves the id, takes the lock, lists and queues the job, in one step; or says why it did not.
+ * `steps`: other modules' steps run in the same script (see QueueStep).
+ */
 export async function queueJob(
   redis: Redis,
   queue: StageQueue,
   data: JobData,
   keys: QueueJobKeys,
   options: QueueJobOptions,
-): Promise<QueueRefusal | undefined> {
+  steps: readonly QueueStep[] = [],
+): Promise<QueueOutcome> {
   const bull = await bullArgs(queue, data);
-  const result = await runner(redis).vmopsQueueJob(
-    ...bull.slice(0, BULL_KEYS),
-    keys.jobIndex,
-    keys.lock,
-    keys.recentJobs,
-    ...bull.slice(BULL_KEYS),
+  const ourKeys = [keys.jobIndex, keys.lock, keys.recentJobs];
+  const ourArgs = [
     data.jobId,
     options.claim,
     options.lockMs,
     data.createdAt,
     options.keepRecent,
     options.takeOverFrom ?? '',
-  );
-  if (Array.isArray(result)) {
-    return result[0] === 'busy' ? { refused: 'busy', holder: result[1] ?? '' } : { refused: 'id-taken' };
+  ];
+  if (steps.length === 0) {
+    const result = await runner(redis).vmopsQueueJob(
+      ...bull.slice(0, BULL_KEYS),
+      ...ourKeys,
+      ...bull.slice(BULL_KEYS),
+      ...ourArgs,
+    );
+    return outcomeOf(result, data.jobId, []);
   }
-  if (typeof result === 'number' && result < 0)
-    throw new Error(`BullMQ refused job ${data.jobId} (${result})`);
-  return undefined;
+  const result = (await scriptFor(steps).run(
+    redis,
+    [...(bull.slice(0, BULL_KEYS) as string[]), ...ourKeys, ...steps.flatMap((s) => s.keys)],
+    [...bull.slice(BULL_KEYS), ...ourArgs, ...steps.flatMap((s) => s.args)],
+  )) as unknown[];
+  if (result[0] === 'step') return { refused: 'step', result: result[1] };
+  if (result[0] === 'queued') return outcomeOf(result[1], data.jobId, result.slice(2));
+  return outcomeOf(result, data.jobId, []);
+}
+
+function outcomeOf(result: unknown, jobId: string, results: unknown[]): QueueOutcome {
+  if (Array.isArray(result)) {
+    return result[0] === 'busy'
+      ? { refused: 'busy', holder: String(result[1] ?? '') }
+      : { refused: 'id-taken' };
+  }
+  if (typeof result === 'number' && result < 0) throw new Error(`BullMQ refused job ${jobId} (${result})`);
+  return { results };
 }
