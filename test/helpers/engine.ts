@@ -82,9 +82,9 @@ export interface EngineOptions {
   /** The first bot's chat (default a new FakeChat). */
   chat?: FakeChat;
   /** Status message writer lease (ms), short in takeover tests. */
+  statusLeaseMs?: number;
   /** Settled jobs each notifier remembers (the bot's default is 10,000). */
   settledKept?: number;
-  statusLeaseMs?: number;
   /** Formats the worker makes (default all). */
   workerFormats?: string[];
   /** More chat networks for the first bot, next to `chat` (e.g. a second network for cross-network approvals, the web console's). */

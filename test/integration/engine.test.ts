@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Engine, startEngine, testConfig } from '../helpers/engine.ts';
 import { message, type SentMessage } from '../helpers/fake-chat.ts';
+import { until } from '../helpers/until.ts';
 
 let engine: Engine | undefined;
 afterEach(async () => {
@@ -65,6 +66,42 @@ describe('engine', () => {
     ).toHaveLength(1);
     // After it is done, a late redelivery still adds nothing.
     expect((await second.core.handle({ ...event })).outcome).toBe('ignored');
+  });
+
+  it('writes each build, its audit entry and its event’s end together, however many instances append at once', async () => {
+    engine = await startEngine({ worker: false });
+    const second = await engine.addBot();
+    const cores = [engine.core, second.core];
+    // 30 builds of distinct versions, side by side on two instances, while other facts are appended:
+    // the chain's head moves under every queueing script, which is run again on the new head.
+    const noise = Array.from({ length: 30 }, (_, i) =>
+      engine?.core.audit.append({ kind: 'test.noise', actor: 'test', summary: `noise ${i}` }),
+    );
+    const handled = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        cores[i % 2]?.handle(message(`build 3.${i} kvm`, { eventId: `burst-${i}` })),
+      ),
+    );
+    await Promise.all(noise);
+    const jobs = handled.map((h) => h?.jobs ?? []);
+    expect(jobs.every((j) => j.length === 1)).toBe(true);
+    expect(new Set(jobs.flat()).size).toBe(30);
+    // One audit entry per build, saying done with its job; the chain verifies.
+    const entries = (await engine.core.audit.recent(200)).filter((e) => e.kind === 'command');
+    expect(entries).toHaveLength(30);
+    for (const [i, job] of jobs.entries()) {
+      const own = entries.filter((e) => e.detail?.event === `burst-${i}`);
+      expect(own.map((e) => [e.detail?.outcome, e.detail?.jobs])).toEqual([['done', job[0]]]);
+    }
+    expect(await engine.core.audit.verify()).toMatchObject({ ok: true });
+    // Every job is queued once, with its status message, and a redelivery adds nothing.
+    for (const job of jobs.flat()) expect((await engine.core.jobs.get(job))?.state).toBe('queued');
+    await until(() => second.chat.sent.length + (engine?.chat.sent.length ?? 0) === 30, {
+      what: () => 'a status message per job',
+    });
+    expect((await second.core.handle(message('build 3.0 kvm', { eventId: 'burst-0' }))).outcome).toBe(
+      'ignored',
+    );
   });
 
   it('with two bot instances and two workers, answers each command once and runs each job once', async () => {
