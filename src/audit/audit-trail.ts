@@ -11,40 +11,19 @@ import type { Redis } from 'ioredis';
 import pRetry from 'p-retry';
 import type { Logger } from 'pino';
 import type { RedisKeys } from '../redis/keys.ts';
-import { LuaScript } from '../redis/lua-script.ts';
+import { type AfterAppend, APPEND, APPEND_SCRIPT, appendThenScript } from './audit-append-script.ts';
+import {
+  type AuditEntry,
+  type AuditFact,
+  canonical,
+  compact,
+  LINK_CHARS,
+  parseEntry,
+} from './audit-entry.ts';
 import { type AuditJournal, readJournals } from './audit-journal.ts';
 
-/** What happened, in a few words: `command`, `approval.requested`, `job.succeeded`, `oncall.set`… */
-export type AuditKind = string;
-
-/** One fact for the trail. Only plain JSON values, so the hash is reproducible. */
-export interface AuditFact {
-  kind: AuditKind;
-  /** Person id (or guest id, or `system` / a worker name) who did it. */
-  actor: string;
-  /** The account it came through (`xmpp:alice@example.org`), when it came from chat. */
-  account?: string;
-  /** Where it was said (`network:room`), when it came from chat. */
-  room?: string;
-  /** One line a person can read. */
-  summary: string;
-  /** Anything else worth keeping: command text, outcome, request id, job id, reason. */
-  detail?: Record<string, string | number | boolean | null>;
-}
-
-/** A fact as stored: with its time, link and hash. */
-export interface AuditEntry extends AuditFact {
-  /** Stream entry id (`1700000000000-0`). */
-  id: string;
-  /** ISO time the entry was appended. */
-  at: string;
-  /** Hash of the previous entry ('' for the first), or its first characters in an entry stored compactly. */
-  prev: string;
-  /** Hash of this entry. */
-  hash: string;
-  /** Place in the chain (1, 2, …), for entries appended since entries carry one. */
-  seq?: number;
-}
+export type { AfterAppend } from './audit-append-script.ts';
+export type { AuditEntry, AuditFact, AuditKind } from './audit-entry.ts';
 
 /** The result of walking the chain. */
 export interface AuditVerdict {
@@ -63,132 +42,12 @@ export interface AuditCheckpointClaim {
   hash: string;
 }
 
-/**
- * Appends if the head is still ARGV[1] and the sequence number ARGV[4] - 1: {1, id}; else {0, the head
- * now, the sequence number now}, to compute the entry again. The entry is stored compactly: ARGV[2] its
- * content (see `compact`), ARGV[5] the start of its link and ARGV[6] its hash in base64url (the head
- * keeps it in hex, ARGV[3]).
- */
-const APPEND = `
-local head = redis.call('GET', KEYS[2]) or ''
-local seq = tonumber(redis.call('GET', KEYS[3]) or '0')
-if head ~= ARGV[1] or seq + 1 ~= tonumber(ARGV[4]) then return {0, head, tostring(seq)} end
-local id = redis.call('XADD', KEYS[1], '*', 'entry', ARGV[2], 'prev', ARGV[5], 'hash', ARGV[6], 'seq', ARGV[4])
-redis.call('SET', KEYS[2], ARGV[3])
-redis.call('SET', KEYS[3], ARGV[4])
-return {1, id}
-`;
-const APPEND_SCRIPT = new LuaScript(APPEND, 3);
-
-/**
- * A step of another module's run in the same script as an append, only when the entry was appended:
- * its own Lua (which sees its own KEYS and ARGV), keys and arguments. What is written down and what it
- * does happen together or not at all (the pipeline releases a command's event claim this way).
- */
-export interface AfterAppend {
-  lua: string;
-  keys: readonly string[];
-  args: readonly (string | number)[];
-}
-
-/** The append, then `after` with the keys after the append's three and the arguments after its six. */
-function appendThen(lua: string): string {
-  return `
-local function append(KEYS, ARGV)
-${APPEND}
-end
-local function after(KEYS, ARGV)
-${lua}
-end
-local keys, args = {}, {}
-for i = 4, #KEYS do keys[#keys + 1] = KEYS[i] end
-for i = 7, #ARGV do args[#args + 1] = ARGV[i] end
-local done = append({KEYS[1], KEYS[2], KEYS[3]}, {ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]})
-if done[1] == 1 then after(keys, args) end
-return done`;
-}
-
-/** The combined scripts, by the Lua of their step and its number of keys. */
-const appendThenScripts = new Map<string, LuaScript>();
-function appendThenScript(step: AfterAppend): LuaScript {
-  const name = `${step.keys.length}\n${step.lua}`;
-  let script = appendThenScripts.get(name);
-  if (!script) {
-    script = new LuaScript(appendThen(step.lua), 3 + step.keys.length);
-    appendThenScripts.set(name, script);
-  }
-  return script;
-}
-
-/**
- * How much of the previous entry's hash a compact entry keeps: enough to tell a broken link from changed
- * content. The chain's strength does not rest on it: each hash covers the whole previous hash, and
- * `verify` computes it from the entry before, not from what the entry says.
- */
-const LINK_CHARS = 8;
-
-/**
- * An entry's content as stored: the canonical fields but the sequence number (a field of its own) as
- * an array, in canonical order, the time in ms: about half the bytes of the canonical JSON, which
- * `verify` computes again from these fields.
- */
-function compact(fact: AuditFact, at: string): string {
-  return JSON.stringify([
-    Date.parse(at),
-    fact.kind,
-    fact.actor,
-    fact.account ?? null,
-    fact.room ?? null,
-    fact.summary,
-    compactDetail(fact.detail),
-  ]);
-}
-
-/** The detail every handled command has, in this order: stored as an array of its values. */
-const COMMAND_DETAIL = ['outcome', 'code', 'jobs', 'event'] as const;
-
-/** A detail of exactly COMMAND_DETAIL's fields as the array of their values; any other as it is. */
-function compactDetail(detail: AuditFact['detail']): unknown {
-  if (!detail) return null;
-  const fields = Object.keys(detail);
-  const commandLike =
-    fields.length === COMMAND_DETAIL.length && COMMAND_DETAIL.every((field) => Object.hasOwn(detail, field));
-  return commandLike ? COMMAND_DETAIL.map((field) => detail[field]) : detail;
-}
-
-/** The detail as the fact had it (see compactDetail). */
-function fullDetail(stored: unknown): unknown {
-  if (!Array.isArray(stored)) return stored;
-  return Object.fromEntries(COMMAND_DETAIL.map((field, i) => [field, stored[i]]));
-}
-
-/** An entry's stored hash as hex: base64url (43 characters) since entries were made smaller, hex before. */
-function hexHash(stored: string): string {
-  return /^[A-Za-z0-9_-]{43}$/.test(stored) ? Buffer.from(stored, 'base64url').toString('hex') : stored;
-}
-
 /** What the append answers: {1, the entry's id} or {0, the head now, the sequence number now}. */
 type AppendResult = [number, string, string?];
 
 /** The chain's head moved between reading it and appending: compute the entry again on the new head. */
 class HeadMoved extends Error {
   override readonly name = 'HeadMoved';
-}
-
-/** The JSON an entry's hash covers: its fields in a fixed order (the sequence number when it has one). */
-function canonical(fact: AuditFact, at: string, seq: number | undefined): string {
-  return JSON.stringify({
-    ...(seq === undefined ? {} : { seq }),
-    at,
-    kind: fact.kind,
-    actor: fact.actor,
-    account: fact.account ?? null,
-    room: fact.room ?? null,
-    summary: fact.summary,
-    detail: fact.detail
-      ? Object.fromEntries(Object.entries(fact.detail).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : null,
-  });
 }
 
 export class AuditTrail {
@@ -537,55 +396,4 @@ export class AuditTrail {
     }
     return result({ ok: true, checked });
   }
-}
-
-/**
- * Reads an entry in either form: compact (`entry` a JSON array, `prev` the start of the link, `seq`)
- * or as first stored (`entry` the canonical JSON object, `prev` whole).
- */
-function parseEntry(id: string, fields: string[]): AuditEntry {
-  const map = new Map<string, string>();
-  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i] ?? '', fields[i + 1] ?? '');
-  let body: Record<string, unknown> = {};
-  try {
-    const parsed: unknown = JSON.parse(map.get('entry') ?? '{}');
-    if (Array.isArray(parsed)) {
-      const [ms, kind, actor, account, room, summary, detail] = parsed as unknown[];
-      const seq = map.get('seq');
-      body = {
-        seq: seq !== undefined && /^\d+$/.test(seq) ? Number(seq) : undefined,
-        at: typeof ms === 'number' && Number.isFinite(ms) ? new Date(ms).toISOString() : '',
-        kind,
-        actor,
-        account,
-        room,
-        summary,
-        detail: fullDetail(detail),
-      };
-    } else if (parsed && typeof parsed === 'object') body = parsed as Record<string, unknown>;
-  } catch {
-    // A mangled entry: verification reports it, as its hash cannot match.
-  }
-  return entryFrom(id, body, map.get('prev') ?? '', hexHash(map.get('hash') ?? ''));
-}
-
-function entryFrom(id: string, body: Record<string, unknown>, prev: string, hash: string): AuditEntry {
-  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
-  const entry: AuditEntry = {
-    id,
-    at: text(body.at) ?? '',
-    kind: text(body.kind) ?? '',
-    actor: text(body.actor) ?? '',
-    summary: text(body.summary) ?? '',
-    prev,
-    hash,
-  };
-  if (typeof body.seq === 'number') entry.seq = body.seq;
-  const account = text(body.account);
-  if (account !== undefined) entry.account = account;
-  const room = text(body.room);
-  if (room !== undefined) entry.room = room;
-  if (body.detail && typeof body.detail === 'object')
-    entry.detail = body.detail as AuditEntry['detail'] & object;
-  return entry;
 }
