@@ -119,7 +119,9 @@ export async function runBot(cli: RunCommand, config: Config, basics: Basics): P
       [web.network, web],
       ...networks.map((a) => [a.network, a] as const),
     ]);
-    const instanceId = `${hostname()}-${process.pid}`;
+    // Unique per process life: in a container the pid is often 1 and the hostname fixed, and a restarted
+    // bot must not take the one before it for itself (its status-message leases, its intake entries).
+    const instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     // One metrics registry for this process, with its CPU, memory and event loop figures (/metrics);
     // without the web console nothing serves them, and the core counts into nothing.
     const metrics = VmopsMetrics ? new VmopsMetrics({ processMetrics: true }) : undefined;
