@@ -28,11 +28,11 @@ export interface JobControlOptions {
 
 const TOMBSTONE_MS = 7 * 24 * 3600_000;
 
-/** One job per command keeps the bare id; several get the format, cloud or position after it. */
 /** Whether two lists of requests ask for the same jobs. */
 const sameRequests = (a: readonly StageRequest[], b: readonly StageRequest[]): boolean =>
   a.length === b.length && JSON.stringify(a) === JSON.stringify(b);
 
+/** One job per command keeps the bare id; several get the format, cloud or position after it. */
 function suffixFor(request: StageRequest, requests: readonly StageRequest[]): string | undefined {
   if (requests.length === 1) return undefined;
   return request.format ?? request.cloud ?? String(requests.indexOf(request) + 1);

@@ -228,7 +228,7 @@ export class MatrixRig extends RigBase<MatrixAdapter> {
   }
 
   /** The bot's top-level messages in the room (not edits), each with its latest body and edit count. */
-  notices(): { id: string; body: string; edits: number }[] {
+  notices(): { id: string; body: string; html: string; edits: number }[] {
     return matrixBotMessages(this.hs, this.room, this.botUser);
   }
 
@@ -243,7 +243,7 @@ export function matrixBotMessages(
   hs: MatrixHomeserver,
   room: string,
   botUser: string,
-): { id: string; body: string; edits: number }[] {
+): { id: string; body: string; html: string; edits: number }[] {
   const events = hs.events(room).filter((e) => e.sender === botUser && e.type === 'm.room.message');
   const relation = (e: (typeof events)[number]) =>
     e.content['m.relates_to'] as { rel_type?: string; event_id?: string } | undefined;
@@ -254,6 +254,11 @@ export function matrixBotMessages(
       const edits = events.filter((x) => isEdit(x) && relation(x)?.event_id === e.event_id);
       const latest =
         (edits.at(-1)?.content['m.new_content'] as Record<string, unknown> | undefined) ?? e.content;
-      return { id: e.event_id, body: String(latest.body), edits: edits.length };
+      return {
+        id: e.event_id,
+        body: String(latest.body),
+        html: String(latest.formatted_body),
+        edits: edits.length,
+      };
     });
 }

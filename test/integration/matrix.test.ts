@@ -18,6 +18,7 @@ import type { HandledMessage } from '../../src/pipeline/handle-message.ts';
 import { connectRedis } from '../../src/redis/connect.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
 import { type StageWorkers, startStageWorkers } from '../../src/worker/stage-worker.ts';
+import { matrixBotMessages } from '../helpers/chat-rigs.ts';
 import { onCallNow, testConfig } from '../helpers/engine.ts';
 import {
   type HomeserverOptions,
@@ -177,22 +178,7 @@ const relation = (e: MatrixEvent) =>
 const isEdit = (e: MatrixEvent) => relation(e)?.rel_type === 'm.replace';
 
 /** The bot's notices in a room (not edits), with their latest content. */
-function notices(w: World, roomId: string): { id: string; body: string; html: string; edits: number }[] {
-  const events = w.hs.events(roomId).filter((e) => e.sender === w.bot && e.type === 'm.room.message');
-  return events
-    .filter((e) => !isEdit(e))
-    .map((e) => {
-      const edits = events.filter((x) => isEdit(x) && relation(x)?.event_id === e.event_id);
-      const latest =
-        (edits.at(-1)?.content['m.new_content'] as Record<string, unknown> | undefined) ?? e.content;
-      return {
-        id: e.event_id,
-        body: String(latest.body),
-        html: String(latest.formatted_body),
-        edits: edits.length,
-      };
-    });
-}
+const notices = (w: World, roomId: string) => matrixBotMessages(w.hs, roomId, w.bot);
 
 /** Waits until the bot has a notice in the room whose latest body matches. */
 async function noticeMatching(w: World, roomId: string, pattern: RegExp) {
