@@ -92,18 +92,9 @@ export class AuditTrail {
   /**
    * Appends a fact and never throws: what the fact records has already happened, and a trail that
    * cannot be written must not undo it or hide its outcome from the person. The failure is logged.
+   * `after`: a step run in the same script once the fact is appended. True when it was appended.
    */
-  async record(fact: AuditFact, log: Pick<Logger, 'error'>): Promise<void> {
-    await this.append(fact).catch((error: unknown) =>
-      log.error({ err: error, kind: fact.kind }, 'could not append to the audit trail'),
-    );
-  }
-
-  /**
-   * `record`, with a step run in the same script once the fact is appended: true when it was (and the
-   * step ran), false when the append failed (logged; the step did not run).
-   */
-  recordThen(fact: AuditFact, log: Pick<Logger, 'error'>, after: AfterAppend): Promise<boolean> {
+  async record(fact: AuditFact, log: Pick<Logger, 'error'>, after?: AfterAppend): Promise<boolean> {
     return this.append(fact, after).then(
       () => true,
       (error: unknown) => {
@@ -118,17 +109,15 @@ export class AuditTrail {
    * is appended (not when the append fails).
    */
   append(fact: AuditFact, after?: AfterAppend): Promise<string> {
-    const run = this.#tail.then(() => this.#appendNow(fact, after));
-    this.#tail = run.catch(() => undefined);
-    return run;
-  }
-
-  async #appendNow(fact: AuditFact, after?: AfterAppend): Promise<string> {
-    return this.#appendWith(fact, async (keys, args) => {
-      const result = (await (after
-        ? appendThenScript(after).run(this.#redis, [...keys, ...after.keys], [...args, ...after.args])
-        : APPEND_SCRIPT.run(this.#redis, keys, args))) as AppendResult;
-      return { result, value: result[1] };
+    return this.appendVia(fact, async (step) => {
+      const appended = (await (after
+        ? appendThenScript(after).run(
+            this.#redis,
+            [...step.keys, ...after.keys],
+            [...step.args, ...after.args],
+          )
+        : APPEND_SCRIPT.run(this.#redis, step.keys, step.args))) as AppendResult;
+      return { appended, value: appended[1] };
     });
   }
 
@@ -137,6 +126,7 @@ export class AuditTrail {
    * step, only when the entry is appended; see queue-job.ts): `run` runs `step` (the append, as Lua
    * with its keys and arguments) and gives back what the append answered, or nothing when its script
    * stopped before the append. A moved head runs it again, on the new head. Resolves with `run`'s value.
+   * Appends of this process go one at a time.
    */
   appendVia<T>(
     fact: AuditFact,

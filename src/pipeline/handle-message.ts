@@ -306,7 +306,7 @@ export async function handleMessage(
   // without its entry. If the entry cannot be written, the claim is released alone (the failure is logged).
   const release = outcome.outcome === 'failed' ? 'failed' : 'done';
   const fact = commandFact(outcome, code);
-  if (await deps.audit.recordThen(fact, clog, verdict.releaseStep(release))) verdict.released();
+  if (await deps.audit.record(fact, clog, verdict.releaseStep(release))) verdict.released();
   else
     await verdict
       .release(release)
