@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis';
 import pRetry from 'p-retry';
 import type { Logger } from 'pino';
 import type { RedisKeys } from '../redis/keys.ts';
+import { runScripts, type ScriptCall } from '../redis/script-batch.ts';
 import { type AfterAppend, APPEND, APPEND_SCRIPT, appendThenScript } from './audit-append-script.ts';
 import {
   type AuditEntry,
@@ -45,6 +46,23 @@ export interface AuditCheckpointClaim {
 /** What the append answers: {1, the entry's id} or {0, the head now, the sequence number now}. */
 type AppendResult = [number, string, string?];
 
+/** At most this many appends go in one script. */
+const GROUP_MAX = 64;
+
+/** An append waiting for its turn (see appendIn). */
+interface Waiting {
+  fact: AuditFact;
+  build(step: AfterAppend): AppendingScript<unknown>;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** A script that appends an entry as one of its steps (see appendIn), and how to read its answer. */
+export interface AppendingScript<T> extends ScriptCall {
+  /** The append's answer in the script's (none when the script stopped before it), and the value to resolve with. */
+  answer(result: unknown): { appended?: unknown; value: T };
+}
+
 /** The chain's head moved between reading it and appending: compute the entry again on the new head. */
 class HeadMoved extends Error {
   override readonly name = 'HeadMoved';
@@ -57,8 +75,10 @@ export class AuditTrail {
   readonly #now: () => number;
   readonly #journal: AuditJournal | undefined;
   readonly #journalDir: string | undefined;
-  /** Appends of this process go one at a time, so they seldom collide with each other. */
-  #tail: Promise<unknown> = Promise.resolve();
+  /** Appends waiting for the one in flight: they go together in one script once it is back (group commit). */
+  #waiting: Waiting[] = [];
+  /** The appends in flight, until they are all written (or failed). */
+  #flight: Promise<void> | undefined;
   /** The chain's head and sequence number as this process last saw them: one round trip per append while nobody else appends. */
   #head: { hash: string; seq: number } | undefined;
 
@@ -109,82 +129,106 @@ export class AuditTrail {
    * is appended (not when the append fails).
    */
   append(fact: AuditFact, after?: AfterAppend): Promise<string> {
-    return this.appendVia(fact, async (step) => {
-      const appended = (await (after
-        ? appendThenScript(after).run(
-            this.#redis,
-            [...step.keys, ...after.keys],
-            [...step.args, ...after.args],
-          )
-        : APPEND_SCRIPT.run(this.#redis, step.keys, step.args))) as AppendResult;
-      return { appended, value: appended[1] };
-    });
+    return this.appendIn(fact, (step) => ({
+      script: after ? appendThenScript(after) : APPEND_SCRIPT,
+      keys: after ? [...step.keys, ...after.keys] : step.keys,
+      args: after ? [...step.args, ...after.args] : step.args,
+      answer: (result) => ({ appended: result, value: (result as AppendResult)[1] }),
+    }));
   }
 
   /**
    * Appends a fact as a step of another module's script (one that does something else in the same
-   * step, only when the entry is appended; see queue-job.ts): `run` runs `step` (the append, as Lua
-   * with its keys and arguments) and gives back what the append answered, or nothing when its script
-   * stopped before the append. A moved head runs it again, on the new head. Resolves with `run`'s value.
-   * Appends of this process go one at a time.
+   * step, only when the entry is appended; see queue-job.ts): `build` makes the script around `step`
+   * (the append, as Lua with its keys and arguments) and reads its answer: what the append answered
+   * (nothing when the script stopped before it) and the value to resolve with. A moved head builds and
+   * runs it again, on the new head.
+   *
+   * Appends of this process wait while one is in flight, then go together, chained one onto the other,
+   * in one script (group commit: script-batch.ts): as many round trips as one append, however many
+   * commands arrive meanwhile.
    */
-  appendVia<T>(
-    fact: AuditFact,
-    run: (step: AfterAppend) => Promise<{ appended?: unknown; value: T }>,
-  ): Promise<T> {
-    const done = this.#tail.then(() =>
-      this.#appendWith(fact, async (keys, args) => {
-        const { appended, value } = await run({ lua: APPEND, keys, args });
-        return { result: appended as AppendResult | undefined, value };
-      }),
-    );
-    this.#tail = done.catch(() => undefined);
-    return done;
+  appendIn<T>(fact: AuditFact, build: (step: AfterAppend) => AppendingScript<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#waiting.push({ fact, build, resolve: resolve as (value: unknown) => void, reject });
+      this.#flight ??= this.#drain().finally(() => {
+        this.#flight = undefined;
+      });
+    });
+  }
+
+  /** Sends what waits, a batch at a time, until nothing does. */
+  async #drain(): Promise<void> {
+    while (this.#waiting.length > 0) {
+      let batch = this.#waiting.splice(0, GROUP_MAX);
+      await pRetry(
+        async () => {
+          batch = await this.#appendBatch(batch);
+          if (batch.length > 0) throw new HeadMoved();
+        },
+        {
+          retries: 200,
+          minTimeout: 1,
+          maxTimeout: 50,
+          factor: 1.5,
+          randomize: true,
+          shouldRetry: ({ error }) => error instanceof HeadMoved,
+        },
+      ).catch((error: unknown) => {
+        for (const waiting of batch) waiting.reject(error);
+      });
+    }
   }
 
   /**
-   * The optimistic append: compute the entry on the head last seen, append if it is still the head. Each
-   * refusal means another process appended, so the chain always progresses; a jittered backoff keeps a
-   * busy process from losing the race many times in a row. `run` sends the append (keys, arguments) and
-   * gives back its answer (none when it was not sent) and the value to resolve with.
+   * The optimistic append of a batch: each entry computed on the one before it, from the head last
+   * seen, in one script; an entry is appended if the head is still the one it was computed on. A
+   * refusal means another process appended (the chain always progresses); the refused ones and those
+   * after them are given back to try again on the head now known.
    */
-  #appendWith<T>(
-    fact: AuditFact,
-    run: (
-      keys: string[],
-      args: (string | number)[],
-    ) => Promise<{ result: AppendResult | undefined; value: T }>,
-  ): Promise<T> {
-    return pRetry(
-      async () => {
-        this.#head ??= await this.#readHead();
-        const { hash: prev } = this.#head;
-        const seq = this.#head.seq + 1;
-        const at = new Date(this.#now()).toISOString();
-        const hash = this.#hash(prev, canonical(fact, at, seq));
-        const keys = [this.#keys.audit, this.#keys.auditHead, this.#keys.auditSeq];
-        const stored = Buffer.from(hash, 'hex').toString('base64url');
-        const args = [prev, compact(fact, at), hash, seq, prev.slice(0, LINK_CHARS), stored];
-        const { result, value } = await run(keys, args);
-        if (!result) return value; // not appended: the step's script stopped before it
-        const [done, id, seqNow] = result;
-        if (done === 1) {
-          this.#head = { hash, seq };
-          this.#journal?.note({ seq, hash, id, at });
-          return value;
-        }
-        this.#head = { hash: id, seq: Number(seqNow ?? 0) }; // another process appended meanwhile: chain onto its entry
-        throw new HeadMoved();
-      },
-      {
-        retries: 200,
-        minTimeout: 1,
-        maxTimeout: 50,
-        factor: 1.5,
-        randomize: true,
-        shouldRetry: ({ error }) => error instanceof HeadMoved,
-      },
+  async #appendBatch(batch: readonly Waiting[]): Promise<Waiting[]> {
+    this.#head ??= await this.#readHead();
+    let { hash: prev, seq } = this.#head;
+    const at = new Date(this.#now()).toISOString();
+    const keys = [this.#keys.audit, this.#keys.auditHead, this.#keys.auditSeq];
+    const built = batch.map((waiting) => {
+      seq += 1;
+      const hash = this.#hash(prev, canonical(waiting.fact, at, seq));
+      const stored = Buffer.from(hash, 'hex').toString('base64url');
+      const args = [prev, compact(waiting.fact, at), hash, seq, prev.slice(0, LINK_CHARS), stored];
+      prev = hash;
+      return { waiting, hash, seq, script: waiting.build({ lua: APPEND, keys, args }) };
+    });
+    const answers = await runScripts(
+      this.#redis,
+      built.map((b) => b.script),
     );
+    const again: Waiting[] = [];
+    built.forEach(({ waiting, hash, seq, script }, i) => {
+      const answer = answers[i];
+      let read: { appended?: unknown; value: unknown };
+      try {
+        if (answer instanceof Error) throw answer;
+        read = script.answer(answer);
+      } catch (error) {
+        this.#head = undefined; // the script failed somewhere: read the head again
+        waiting.reject(error);
+        return;
+      }
+      const appended = read.appended as AppendResult | undefined;
+      if (!appended) {
+        waiting.resolve(read.value); // not appended: its script stopped before the append
+      } else if (appended[0] === 1) {
+        this.#head = { hash, seq };
+        this.#journal?.note({ seq, hash, id: appended[1], at });
+        waiting.resolve(read.value);
+      } else {
+        // Another process appended meanwhile (or an entry before it in the batch was not): chain onto the head now.
+        this.#head = { hash: appended[1], seq: Number(appended[2] ?? 0) };
+        again.push(waiting);
+      }
+    });
+    return again;
   }
 
   async #readHead(): Promise<{ hash: string; seq: number }> {
@@ -199,7 +243,7 @@ export class AuditTrail {
 
   /** Waits until every entry this process appended is anchored in its journal on disk. */
   async flush(): Promise<void> {
-    await this.#tail;
+    while (this.#flight) await this.#flight;
     await this.#journal?.flush();
   }
 

@@ -9,7 +9,7 @@ import type { VersionRecord } from '../catalog/catalog.ts';
 import type { CloudDeployment } from '../clouds/deployment-record.ts';
 import type { OnCallDesk } from '../oncall/oncall-desk.ts';
 import type { AgentInfo } from '../queue/agent-presence.ts';
-import type { QueueOutcome, QueueStep } from '../queue/queue-job.ts';
+import type { PreparedQueueing, QueueOutcome } from '../queue/queue-job.ts';
 import type { TestReport } from '../reports/test-report.ts';
 import type {
   Access,
@@ -102,8 +102,8 @@ export interface SubmitLookAhead {
  * of it and the event's end happen together or not at all, in one round trip.
  */
 export interface SubmitCommit {
-  /** Queues the job `jobId` by running `queue` with the steps to run in its script. */
-  attempt(jobId: string, queue: (steps: QueueStep[]) => Promise<QueueOutcome>): Promise<QueueOutcome>;
+  /** Queues the job `jobId` by running its prepared script, with the steps to run in it. */
+  attempt(jobId: string, queueing: PreparedQueueing): Promise<QueueOutcome>;
 }
 
 export interface JobControl {

@@ -35,15 +35,21 @@ export function commitCommand(parts: {
     get committed() {
       return committed;
     },
-    async attempt(jobId, queue) {
+    async attempt(jobId, queueing) {
       const reservation = parts.reserve(jobId);
       let outcome: QueueOutcome | undefined;
       try {
-        outcome = await parts.audit.appendVia<QueueOutcome>(parts.fact(jobId), async (append) => {
-          const queued = await queue([{ ...append, guard: true }, parts.release, reservation.step]);
-          if (queued.refused === 'step') return { appended: queued.result, value: queued };
-          if (queued.refused) return { value: queued };
-          return { appended: queued.results[0], value: queued };
+        outcome = await parts.audit.appendIn<QueueOutcome>(parts.fact(jobId), (append) => {
+          const call = queueing.withSteps([{ ...append, guard: true }, parts.release, reservation.step]);
+          return {
+            ...call,
+            answer(result) {
+              const queued = call.outcome(result);
+              if (queued.refused === 'step') return { appended: queued.result, value: queued };
+              if (queued.refused) return { value: queued };
+              return { appended: queued.results[0], value: queued };
+            },
+          };
         });
       } finally {
         if (!outcome || outcome.refused) reservation.dropped();

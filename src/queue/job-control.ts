@@ -11,7 +11,7 @@ import type { ChatTarget, IncomingMessage, JobData, JobResult, JobStatusView } f
 import { LOCK_MS, lockKey, releaseLock } from './image-lock.ts';
 import { jobBaseId, jobId } from './job-id.ts';
 import { FINAL_STATES, jobView } from './job-view.ts';
-import { type QueueStep, queueJob } from './queue-job.ts';
+import { prepareQueueJob, type QueueOutcome } from './queue-job.ts';
 import { queueName, type StageQueues } from './stage-queues.ts';
 import { unknownJob } from './unknown-job.ts';
 
@@ -100,22 +100,24 @@ export function createJobControl(options: JobControlOptions): JobControl & {
     takeOverFrom?: string,
     commit?: SubmitCommit,
   ): Promise<JobData> {
-    const queue = (steps: QueueStep[]) =>
-      queueJob(
-        redis,
-        queues.queue(data.stage, data.format),
-        data,
-        { jobIndex: keys.jobIndex, lock: lockKey(keys, data), recentJobs: keys.recentJobs },
-        {
-          claim: `${queueName(data.stage, data.format)} ${data.eventKey}`,
-          lockMs: LOCK_MS,
-          // Jobs that fall off the recent list are forgotten by the index too (BullMQ drops them as well).
-          keepRecent: options.keepRecent,
-          takeOverFrom: takeOverFrom ?? lockedAs,
-        },
-        steps,
-      );
-    const outcome = commit ? await commit.attempt(data.jobId, queue) : await queue([]);
+    const queueing = await prepareQueueJob(
+      queues.queue(data.stage, data.format),
+      data,
+      { jobIndex: keys.jobIndex, lock: lockKey(keys, data), recentJobs: keys.recentJobs },
+      {
+        claim: `${queueName(data.stage, data.format)} ${data.eventKey}`,
+        lockMs: LOCK_MS,
+        // Jobs that fall off the recent list are forgotten by the index too (BullMQ drops them as well).
+        keepRecent: options.keepRecent,
+        takeOverFrom: takeOverFrom ?? lockedAs,
+      },
+    );
+    let outcome: QueueOutcome;
+    if (commit) outcome = await commit.attempt(data.jobId, queueing);
+    else {
+      const call = queueing.withSteps([]);
+      outcome = call.outcome(await call.script.run(redis, call.keys, call.args));
+    }
     if (!outcome.refused) return data;
     if (outcome.refused === 'id-taken')
       return add({ ...data, jobId: `${data.jobId}x` }, lockedAs, undefined, commit);

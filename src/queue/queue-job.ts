@@ -9,6 +9,7 @@ import { Job } from 'bullmq';
 import { addStandardJob } from 'bullmq/dist/esm/scripts/addStandardJob-9.js';
 import type { Redis } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.ts';
+import type { ScriptCall } from '../redis/script-batch.ts';
 import type { JobData } from '../types.ts';
 import type { StageQueue } from './stage-queues.ts';
 
@@ -62,14 +63,6 @@ const WRITES = `
       redis.call('HDEL', index, unpack(gone))
     end
   end`;
-
-/** Our steps first (keys after BullMQ's nine, arguments after its three), then BullMQ's script unchanged. */
-const SCRIPT = `
-do
-${CHECKS}
-${WRITES}
-end
-${addStandardJob.content}`;
 
 /**
  * Another module's step, run in the same script once the checks passed and before anything is written
@@ -129,18 +122,6 @@ function scriptFor(steps: readonly QueueStep[]): LuaScript {
   return script;
 }
 
-type Runner = Redis & {
-  vmopsQueueJob(...args: (string | Buffer | number)[]): Promise<string | number | string[]>;
-};
-
-function runner(redis: Redis): Runner {
-  const r = redis as Runner;
-  if (typeof r.vmopsQueueJob !== 'function') {
-    r.defineCommand('vmopsQueueJob', { numberOfKeys: BULL_KEYS + 3, lua: SCRIPT });
-  }
-  return r;
-}
-
 /** BullMQ's keys and arguments for adding `data` to `queue` as `Queue.add` would (default job options included). */
 async function bullArgs(queue: StageQueue, data: JobData): Promise<(string | Buffer | number)[]> {
   const job = new Job(queue, data.stage, data, { ...queue.defaultJobOptions, jobId: data.jobId }, data.jobId);
@@ -164,6 +145,45 @@ async function bullArgs(queue: StageQueue, data: JobData): Promise<(string | Buf
   return captured.args;
 }
 
+/** A job ready to be queued: the script that queues it with some steps, and how to read its answer. */
+export interface PreparedQueueing {
+  withSteps(steps: readonly QueueStep[]): ScriptCall & { outcome(result: unknown): QueueOutcome };
+}
+
+/** Prepares the queueing of `data` (BullMQ's arguments are built now, the script is run later). */
+export async function prepareQueueJob(
+  queue: StageQueue,
+  data: JobData,
+  keys: QueueJobKeys,
+  options: QueueJobOptions,
+): Promise<PreparedQueueing> {
+  const bull = await bullArgs(queue, data);
+  const bullKeys = bull.slice(0, BULL_KEYS) as string[];
+  const ourKeys = [keys.jobIndex, keys.lock, keys.recentJobs];
+  const args = [
+    ...bull.slice(BULL_KEYS),
+    data.jobId,
+    options.claim,
+    options.lockMs,
+    data.createdAt,
+    options.keepRecent,
+    options.takeOverFrom ?? '',
+  ];
+  return {
+    withSteps: (steps) => ({
+      script: scriptFor(steps),
+      keys: [...bullKeys, ...ourKeys, ...steps.flatMap((s) => s.keys)],
+      args: [...args, ...steps.flatMap((s) => s.args)],
+      outcome(answer) {
+        const result = answer as unknown[];
+        if (result[0] === 'step') return { refused: 'step', result: result[1] };
+        if (result[0] === 'queued') return outcomeOf(result[1], data.jobId, result.slice(2));
+        return outcomeOf(result, data.jobId, []);
+      },
+    }),
+  };
+}
+
 /**
  * Reserves the id, takes the lock, lists and queues the job, in one step; or says why it did not.
  * `steps`: other modules' steps run in the same script (see QueueStep).
@@ -176,33 +196,8 @@ export async function queueJob(
   options: QueueJobOptions,
   steps: readonly QueueStep[] = [],
 ): Promise<QueueOutcome> {
-  const bull = await bullArgs(queue, data);
-  const ourKeys = [keys.jobIndex, keys.lock, keys.recentJobs];
-  const ourArgs = [
-    data.jobId,
-    options.claim,
-    options.lockMs,
-    data.createdAt,
-    options.keepRecent,
-    options.takeOverFrom ?? '',
-  ];
-  if (steps.length === 0) {
-    const result = await runner(redis).vmopsQueueJob(
-      ...bull.slice(0, BULL_KEYS),
-      ...ourKeys,
-      ...bull.slice(BULL_KEYS),
-      ...ourArgs,
-    );
-    return outcomeOf(result, data.jobId, []);
-  }
-  const result = (await scriptFor(steps).run(
-    redis,
-    [...(bull.slice(0, BULL_KEYS) as string[]), ...ourKeys, ...steps.flatMap((s) => s.keys)],
-    [...bull.slice(BULL_KEYS), ...ourArgs, ...steps.flatMap((s) => s.args)],
-  )) as unknown[];
-  if (result[0] === 'step') return { refused: 'step', result: result[1] };
-  if (result[0] === 'queued') return outcomeOf(result[1], data.jobId, result.slice(2));
-  return outcomeOf(result, data.jobId, []);
+  const call = (await prepareQueueJob(queue, data, keys, options)).withSteps(steps);
+  return call.outcome(await call.script.run(redis, call.keys, call.args));
 }
 
 function outcomeOf(result: unknown, jobId: string, results: unknown[]): QueueOutcome {

@@ -20,6 +20,20 @@ export class LuaScript {
     this.#name = `vmops_${createHash('sha1').update(lua).digest('hex').slice(0, 16)}_${numberOfKeys}`;
   }
 
+  /** The script's Lua. */
+  get lua(): string {
+    return this.#lua;
+  }
+
+  /** Its name on every connection it ran on (one per text and number of keys). */
+  get name(): string {
+    return this.#name;
+  }
+
+  get numberOfKeys(): number {
+    return this.#numberOfKeys;
+  }
+
   /** Runs the script on `redis` with exactly `numberOfKeys` keys, then its arguments. */
   run(redis: Redis, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
     if (keys.length !== this.#numberOfKeys) {
