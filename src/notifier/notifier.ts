@@ -267,6 +267,8 @@ export class Notifier extends EventEmitter<NotifierEvents> {
 
   /** Starts editing a message another instance (or an earlier run of this one) posted, if its writer is gone. */
   async #adopt(jobId: string): Promise<void> {
+    // Posting it, or reserving it (its post follows): nothing to take over, nothing to read.
+    if (this.#posting.has(jobId) || this.#reserving.has(jobId)) return;
     const seen = await this.#leases.read(jobId);
     if (seen === null || this.#tracked.has(jobId) || this.#posting.has(jobId)) return;
     // Only a message this instance can write (its network, a reservation it can read) is taken over.

@@ -63,6 +63,14 @@ redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 return message`;
 const HOLD_SCRIPT = new LuaScript(HOLD, 3);
 
+/** The lease renewed and the message's reference stored, in one step (see recordPosted). */
+const POSTED_SCRIPT = new LuaScript(
+  `redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+return 1`,
+  2,
+);
+
 export class StatusLeases {
   readonly #redis: Redis;
   readonly #keys: RedisKeys;
@@ -143,11 +151,11 @@ export class StatusLeases {
 
   /** The message is posted: its reference replaces the reservation, the lease renewed in the same step. */
   async recordPosted(jobId: string, ref: MessageRef): Promise<void> {
-    await this.#redis
-      .multi()
-      .set(this.#keys.statusLease(this.#instanceId), this.#instanceId, 'PX', this.#leaseMs)
-      .hset(this.#keys.statusMessages, jobId, withWriter(packRef(ref), this.#instanceId))
-      .exec();
+    await POSTED_SCRIPT.run(
+      this.#redis,
+      [this.#keys.statusLease(this.#instanceId), this.#keys.statusMessages],
+      [this.#instanceId, String(this.#leaseMs), jobId, withWriter(packRef(ref), this.#instanceId)],
+    );
   }
 
   /** Removes a job's reference (or reservation); the instance's lease stays, for its other messages. */

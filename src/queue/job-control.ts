@@ -10,8 +10,9 @@ import type { RedisKeys } from '../redis/keys.ts';
 import type { ChatTarget, IncomingMessage, JobData, JobResult, JobStatusView } from '../types.ts';
 import { LOCK_MS, lockKey, releaseLock } from './image-lock.ts';
 import { jobBaseId, jobId } from './job-id.ts';
-import { FINAL_STATES, jobView } from './job-view.ts';
+import { FINAL_STATES, jobView, storedJob } from './job-view.ts';
 import { prepareQueueJob, type QueueOutcome } from './queue-job.ts';
+import { readJob } from './read-job.ts';
 import { queueName, type StageQueues } from './stage-queues.ts';
 import { unknownJob } from './unknown-job.ts';
 
@@ -27,6 +28,8 @@ export interface JobControlOptions {
 }
 
 const TOMBSTONE_MS = 7 * 24 * 3600_000;
+/** How many jobs' queues are remembered (about 100 B each). */
+const QUEUES_KEPT = 10_000;
 
 /** Whether two lists of requests ask for the same jobs. */
 const sameRequests = (a: readonly StageRequest[], b: readonly StageRequest[]): boolean =>
@@ -45,8 +48,23 @@ export function createJobControl(options: JobControlOptions): JobControl & {
   const { redis, keys, queues } = options;
   const now = options.now ?? Date.now;
 
+  /** The queue of jobs this process queued or looked up (a job never changes queue), newest QUEUES_KEPT. */
+  const queueNames = new Map<string, string>();
+  function rememberQueue(id: string, name: string): void {
+    queueNames.delete(id);
+    queueNames.set(id, name);
+    if (queueNames.size > QUEUES_KEPT) {
+      const oldest = queueNames.keys().next().value;
+      if (oldest !== undefined) queueNames.delete(oldest);
+    }
+  }
+
   async function queueOf(id: string) {
-    const name = (await redis.hget(keys.jobIndex, id))?.split(' ')[0];
+    let name = queueNames.get(id);
+    if (name === undefined) {
+      name = (await redis.hget(keys.jobIndex, id))?.split(' ')[0];
+      if (name !== undefined) rememberQueue(id, name);
+    }
     return name === undefined ? undefined : queues.byName(name);
   }
 
@@ -58,11 +76,10 @@ export function createJobControl(options: JobControlOptions): JobControl & {
   async function get(id: string): Promise<JobStatusView | undefined> {
     const queue = await queueOf(id);
     if (queue) {
-      // The state first, then the job: the job read after is at least as new, so a final state never
-      // comes with the data of before it ended (a failure without its reason).
-      const state = await queue.getJobState(id);
-      const job = await Job.fromId<JobData, JobResult>(queue, id);
-      if (job) return jobView(job, state);
+      // The state and the job at one instant: a final state never comes with the data of before it
+      // ended (a failure without its reason).
+      const job = await readJob(redis, queue, id);
+      if (job) return jobView(storedJob(job.fields), job.state);
     }
     const tombstone = await redis.get(keys.tombstone(id));
     return tombstone ? (JSON.parse(tombstone) as JobStatusView) : undefined;
@@ -112,6 +129,8 @@ export function createJobControl(options: JobControlOptions): JobControl & {
         takeOverFrom: takeOverFrom ?? lockedAs,
       },
     );
+    // Known before the script answers: the status message's post may read the job as soon as it is queued.
+    rememberQueue(data.jobId, queueName(data.stage, data.format));
     let outcome: QueueOutcome;
     if (commit) outcome = await commit.attempt(data.jobId, queueing);
     else {
@@ -119,6 +138,7 @@ export function createJobControl(options: JobControlOptions): JobControl & {
       outcome = call.outcome(await call.script.run(redis, call.keys, call.args));
     }
     if (!outcome.refused) return data;
+    queueNames.delete(data.jobId); // not queued: the id may be another event's, in another queue
     if (outcome.refused === 'id-taken')
       return add({ ...data, jobId: `${data.jobId}x` }, lockedAs, undefined, commit);
     if (outcome.refused === 'step')

@@ -1,7 +1,6 @@
 // Turns a BullMQ job (data, progress, state, failure) into the view a status message shows.
-import type { Job } from 'bullmq';
 import { traceOf } from '../observability/trace.ts';
-import type { JobData, JobProgress, JobResult, JobState, JobStatusView } from '../types.ts';
+import type { JobData, JobProgress, JobState, JobStatusView } from '../types.ts';
 import { decodeFailure } from './failure-reason.ts';
 
 function isProgress(value: unknown): value is JobProgress {
@@ -21,7 +20,32 @@ export function stateOf(bullState: string, failedReason: string | undefined): Jo
   }
 }
 
-export function jobView(job: Job<JobData, JobResult>, bullState: string): JobStatusView {
+/** What a status view reads of a job: a BullMQ `Job` has it, and so has a job read as its stored fields (`storedJob`). */
+export interface JobFields {
+  data: JobData;
+  progress: unknown;
+  failedReason?: string | undefined;
+  processedOn?: number | undefined;
+  finishedOn?: number | undefined;
+  attemptsStarted?: number | undefined;
+  attemptsMade?: number | undefined;
+}
+
+/** A job from the fields of its BullMQ hash, read as BullMQ reads them (`rawToJobJson`). */
+export function storedJob(raw: Record<string, string>): JobFields {
+  const number = (value: string | undefined) => (value ? Number.parseInt(value, 10) : undefined);
+  return {
+    data: JSON.parse(raw.data || '{}') as JobData,
+    progress: JSON.parse(raw.progress || '0') as unknown,
+    failedReason: raw.failedReason,
+    processedOn: number(raw.processedOn),
+    finishedOn: number(raw.finishedOn),
+    attemptsStarted: number(raw.ats) ?? 0,
+    attemptsMade: number(raw.attemptsMade || raw.atm) ?? 0,
+  };
+}
+
+export function jobView(job: JobFields, bullState: string): JobStatusView {
   const data = job.data;
   const state = stateOf(bullState, job.failedReason);
   const progress = isProgress(job.progress) ? job.progress : undefined;

@@ -1,0 +1,48 @@
+// A job's state and its stored fields in one script: BullMQ's own getStateV2 (the one `getJobState`
+// runs), then the job's hash, read at one instant, so a final state never comes with the data of before
+// it ended. One round trip where BullMQ's `getJobState` then `Job.fromId` take two.
+// BullMQ's script source (6.x keeps it here; pinned by package.json).
+import { getStateV2 } from 'bullmq/dist/esm/scripts/getStateV2-8.js';
+import type { Redis } from 'ioredis';
+import { LuaScript } from '../redis/lua-script.ts';
+import type { StageQueue } from './stage-queues.ts';
+
+const STATE_KEYS = [
+  'completed',
+  'failed',
+  'delayed',
+  'active',
+  'wait',
+  'paused',
+  'waiting-children',
+  'prioritized',
+];
+
+const READ_JOB = new LuaScript(
+  `
+local function state(KEYS, ARGV)
+${getStateV2.content}
+end
+local s = state({KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]}, {ARGV[1]})
+return {s, redis.call('HGETALL', KEYS[9])}`,
+  STATE_KEYS.length + 1,
+);
+
+/** A job's BullMQ state and its hash's fields, or undefined when the queue holds no such job. */
+export async function readJob(
+  redis: Redis,
+  queue: StageQueue,
+  id: string,
+): Promise<{ state: string; fields: Record<string, string> } | undefined> {
+  const [state, flat] = (await READ_JOB.run(
+    redis,
+    [...STATE_KEYS.map((key) => queue.toKey(key)), queue.toKey(id)],
+    [id],
+  )) as [string, string[] | Record<string, string>];
+  // RESP3 answers a script's flat array as it is; a map only comes from HGETALL outside a script.
+  const fields: Record<string, string> = {};
+  if (Array.isArray(flat)) {
+    for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
+  } else Object.assign(fields, flat);
+  return Object.keys(fields).length === 0 ? undefined : { state, fields };
+}
