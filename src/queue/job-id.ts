@@ -1,6 +1,6 @@
 // Job ids people type: eight base-32 characters derived from the chat event, so a redelivered event
 // maps to the same id and adds nothing; a suffix names the format or cloud when a command makes several.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 const ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789'; // no l, o, 0, 1: easy to read back from a phone
 
@@ -13,7 +13,7 @@ const ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789'; // no l, o, 0, 1: easy to r
 export const JOB_ID_PATTERN = /^[a-z0-9]{4,40}(?:-[a-z0-9][a-z0-9_-]{0,40})?x*$/;
 
 export function jobBaseId(eventKey: string, length = 8): string {
-  const digest = createHash('sha256').update(eventKey).digest();
+  const digest = hash('sha256', eventKey, 'buffer');
   let out = '';
   for (let i = 0; i < length; i++) out += ALPHABET[(digest[i] ?? 0) % 32];
   return out;

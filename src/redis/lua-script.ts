@@ -49,21 +49,24 @@ export class LuaScript {
   }
 }
 
-/** A script whose number of keys varies from call to call (it is given with each call, as EVAL takes it). */
+/**
+ * A script whose number of keys varies from call to call: one script on the server, given its number
+ * of keys with each call, as EVAL takes it (ioredis' `defineCommand` without `numberOfKeys`).
+ */
 export class LuaScriptVarKeys {
-  readonly #scripts = new Map<number, LuaScript>();
   readonly #lua: string;
+  readonly #name: string;
 
   constructor(lua: string) {
     this.#lua = lua;
+    this.#name = `vmops_${createHash('sha1').update(lua).digest('hex').slice(0, 16)}_var`;
   }
 
   run(redis: Redis, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
-    let script = this.#scripts.get(keys.length);
-    if (!script) {
-      script = new LuaScript(this.#lua, keys.length);
-      this.#scripts.set(keys.length, script);
-    }
-    return script.run(redis, keys, args);
+    const defined = redis as unknown as Defined;
+    if (typeof defined[this.#name] !== 'function') redis.defineCommand(this.#name, { lua: this.#lua });
+    const command = defined[this.#name];
+    if (!command) throw new Error(`ioredis did not define ${this.#name}`);
+    return command.call(redis, keys.length, ...keys, ...args);
   }
 }
