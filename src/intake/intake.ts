@@ -26,6 +26,9 @@ import type { HandledMessage } from '../pipeline/handle-message.ts';
 import {
   type Admission,
   claimIgnored,
+  doneBuckets,
+  doneField,
+  IF_DONE,
   type IngressOptions,
   REMEMBER_MS,
   screen,
@@ -67,11 +70,12 @@ export type Taken = 'taken' | 'duplicate' | 'ignored';
 
 export const GROUP = 'bots';
 
-/** Claims the event (`taken`) and appends the entry, or does nothing when the event is claimed already. */
+/** Claims the event (`taken`) and appends the entry, or does nothing when the event is claimed already or was handled. */
 const TAKE = `
+${IF_DONE(3, 'ARGV[6]', 'false')}
 if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') == false then return false end
 return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'message', ARGV[3], 'takenAt', ARGV[4])`;
-const TAKE_SCRIPT = new LuaScript(TAKE, 2);
+const TAKE_SCRIPT = new LuaScript(TAKE, 5);
 
 interface Entry {
   id: string;
@@ -141,10 +145,11 @@ export class Intake {
     }
     if (dropped) return 'ignored';
     const key = o.ingress.keys.event(message.target.network, message.eventId);
+    const rememberMs = o.ingress.rememberMs ?? REMEMBER_MS;
     const id = await TAKE_SCRIPT.run(
       o.redis,
-      [key, this.stream],
-      [TAKEN, String(o.ingress.rememberMs ?? REMEMBER_MS), JSON.stringify(message), String(now), '100000'],
+      [key, this.stream, ...doneBuckets(o.ingress.keys, rememberMs, now).around],
+      [TAKEN, String(rememberMs), JSON.stringify(message), String(now), '100000', doneField(message)],
     );
     if (typeof id !== 'string') return 'duplicate';
     this.#woken = true;

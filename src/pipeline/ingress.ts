@@ -3,7 +3,8 @@
 // command older than bot.maxMessageAge is not run but claimed as ignored (so no instance runs it later)
 // and said to be told to its room (away-notices.ts). Then claims the event in Redis so a redelivery, or
 // another bot instance seeing the same event, handles it at most once while it runs and never again
-// once it is done. A claim whose holder died lapses, so the platform's redelivery can still run the
+// once it is done (a handled event is remembered a week, as a field of a hash per period rather than a
+// key of its own: a third of the memory). A claim whose holder died lapses, so the platform's redelivery can still run the
 // command (enqueueing is idempotent per event). An event taken in by the intake (src/intake/) is
 // already claimed as `taken`; its handler takes that claim over, and so does the instance that finishes
 // the entry of a dead one.
@@ -73,43 +74,102 @@ export function screen(message: IncomingMessage, maxAgeMs: number, now: number):
   return undefined;
 }
 
+/**
+ * Where handled events are remembered (see RedisKeys.eventsDone): the hashes of the periods an event
+ * handled now may be in, as seen by instances whose clocks differ by less than a period (the one
+ * before, this one, the one after), and the one it goes in with the time that one expires (a period
+ * after this one ends, so every event in it is remembered at least `rememberMs`).
+ */
+export function doneBuckets(
+  keys: RedisKeys,
+  rememberMs: number,
+  now: number,
+): { around: [string, string, string]; into: string; expiresAt: number } {
+  const bucket = Math.floor(now / rememberMs);
+  return {
+    around: [keys.eventsDone(bucket - 1), keys.eventsDone(bucket), keys.eventsDone(bucket + 1)],
+    into: keys.eventsDone(bucket),
+    expiresAt: (bucket + 2) * rememberMs,
+  };
+}
+
+/** The field of an event in the handled-events hashes. */
+export const doneField = (message: Pick<IncomingMessage, 'eventId' | 'target'>) =>
+  `${message.target.network}:${message.eventId}`;
+
+/** Lua: returns `answer` when the event (field ARGV[i]) is among those handled (hashes KEYS[k..k+2]). */
+export const IF_DONE = (k: number, field: string, answer: string) =>
+  `for i = ${k}, ${k + 2} do if redis.call('HEXISTS', KEYS[i], ${field}) == 1 then return ${answer} end end`;
+
+/** Claims an event ignored for its age, unless it was seen before: 1 when this call claimed it. */
+const CLAIM_IGNORED = new LuaScript(
+  `${IF_DONE(2, 'ARGV[3]', '0')}
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
+return 0`,
+  4,
+);
+
+/** What is known of a chat event: its claim, `done` when it was handled, or null. */
+export async function eventState(
+  message: Pick<IncomingMessage, 'eventId' | 'target'>,
+  options: Pick<IngressOptions, 'redis' | 'keys' | 'rememberMs' | 'now'>,
+): Promise<string | null> {
+  const claim = await options.redis.get(options.keys.event(message.target.network, message.eventId));
+  if (claim !== null) return claim;
+  const { around } = doneBuckets(
+    options.keys,
+    options.rememberMs ?? REMEMBER_MS,
+    options.now?.() ?? Date.now(),
+  );
+  const held = await Promise.all(around.map((key) => options.redis.hexists(key, doneField(message))));
+  return held.some((h) => h === 1) ? 'done' : null;
+}
+
 /** Claims a command ignored for its age; true when this call claimed it (it was never seen before). */
 export async function claimIgnored(message: IncomingMessage, options: IngressOptions): Promise<boolean> {
   const key = options.keys.event(message.target.network, message.eventId);
   const px = options.rememberMs ?? REMEMBER_MS;
-  return (await options.redis.set(key, IGNORED, 'PX', px, 'NX')) === 'OK';
+  const { around } = doneBuckets(options.keys, px, options.now?.() ?? Date.now());
+  return (await CLAIM_IGNORED.run(options.redis, [key, ...around], [IGNORED, px, doneField(message)])) === 1;
 }
 
 /**
- * Marks a claimed event done (remembered) or failed (forgotten, so a redelivery may run it), if still
- * ours; and acknowledges and removes its intake entry (stream KEYS[2], group ARGV[4], entry ARGV[5]),
- * when there is one, whoever holds the claim: the entry has been handled either way.
+ * Marks a claimed event done or failed, if still ours: done, its claim (KEYS[1]) goes and the event is
+ * remembered in the handled-events hash KEYS[2] (field ARGV[6], which expires at ARGV[3]); failed, its
+ * claim goes, so a redelivery may run it. And acknowledges and removes its intake entry (stream
+ * KEYS[3], group ARGV[4], entry ARGV[5]), when there is one, whoever holds the claim: the entry has
+ * been handled either way.
  */
 const RELEASE = `
 local released = 0
 if redis.call('GET', KEYS[1]) == ARGV[1] then
-  if ARGV[2] == 'done' then redis.call('SET', KEYS[1], 'done', 'PX', ARGV[3]) else redis.call('DEL', KEYS[1]) end
+  redis.call('DEL', KEYS[1])
+  if ARGV[2] == 'done' then
+    redis.call('HSET', KEYS[2], ARGV[6], 1)
+    redis.call('PEXPIREAT', KEYS[2], ARGV[3])
+  end
   released = 1
 end
 if ARGV[5] ~= '' then
-  redis.call('XACK', KEYS[2], ARGV[4], ARGV[5])
-  redis.call('XDEL', KEYS[2], ARGV[5])
+  redis.call('XACK', KEYS[3], ARGV[4], ARGV[5])
+  redis.call('XDEL', KEYS[3], ARGV[5])
 end
 return released`;
 const RELEASE_SCRIPT = new LuaScriptVarKeys(RELEASE);
 
 /**
- * Claims an event for handling: free, or (from the intake) claimed as taken or by a handler whose
- * intake entry this instance now holds because that handler's process is gone.
+ * Claims an event for handling: free and not handled before, or (from the intake) claimed as taken or
+ * by a handler whose intake entry this instance now holds because that handler's process is gone.
  */
 const CLAIM = `
 local v = redis.call('GET', KEYS[1])
+if v == false then ${IF_DONE(2, 'ARGV[4]', '0')} end
 if v == false or (ARGV[3] == '1' and (v == '${TAKEN}' or string.sub(v, 1, 11) == 'processing:')) then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return 1
 end
 return 0`;
-const CLAIM_SCRIPT = new LuaScript(CLAIM, 1);
+const CLAIM_SCRIPT = new LuaScript(CLAIM, 4);
 
 export async function admit(
   message: IncomingMessage,
@@ -123,33 +183,35 @@ export async function admit(
   if (dropped) return { admit: false, reason: dropped };
   const key = options.keys.event(message.target.network, message.eventId);
   const claim = `processing:${options.instanceId}`;
+  const field = doneField(message);
+  const rememberMs = options.rememberMs ?? REMEMBER_MS;
+  const clock = () => options.now?.() ?? Date.now();
   const claimed = await CLAIM_SCRIPT.run(
     options.redis,
-    [key],
-    [claim, String(options.claimMs ?? 120_000), admission?.fromIntake ? '1' : '0'],
+    [key, ...doneBuckets(options.keys, rememberMs, clock()).around],
+    [claim, String(options.claimMs ?? 120_000), admission?.fromIntake ? '1' : '0', field],
   );
   if (claimed !== 1) return { admit: false, reason: 'duplicate' };
-  const rememberMs = String(options.rememberMs ?? REMEMBER_MS);
   const entry = admission?.entry;
   // Only while the claim is still ours: if it lapsed and another instance took the event, that one decides.
-  const releaseKeys = entry ? [key, entry.stream] : [key];
-  const releaseArgs = (outcome: 'done' | 'failed') => [
-    claim,
-    outcome,
-    rememberMs,
-    entry?.group ?? '',
-    entry?.id ?? '',
-  ];
+  const releaseFor = (outcome: 'done' | 'failed') => {
+    const { into, expiresAt } = doneBuckets(options.keys, rememberMs, clock());
+    return {
+      keys: entry ? [key, into, entry.stream] : [key, into],
+      args: [claim, outcome, String(expiresAt), entry?.group ?? '', entry?.id ?? '', field],
+    };
+  };
   const released = () => {
     if (entry) entry.acknowledged = true;
   };
   return {
     admit: true,
     async release(outcome) {
-      await RELEASE_SCRIPT.run(options.redis, releaseKeys, releaseArgs(outcome));
+      const { keys, args } = releaseFor(outcome);
+      await RELEASE_SCRIPT.run(options.redis, keys, args);
       released();
     },
-    releaseStep: (outcome) => ({ lua: RELEASE, keys: releaseKeys, args: releaseArgs(outcome) }),
+    releaseStep: (outcome) => ({ lua: RELEASE, ...releaseFor(outcome) }),
     released,
   };
 }

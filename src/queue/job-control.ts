@@ -8,7 +8,7 @@ import type { JobControl, StageRequest, SubmitCommit, SubmitLookAhead } from '..
 import { traceOf } from '../observability/trace.ts';
 import type { RedisKeys } from '../redis/keys.ts';
 import type { ChatTarget, IncomingMessage, JobData, JobResult, JobStatusView } from '../types.ts';
-import { LOCK_MS, lockKey, releaseLock } from './image-lock.ts';
+import { forceLock, imageLock, releaseLock, takeLock } from './image-lock.ts';
 import { jobBaseId, jobId } from './job-id.ts';
 import { FINAL_STATES, jobView, storedJob } from './job-view.ts';
 import { prepareQueueJob, type QueueOutcome } from './queue-job.ts';
@@ -120,10 +120,9 @@ export function createJobControl(options: JobControlOptions): JobControl & {
     const queueing = await prepareQueueJob(
       queues.queue(data.stage, data.format),
       data,
-      { jobIndex: keys.jobIndex, lock: lockKey(keys, data), recentJobs: keys.recentJobs },
+      { jobIndex: keys.jobIndex, lock: imageLock(keys, data), recentJobs: keys.recentJobs },
       {
         claim: `${queueName(data.stage, data.format)} ${data.eventKey}`,
-        lockMs: LOCK_MS,
         // Jobs that fall off the recent list are forgotten by the index too (BullMQ drops them as well).
         keepRecent: options.keepRecent,
         takeOverFrom: takeOverFrom ?? lockedAs,
@@ -149,11 +148,11 @@ export function createJobControl(options: JobControlOptions): JobControl & {
 
   /** Takes the image's lock for a job, or says which job has it. */
   async function lock(request: StageRequest, id: string): Promise<void> {
-    const key = lockKey(keys, request);
-    if ((await redis.set(key, id, 'PX', LOCK_MS, 'NX')) === 'OK') return;
-    const holder = await redis.get(key);
-    if (holder !== null && holder !== id) await mustBeOver(request, holder);
-    await redis.set(key, id, 'PX', LOCK_MS);
+    const lock = imageLock(keys, request);
+    const holder = await takeLock(redis, lock, id);
+    if (holder === undefined) return;
+    await mustBeOver(request, holder);
+    await forceLock(redis, lock, id);
   }
 
   /** Looked-ahead reads, by the token handed out (see lookAhead). */
@@ -279,7 +278,7 @@ export function createJobControl(options: JobControlOptions): JobControl & {
           () => false, // it became active, or another cancel removed it first
         );
         if (removed) {
-          await releaseLock(redis, lockKey(keys, job.data), id);
+          await releaseLock(redis, imageLock(keys, job.data), id);
           return final;
         }
         if (!(await find(id))) return final;

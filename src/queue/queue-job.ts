@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.ts';
 import type { ScriptCall } from '../redis/script-batch.ts';
 import type { JobData } from '../types.ts';
+import { type ImageLock, LOCK_HOLDER } from './image-lock.ts';
 import type { StageQueue } from './stage-queues.ts';
 
 /** Why the script added nothing. */
@@ -27,20 +28,21 @@ export type QueueOutcome = QueueRefusal | { refused?: undefined; results: unknow
 
 export interface QueueJobKeys {
   jobIndex: string;
-  lock: string;
+  lock: ImageLock;
   recentJobs: string;
 }
 
 export interface QueueJobOptions {
   /** `<queue name> <event key>`: what the job index holds for this id. */
   claim: string;
-  lockMs: number;
   keepRecent: number;
   /** A lock holder known to be finished or gone: taken over if it still holds the lock. */
   takeOverFrom?: string | undefined;
 }
 
 const BULL_KEYS = addStandardJob.keys;
+/** BullMQ's keys, then the job index, the hash of image locks, the recent list, the lock's older key. */
+const OWN_KEYS = BULL_KEYS + 4;
 
 /** Refusals, before anything is written: the id is another event's, or another job holds the image. */
 const CHECKS = `
@@ -48,13 +50,13 @@ const CHECKS = `
   local id, claim = ARGV[4], ARGV[5]
   local held = redis.call('HGET', index, id)
   if held and held ~= claim then return {'id-taken'} end
-  local holder = redis.call('GET', lock)
+  local holder = ${LOCK_HOLDER('lock', 'ARGV[6]', `KEYS[${BULL_KEYS + 4}]`)}
   if holder and holder ~= id and holder ~= ARGV[9] then return {'busy', holder} end`;
 
 /** The id reserved for the event, the lock, the recent list (what falls off it leaves the index). */
 const WRITES = `
   if not held then redis.call('HSET', index, id, claim) end
-  redis.call('SET', lock, id, 'PX', ARGV[6])
+  redis.call('HSET', lock, ARGV[6], id)
   if redis.call('ZADD', recent, 'NX', ARGV[7], id) == 1 then
     local keep = tonumber(ARGV[8])
     local gone = redis.call('ZRANGE', recent, 0, -keep - 1)
@@ -79,7 +81,7 @@ export interface QueueStep {
 
 /** The queueing with steps: BullMQ's script as a function, the steps' results returned after its job id. */
 function scriptWithSteps(steps: readonly QueueStep[]): string {
-  let key = BULL_KEYS + 3;
+  let key = OWN_KEYS;
   let arg = 9;
   const calls = steps.map((step, i) => {
     const keys = step.keys.map((_, k) => `KEYS[${key + k + 1}]`).join(', ');
@@ -113,10 +115,7 @@ function scriptFor(steps: readonly QueueStep[]): LuaScript {
     .join('\n--\n');
   let script = withSteps.get(name);
   if (!script) {
-    script = new LuaScript(
-      scriptWithSteps(steps),
-      BULL_KEYS + 3 + steps.reduce((n, s) => n + s.keys.length, 0),
-    );
+    script = new LuaScript(scriptWithSteps(steps), OWN_KEYS + steps.reduce((n, s) => n + s.keys.length, 0));
     withSteps.set(name, script);
   }
   return script;
@@ -159,12 +158,12 @@ export async function prepareQueueJob(
 ): Promise<PreparedQueueing> {
   const bull = await bullArgs(queue, data);
   const bullKeys = bull.slice(0, BULL_KEYS) as string[];
-  const ourKeys = [keys.jobIndex, keys.lock, keys.recentJobs];
+  const ourKeys = [keys.jobIndex, keys.lock.hash, keys.recentJobs, keys.lock.legacyKey];
   const args = [
     ...bull.slice(BULL_KEYS),
     data.jobId,
     options.claim,
-    options.lockMs,
+    keys.lock.field,
     data.createdAt,
     options.keepRecent,
     options.takeOverFrom ?? '',

@@ -2,8 +2,13 @@
 // prefix, so several deployments can share a server and a Cluster hash tag (`{vmops}`) keeps them on
 // one slot.
 export interface RedisKeys {
-  /** String: claim on a chat event (`processing` while handled, `done` after). */
+  /** String: claim on a chat event (`taken` in the intake, `processing:<instance>` while handled, `ignored:old`). */
   event(network: string, eventId: string): string;
+  /**
+   * Hash: `<network>:<eventId>` → 1 for the chat events handled in one period of the time they are
+   * remembered (`bucket`: the time divided by it), which expires when they need no longer be.
+   */
+  eventsDone(bucket: number): string;
   /** Hash: job id → `<stage> <eventKey>`: which queue holds it, and which chat event reserved the id. */
   jobIndex: string;
   /** Sorted set: job ids by creation time, for `jobs`. */
@@ -40,7 +45,9 @@ export interface RedisKeys {
   deployments(product: string, version: string): string;
   /** Set: formats of a version that have an image. */
   formats(product: string, version: string): string;
-  /** String: the job working on an image (or version and cloud) now: one stage job at a time. */
+  /** Hash: `<product>:<version>:<what>` → the job working on that image (or version and cloud) now: one stage job at a time. */
+  busyImages: string;
+  /** String: the same lock as bots before the hash kept it, one key per image (read and released only). */
   busy(product: string, version: string, what: string): string;
   /** Stream: lifecycle events (built, passed, published, deployed, revoked, …) for subscribers. */
   lifecycle: string;
@@ -83,6 +90,7 @@ export interface RedisKeys {
 export function redisKeys(prefix: string): RedisKeys {
   return {
     event: (network, eventId) => `${prefix}:event:${network}:${eventId}`,
+    eventsDone: (bucket) => `${prefix}:events-done:${bucket}`,
     jobIndex: `${prefix}:job-index`,
     recentJobs: `${prefix}:recent-jobs`,
     statusMessages: `${prefix}:status-messages`,
@@ -98,6 +106,7 @@ export function redisKeys(prefix: string): RedisKeys {
     legacySpellingsIndexed: `${prefix}:legacy-spellings-indexed`,
     deployments: (product, version) => `${prefix}:deployments:${product}:${version}`,
     formats: (product, version) => `${prefix}:formats:${product}:${version}`,
+    busyImages: `${prefix}:busy`,
     busy: (product, version, what) => `${prefix}:busy:${product}:${version}:${what}`,
     lifecycle: `${prefix}:lifecycle`,
     report: (jobId) => `${prefix}:report:${jobId}`,

@@ -22,7 +22,7 @@ import { asVmopsError, VmopsError } from '../errors.ts';
 import { traceOf } from '../observability/trace.ts';
 import { announceAgent } from '../queue/agent-presence.ts';
 import { encodeFailure } from '../queue/failure-reason.ts';
-import { lockKey, releaseLock } from '../queue/image-lock.ts';
+import { imageLock, releaseLock } from '../queue/image-lock.ts';
 import { configuredFormats, queueRoutes } from '../queue/stage-queues.ts';
 import { connectRedis, type RedisTarget } from '../redis/connect.ts';
 import type { RedisKeys } from '../redis/keys.ts';
@@ -185,7 +185,7 @@ export async function startStageWorkers(options: StageWorkerOptions): Promise<St
       return await runJob(job, signal);
     } finally {
       // Whatever happened, the image is free for the next job, and the job ended here.
-      await releaseLock(commands, lockKey(keys, job.data), job.data.jobId).catch(() => undefined);
+      await releaseLock(commands, imageLock(keys, job.data), job.data.jobId).catch(() => undefined);
       records.end(job.data.jobId);
     }
   }

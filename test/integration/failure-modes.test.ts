@@ -3,7 +3,7 @@
 // races, job id collisions, config leaks to guests, commands that need an approval.
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { admit } from '../../src/pipeline/ingress.ts';
+import { admit, eventState } from '../../src/pipeline/ingress.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
 import { type Engine, startEngine, testConfig } from '../helpers/engine.ts';
 import { message } from '../helpers/fake-chat.ts';
@@ -39,7 +39,7 @@ describe('ingress claims', () => {
     await second.release('done');
     // The dead handler waking up late cannot undo the live one's decision.
     await first.release('failed');
-    expect(await redis.get(keys.event('fake', event.eventId))).toBe('done');
+    expect(await eventState(event, { redis, keys })).toBe('done');
     expect((await admit(event, options('third-bot'))).admit).toBe(false);
   });
 

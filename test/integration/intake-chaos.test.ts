@@ -23,6 +23,7 @@ import { SlackAdapter } from '../../adapters/slack/adapter.ts';
 import type { Config } from '../../config/schema.ts';
 import { type BotCore, startBotCore } from '../../src/app/bot-core.ts';
 import { repoRoot } from '../../src/app/config-load.ts';
+import { eventState } from '../../src/pipeline/ingress.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
 import { type StageWorkers, startStageWorkers } from '../../src/worker/stage-worker.ts';
 import { type BotProcess, startBotProcess } from '../helpers/bot-process.ts';
@@ -181,7 +182,14 @@ async function eachRanOnce(w: World, core: BotCore, eventIds: string[]): Promise
   const starts = await startsPerJob(core.audit);
   expect(jobs.map((id) => starts.get(id) ?? 0)).toEqual(jobs.map(() => 1));
   // Every event is remembered as handled: no later redelivery can run it again.
-  const claims = await Promise.all(eventIds.map((id) => w.redis.get(keys.event('slack', id))));
+  const claims = await Promise.all(
+    eventIds.map((eventId) =>
+      eventState(
+        { eventId, target: { network: 'slack', room: '', isDirect: false } },
+        { redis: w.redis, keys },
+      ),
+    ),
+  );
   expect(claims).toEqual(eventIds.map(() => 'done'));
   return jobs;
 }
