@@ -103,7 +103,12 @@ export function shapeOf(output: string): string[] {
     .split('\n')
     .map((line) =>
       line
-        .replaceAll(/\b(?=[a-z0-9]*\d)[a-z0-9]{8}\b/g, '<job>')
+        // A job id: 8 characters with a digit, or (a quarter of them have none) in the id's alphabet
+        // before a format's suffix or after the word job, status, cancel or log.
+        .replaceAll(
+          /\b(?:(?=[a-z0-9]*\d)[a-z0-9]{8}|[a-km-np-z2-9]{8}(?=-[a-z])|(?<=\b(?:job|status|cancel|log) )[a-km-np-z2-9]{8})\b/g,
+          '<job>',
+        )
         .replaceAll(/\br-[a-z0-9]{6}\b/g, '<request>')
         .replaceAll(/\/login\/[A-Za-z0-9_-]{20,}/g, '/login/<token>')
         .replaceAll(/\/\/127\.0\.0\.1:\d+/g, '//127.0.0.1:<port>')
