@@ -230,14 +230,22 @@ export async function handleMessage(
   let command = 'unknown';
   let commit: CommandCommit | undefined;
   try {
-    const head = readCommand(text, deps.registry, deps.config.bot.maxCommandLength);
-    if (!head.ok) throw head.error;
-    command = head.value.spec.name;
-    clog = clog.child({ command });
-    authorize(principal, head.value.spec, deps.config.policy);
-    const parsed = bindCommand(head.value, deps.vocabulary, deps.registry);
-    if (!parsed.ok) throw parsed.error;
-    const { spec, args } = parsed.value;
+    // Read, allowed and bound already when looked ahead for (the same text, person and config).
+    let parsed = ahead?.bound;
+    if (parsed) {
+      command = parsed.spec.name;
+      clog = clog.child({ command });
+    } else {
+      const head = readCommand(text, deps.registry, deps.config.bot.maxCommandLength);
+      if (!head.ok) throw head.error;
+      command = head.value.spec.name;
+      clog = clog.child({ command });
+      authorize(principal, head.value.spec, deps.config.policy);
+      const bound = bindCommand(head.value, deps.vocabulary, deps.registry);
+      if (!bound.ok) throw bound.error;
+      parsed = bound.value;
+    }
+    const { spec, args } = parsed;
     const looked = ahead?.matches(spec.name, args) ? ahead : undefined;
     const needsApproval = await (looked?.approval ??
       approvalReason(spec.name, args, deps.config, deps.catalog));
@@ -250,7 +258,7 @@ export async function handleMessage(
       if (plan.acts === 'queue') await deps.jobs.check(plan.requests);
       const reply = await deps.approvals.request({
         command: spec.name,
-        text: parsed.value.text,
+        text: parsed.text,
         args,
         reason: needsApproval,
         requester: principal,
@@ -270,7 +278,7 @@ export async function handleMessage(
         });
       }
       result = await spec.run(
-        contextFor(deps, principal, message, parsed.value.text, clog, looked?.submit, commit),
+        contextFor(deps, principal, message, parsed.text, clog, looked?.submit, commit),
         args,
       );
     }

@@ -3,18 +3,27 @@
 // and what the lifecycle gates say, and whether the policy wants an approval, in the same round trip
 // as its admission instead of one after. Nothing is written here and nothing is said: whatever is
 // wrong with the command (unknown, not allowed, bad arguments) is left for the pipeline to find again
-// and answer, once the event is admitted. An event that is not admitted only cost a few reads.
+// and answer, once the event is admitted. An event that is not admitted only cost a few reads. A
+// command looked ahead for is read, allowed and bound once: the pipeline takes it from here.
 import type { Config } from '../../config/schema.ts';
 import { approvalReason } from '../approvals/approval-policy.ts';
 import { argsKey } from '../approvals/approval-rules.ts';
 import type { CommandRegistry } from '../grammar/command-registry.ts';
-import type { BoundArgs, CatalogReader, JobControl, SubmitLookAhead } from '../grammar/command-spec.ts';
+import type {
+  BoundArgs,
+  CatalogReader,
+  JobControl,
+  ParsedCommand,
+  SubmitLookAhead,
+} from '../grammar/command-spec.ts';
 import { bindCommand, readCommand } from '../grammar/parse-command.ts';
 import type { Vocabulary } from '../grammar/vocabulary.ts';
 import { authorize } from '../people/authorize.ts';
 import type { IncomingMessage, Principal } from '../types.ts';
 
 export interface LookAhead {
+  /** The command as read, allowed and bound here (the pipeline takes it instead of doing it again). */
+  bound: ParsedCommand;
   /** The approval gate's answer for this command, when `matches`. */
   approval: Promise<string | undefined>;
   /** The job reads, for `JobControl.submit`. */
@@ -51,6 +60,7 @@ export function lookAhead(
     approval.catch(() => undefined); // unused when the event is not admitted: the pipeline asks again if it is
     const key = argsKey(args);
     return {
+      bound: bound.value,
       approval,
       submit: deps.jobs.lookAhead(plan.requests, message),
       matches: (command, bound) => command === spec.name && argsKey(bound) === key,
