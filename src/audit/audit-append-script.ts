@@ -1,6 +1,6 @@
 // The append as Lua: alone, or followed in the same script by another module's step that runs only
 // when the entry was appended (the pipeline releases a command's event claim this way).
-import { LuaScript } from '../redis/lua-script.ts';
+import { composedScript, LuaScript } from '../redis/lua-script.ts';
 
 /**
  * Appends if the head is still ARGV[1] and the sequence number ARGV[4] - 1: {1, id}; else {0, the head
@@ -47,14 +47,10 @@ if done[1] == 1 then after(keys, args) end
 return done`;
 }
 
-/** The combined scripts, by the Lua of their step and its number of keys. */
-const appendThenScripts = new Map<string, LuaScript>();
+/** The append followed by `step` (one script per step's Lua and number of keys). */
 export function appendThenScript(step: AfterAppend): LuaScript {
-  const name = `${step.keys.length}\n${step.lua}`;
-  let script = appendThenScripts.get(name);
-  if (!script) {
-    script = new LuaScript(appendThen(step.lua), 3 + step.keys.length);
-    appendThenScripts.set(name, script);
-  }
-  return script;
+  return composedScript(
+    `append then\n${step.keys.length}\n${step.lua}`,
+    () => new LuaScript(appendThen(step.lua), 3 + step.keys.length),
+  );
 }

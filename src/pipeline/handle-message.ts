@@ -124,18 +124,17 @@ export async function handleMessage(
 ): Promise<HandledMessage> {
   const text = commandText(message, deps.config.bot.name);
   if (text === undefined) return IGNORED;
+  const principal = deps.identities(message.target.network, message.sender);
   const log = deps.log.child({
     adapter: message.target.network,
     eventId: message.eventId,
     account: message.sender.id,
+    person: principal.id,
     trace: traceOfEvent(message.target.network, message.eventId),
   });
-  const principal = deps.identities(message.target.network, message.sender);
   const throttle = (): Promise<{ allowed: boolean; reply?: string | undefined } | undefined> =>
     deps.throttle?.check(principal.id, message.target.network).catch((error: unknown) => {
-      log
-        .child({ person: principal.id })
-        .warn({ err: error }, 'throttle unavailable; the command is let through');
+      log.warn({ err: error }, 'throttle unavailable; the command is let through');
       return { allowed: true, reply: undefined };
     }) ?? Promise.resolve(undefined);
   // An entry of the intake was claimed when it was taken in, so its claim is all but certain: the
@@ -169,7 +168,7 @@ export async function handleMessage(
       () => log.info({ tone: reply.tone }, 'reply sent'),
       (error: unknown) => log.warn({ err: error }, 'reply failed'),
     );
-  let clog = log.child({ person: principal.id });
+  let clog = log;
   const hidden = message.sender.hiddenBecause;
   if (hidden && deps.firstHiddenSender) {
     // A guest whoever it is: the room hears once why, before the first refusal.

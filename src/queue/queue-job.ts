@@ -8,7 +8,7 @@ import { Job } from 'bullmq';
 // BullMQ's script source, the one its own `Queue.add` runs (6.x keeps it here; pinned by package.json).
 import { addStandardJob } from 'bullmq/dist/esm/scripts/addStandardJob-9.js';
 import type { Redis } from 'ioredis';
-import { LuaScript } from '../redis/lua-script.ts';
+import { composedScript, LuaScript } from '../redis/lua-script.ts';
 import type { ScriptCall } from '../redis/script-batch.ts';
 import type { JobData } from '../types.ts';
 import { type ImageLock, LOCK_HOLDER } from './image-lock.ts';
@@ -107,18 +107,15 @@ local added = bull({${bullKeys}}, {ARGV[1], ARGV[2], ARGV[3]})
 return {'queued', added, unpack(results)}`;
 }
 
-/** The scripts with steps, by their steps' Lua and sizes. */
-const withSteps = new Map<string, LuaScript>();
+/** The queueing with these steps (one script per steps' Lua and sizes). */
 function scriptFor(steps: readonly QueueStep[]): LuaScript {
   const name = steps
     .map((s) => `${s.keys.length} ${s.args.length} ${s.guard ? 1 : 0}\n${s.lua}`)
     .join('\n--\n');
-  let script = withSteps.get(name);
-  if (!script) {
-    script = new LuaScript(scriptWithSteps(steps), OWN_KEYS + steps.reduce((n, s) => n + s.keys.length, 0));
-    withSteps.set(name, script);
-  }
-  return script;
+  return composedScript(
+    `queue job\n${name}`,
+    () => new LuaScript(scriptWithSteps(steps), OWN_KEYS + steps.reduce((n, s) => n + s.keys.length, 0)),
+  );
 }
 
 /** BullMQ's keys and arguments for adding `data` to `queue` as `Queue.add` would (default job options included). */

@@ -49,6 +49,22 @@ export class LuaScript {
   }
 }
 
+/** Scripts composed of parts (another module's step inlined), by what they were made of. */
+const composed = new Map<string, LuaScript | LuaScriptVarKeys>();
+
+/**
+ * A script composed of parts: made by `make` the first time `name` (the parts: their Lua, sizes, kind)
+ * is asked for, then the same one, so each is sent whole to a server once.
+ */
+export function composedScript<S extends LuaScript | LuaScriptVarKeys>(name: string, make: () => S): S {
+  let script = composed.get(name) as S | undefined;
+  if (!script) {
+    script = make();
+    composed.set(name, script);
+  }
+  return script;
+}
+
 /**
  * A script whose number of keys varies from call to call: one script on the server, given its number
  * of keys with each call, as EVAL takes it (ioredis' `defineCommand` without `numberOfKeys`).

@@ -5,7 +5,7 @@
 // what it wrote before failing. The audit trail sends the appends that wait behind one another this
 // way (group commit, audit-trail.ts).
 import type { Redis } from 'ioredis';
-import { type LuaScript, LuaScriptVarKeys } from './lua-script.ts';
+import { composedScript, type LuaScript, LuaScriptVarKeys } from './lua-script.ts';
 
 type Arg = string | number | Buffer;
 
@@ -50,17 +50,12 @@ end
 return results`;
 }
 
-/** The batch scripts, by the names of the scripts they hold. */
-const batches = new Map<string, LuaScriptVarKeys>();
-
+/** The batch of these scripts (one per set of scripts, in their order). */
 function batchFor(scripts: readonly LuaScript[]): LuaScriptVarKeys {
-  const name = scripts.map((script) => script.name).join(' ');
-  let batch = batches.get(name);
-  if (!batch) {
-    batch = new LuaScriptVarKeys(batchLua(scripts));
-    batches.set(name, batch);
-  }
-  return batch;
+  return composedScript(
+    `batch\n${scripts.map((script) => script.name).join(' ')}`,
+    () => new LuaScriptVarKeys(batchLua(scripts)),
+  );
 }
 
 /**
