@@ -176,14 +176,21 @@ export class AuditTrail {
     let { hash: prev, seq } = this.#head;
     const at = new Date(this.#now()).toISOString();
     const keys = [this.#keys.audit, this.#keys.auditHead, this.#keys.auditSeq];
-    const built = batch.map((waiting) => {
-      seq += 1;
-      const hash = this.#hash(prev, canonical(waiting.fact, at, seq));
+    const built = batch.flatMap((waiting) => {
+      const hash = this.#hash(prev, canonical(waiting.fact, at, seq + 1));
       const stored = Buffer.from(hash, 'hex').toString('base64url');
-      const args = [prev, compact(waiting.fact, at), hash, seq, prev.slice(0, LINK_CHARS), stored];
-      prev = hash;
-      return { waiting, hash, seq, script: waiting.build({ lua: APPEND, keys, args }) };
+      const args = [prev, compact(waiting.fact, at), hash, seq + 1, prev.slice(0, LINK_CHARS), stored];
+      try {
+        const script = waiting.build({ lua: APPEND, keys, args });
+        seq += 1;
+        prev = hash;
+        return [{ waiting, hash, seq, script }];
+      } catch (error) {
+        waiting.reject(error); // its script could not be made: only it fails
+        return [];
+      }
     });
+    if (built.length === 0) return [];
     const answers = await runScripts(
       this.#redis,
       built.map((b) => b.script),

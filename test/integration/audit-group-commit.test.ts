@@ -84,6 +84,21 @@ describe('audit group commit', () => {
     expect(await audit.verify()).toEqual({ ok: true, checked: 4 });
   });
 
+  it('fails only the append whose script could not be made', async () => {
+    const { redis, keys, audit } = trail();
+    const results = await Promise.allSettled([
+      audit.append(fact('entry 0')),
+      audit.append(fact('entry 1')),
+      audit.appendIn(fact('entry unmade'), () => {
+        throw new Error('no script for this one');
+      }),
+      audit.append(fact('entry 2')),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(await summaries(redis, keys.audit)).toEqual(['entry 0', 'entry 1', 'entry 2']);
+    expect(await audit.verify()).toEqual({ ok: true, checked: 3 });
+  });
+
   it('resolves an append whose script stopped before it with its answer, and appends the rest', async () => {
     const { redis, keys, audit } = trail();
     const results = await Promise.all([
