@@ -301,8 +301,8 @@ export async function startBotCore(options: {
     audit,
     reply: send,
     announce: (jobId, target) => notifier.announce(jobId, target),
-    reserveInScript: (jobId, target) => {
-      const { step, reservation } = notifier.reservationStep(jobId, target);
+    reserveInScript: (jobId, target, data) => {
+      const { step, reservation } = notifier.reservationStep(jobId, target, data);
       return {
         step,
         reserved: (reserved) => notifier.announceReserved(jobId, reservation, reserved),

@@ -13,9 +13,9 @@
 // thread-details and job-details (what a finished job leaves in its thread), notifier-types.
 import { EventEmitter } from 'node:events';
 import { isRetryable } from '../chat/send-failure.ts';
-import { FINAL_STATES } from '../queue/job-view.ts';
+import { FINAL_STATES, jobView } from '../queue/job-view.ts';
 import { renderStatus } from '../render/status-message.ts';
-import type { ChatAdapter, ChatTarget, JobStatusView, MessageRef, Reply } from '../types.ts';
+import type { ChatAdapter, ChatTarget, JobData, JobStatusView, MessageRef, Reply } from '../types.ts';
 import type { NotifierEvents, NotifierOptions, Tracked } from './notifier-types.ts';
 import { followQueueEvents, type QueueEventFeed } from './queue-event-feed.ts';
 import {
@@ -49,6 +49,11 @@ export class Notifier extends EventEmitter<NotifierEvents> {
   readonly #reserving = new Set<string>();
   /** Posts this instance has queued, by job (for `posted`). */
   readonly #posts = new Map<string, Promise<void>>();
+  /**
+   * Jobs this instance just queued, as they were queued, until their status message is drawn or they
+   * move on: the first post shows this view instead of reading the job back (one script less a command).
+   */
+  readonly #queuedView = new Map<string, JobStatusView>();
   /** A renewal of the lease is under way (the next tick skips rather than overlap it). */
   #renewing = false;
 
@@ -66,7 +71,9 @@ export class Notifier extends EventEmitter<NotifierEvents> {
       queues,
       redisUrl,
       redis,
-      (jobId) => {
+      (jobId, event) => {
+        // A job that moved on is drawn from Redis from now on, not as it was queued.
+        if (event !== 'waiting') this.#queuedView.delete(jobId);
         this.emit('job', jobId);
         this.touch(jobId);
       },
@@ -99,9 +106,12 @@ export class Notifier extends EventEmitter<NotifierEvents> {
   reservationStep(
     jobId: string,
     target: ChatTarget,
+    queued?: JobData,
   ): { step: { lua: string; keys: string[]; args: string[] }; reservation: Reservation } {
     const reservation = this.#reservation(jobId, target);
     this.#reserving.add(jobId); // until announceReserved: its queue event may come first
+    // `queued`: the job as the same script queues it, shown by the first post unless it moves on first.
+    if (queued) this.#queuedView.set(jobId, jobView({ data: queued, progress: 0 }, 'waiting'));
     return { step: this.#leases.reserveStep(jobId, reservation), reservation };
   }
 
@@ -113,6 +123,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
   /** Forgets a `reservationStep` whose script did not run it. */
   reservationDropped(jobId: string): void {
     this.#reserving.delete(jobId);
+    this.#queuedView.delete(jobId);
   }
 
   #reservation(jobId: string, target: ChatTarget): Reservation {
@@ -123,6 +134,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
   #reserved(jobId: string, reservation: Reservation, reserved: boolean): void {
     if (!reserved) {
       this.#reserving.delete(jobId);
+      this.#queuedView.delete(jobId);
       return;
     }
     this.#settled.delete(jobId); // a retried job is open again
@@ -150,7 +162,10 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     this.#posting.add(jobId);
     let shown: { reply: Reply; state: JobStatusView['state']; trace: string | undefined } | undefined;
     const content = async (): Promise<Reply> => {
-      const view = await this.#options.getJob(jobId);
+      // As it was queued, when nothing has happened to it since; else as Redis has it now.
+      const queued = this.#queuedView.get(jobId);
+      this.#queuedView.delete(jobId);
+      const view = queued ?? (await this.#options.getJob(jobId));
       if (!view) throw new NoJob(jobId);
       const reply = renderStatus(view, this.#now(), this.#options.jobUrl?.(jobId));
       shown = { reply, state: view.state, trace: view.trace };
@@ -179,6 +194,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
       })
       .catch(async (error: unknown) => {
         this.#posting.delete(jobId);
+        this.#queuedView.delete(jobId);
         if (this.#closed && !(error instanceof NoJob)) return; // stopping: another instance takes it over
         await this.#leases.release(jobId);
         if (error instanceof NoJob) return;

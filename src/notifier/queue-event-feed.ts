@@ -1,6 +1,7 @@
 // Every stage queue's events (from any worker, through Redis), as one callback per job that moved:
-// started, progressed, finished, failed, removed, waiting again or stalled. The notifier redraws the
-// job's status message from Redis on each, so which event it was does not matter.
+// started, progressed, finished, failed, removed, waiting (queued, or again) or stalled. The notifier
+// redraws the job's status message from Redis on each; the event's name tells a job just queued
+// (`waiting`) from one that moved on.
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -9,6 +10,7 @@ import { bullConnection, type RedisTarget } from '../redis/connect.ts';
 import { bullmqVersionChecked } from '../redis/redis-version.ts';
 
 const QUEUE_EVENTS = ['active', 'progress', 'completed', 'failed', 'removed', 'waiting', 'stalled'] as const;
+export type QueueEventName = (typeof QUEUE_EVENTS)[number];
 
 export interface QueueEventFeed {
   close(): Promise<void>;
@@ -19,7 +21,7 @@ export async function followQueueEvents(
   queues: StageQueues,
   redisUrl: RedisTarget,
   redis: Redis,
-  onJob: (jobId: string) => void,
+  onJob: (jobId: string, event: QueueEventName) => void,
   log: Logger,
 ): Promise<QueueEventFeed> {
   // The version is read once here, not once per queue's events (issue 17).
@@ -30,8 +32,9 @@ export async function followQueueEvents(
       new QueueEvents(name, { connection: connection.connection, prefix: queues.prefix, skipVersionCheck }),
   );
   for (const events of feeds) {
-    const touch = ({ jobId }: { jobId: string }) => onJob(jobId);
-    for (const name of QUEUE_EVENTS) events.on(name, touch as never);
+    for (const name of QUEUE_EVENTS) {
+      events.on(name, (({ jobId }: { jobId: string }) => onJob(jobId, name)) as never);
+    }
     events.on('error', (error) => log.warn({ err: error }, 'queue events error'));
   }
   const close = async () => {

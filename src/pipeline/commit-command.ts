@@ -7,6 +7,7 @@
 import type { AuditFact, AuditTrail } from '../audit/audit-trail.ts';
 import type { SubmitCommit } from '../grammar/command-spec.ts';
 import type { QueueOutcome, QueueStep } from '../queue/queue-job.ts';
+import type { JobData } from '../types.ts';
 
 /** The status message's reservation as a step, and what to do once its script ran or did not. */
 export interface ReservationInScript {
@@ -28,7 +29,8 @@ export function commitCommand(parts: {
   fact(jobId: string): AuditFact;
   /** The release of the event's claim. */
   release: QueueStep;
-  reserve(jobId: string): ReservationInScript;
+  /** The reservation of the status message of the job `data` (as it is queued). */
+  reserve(jobId: string, data: JobData): ReservationInScript;
 }): CommandCommit {
   let committed: string | undefined;
   return {
@@ -36,7 +38,7 @@ export function commitCommand(parts: {
       return committed;
     },
     async attempt(jobId, queueing) {
-      const reservation = parts.reserve(jobId);
+      const reservation = parts.reserve(jobId, queueing.data);
       let outcome: QueueOutcome | undefined;
       try {
         outcome = await parts.audit.appendIn<QueueOutcome>(parts.fact(jobId), (append) => {

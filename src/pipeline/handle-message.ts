@@ -31,7 +31,7 @@ import type { OnCallDesk } from '../oncall/oncall-desk.ts';
 import { accessFor, authorize, mayRun } from '../people/authorize.ts';
 import type { Identities } from '../people/identify.ts';
 import type { AgentInfo } from '../queue/agent-presence.ts';
-import type { ChatTarget, IncomingMessage, Principal, Reply } from '../types.ts';
+import type { ChatTarget, IncomingMessage, JobData, Principal, Reply } from '../types.ts';
 import type { AwayNotices } from './away-notices.ts';
 import { type CommandCommit, commitCommand, type ReservationInScript } from './commit-command.ts';
 import { hiddenSenderNotice } from './hidden-sender-notice.ts';
@@ -58,8 +58,11 @@ export interface PipelineDeps {
   reply(target: ChatTarget, reply: Reply): Promise<unknown>;
   /** Posts the status message of a job just queued. */
   announce(jobId: string, target: ChatTarget): Promise<void>;
-  /** A job's status message reserved in the script that queues it, then posted (see commit-command.ts). */
-  reserveInScript?(jobId: string, target: ChatTarget): ReservationInScript;
+  /**
+   * A job's status message reserved in the script that queues it, then posted (see commit-command.ts);
+   * `data`: the job as queued, which its first post shows unless it moved on meanwhile.
+   */
+  reserveInScript?(jobId: string, target: ChatTarget, data: JobData): ReservationInScript;
   /** Web console sign-in links, for `login`. */
   logins?: CommandContext['logins'];
   /** Whether a room whose senders the network hides is to be told why now (once per room, hidden-sender-notice.ts). */
@@ -273,7 +276,7 @@ export async function handleMessage(
           audit: deps.audit,
           fact: (jobId) => commandFact({ outcome: 'done', jobs: [jobId] }, undefined),
           release: verdict.releaseStep('done'),
-          reserve: (jobId) => reserveInScript(jobId, message.target),
+          reserve: (jobId, data) => reserveInScript(jobId, message.target, data),
         });
       }
       result = await spec.run(

@@ -143,6 +143,8 @@ async function bullArgs(queue: StageQueue, data: JobData): Promise<(string | Buf
 
 /** A job ready to be queued: the script that queues it with some steps, and how to read its answer. */
 export interface PreparedQueueing {
+  /** The job to be queued. */
+  readonly data: JobData;
   withSteps(steps: readonly QueueStep[]): ScriptCall & { outcome(result: unknown): QueueOutcome };
 }
 
@@ -166,6 +168,7 @@ export async function prepareQueueJob(
     options.takeOverFrom ?? '',
   ];
   return {
+    data,
     withSteps: (steps) => ({
       script: scriptFor(steps),
       keys: [...bullKeys, ...ourKeys, ...steps.flatMap((s) => s.keys)],

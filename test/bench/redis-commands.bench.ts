@@ -71,7 +71,8 @@ Redis.prototype.sendCommand = function (this: Redis, ...args: Parameters<Redis['
 
 function partOf(stack: string): Part {
   if (/Intake\.take/.test(stack)) return 'take';
-  if (/src\/outbox\//.test(stack)) return 'delivery';
+  // The outbox's sends, and the reference written once the status message is posted.
+  if (/src\/outbox\/|\brecordPosted\b/.test(stack)) return 'delivery';
   if (/queue-events/.test(stack)) return 'listener';
   return 'hot';
 }

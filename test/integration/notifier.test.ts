@@ -51,6 +51,33 @@ describe('notifier', () => {
     expect(status?.versions.length).toBeLessThanOrEqual(2 + Math.floor(ranFromPost / 300));
   });
 
+  it('draws a status message when it goes out: a job that ran while its post waited shows how it ended', async () => {
+    // Sends into the room are held: the post of the status message waits behind a reply.
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    class HeldChat extends FakeChat {
+      override async send(...args: Parameters<FakeChat['send']>) {
+        await held;
+        return super.send(...args);
+      }
+    }
+    const chat = new HeldChat();
+    engine = await startEngine({ chat });
+    const core = engine.core;
+    void core.handle(message('whoami'));
+    const { jobs } = await core.handle(message('build 2.6 kvm'));
+    await until(async () => (await core.jobs.get(jobs[0] ?? ''))?.state === 'succeeded', {
+      what: 'the job to succeed while its status message waits',
+    });
+    release();
+    await core.notifier.whenSettled(jobs);
+    const status = chat.sent.find((m) => m.versions[0]?.text.includes('build cernvm 2.6 kvm'));
+    // Not "queued" first and then edited: the post shows the job as it is when it goes out.
+    expect(status?.versions.map((v) => v.text.slice(0, 1))).toEqual(['✅']);
+  });
+
   it('remembers only the newest settled jobs, and still answers whenSettled for older ones', async () => {
     engine = await startEngine({ settledKept: 2 });
     const { jobs } = await engine.core.handle(message('build 2.6 kvm vmware xen hyperv'));
