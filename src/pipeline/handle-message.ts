@@ -248,8 +248,7 @@ export async function handleMessage(
       parsed = bound.value;
     }
     const { spec, args } = parsed;
-    const looked = ahead?.matches(spec.name, args) ? ahead : undefined;
-    const needsApproval = await (looked?.approval ??
+    const needsApproval = await (ahead?.approval ??
       approvalReason(spec.name, args, deps.config, deps.catalog));
     let result: CommandOutcome;
     if (needsApproval) {
@@ -271,7 +270,7 @@ export async function handleMessage(
     } else {
       // A command of one job (looked ahead) ends in the script that queues it (commit-command.ts).
       const reserveInScript = deps.reserveInScript;
-      if (looked?.submit?.requests.length === 1 && reserveInScript) {
+      if (ahead?.submit?.requests.length === 1 && reserveInScript) {
         commit = commitCommand({
           audit: deps.audit,
           fact: (jobId) => commandFact({ outcome: 'done', jobs: [jobId] }, undefined),
@@ -280,7 +279,7 @@ export async function handleMessage(
         });
       }
       result = await spec.run(
-        contextFor(deps, principal, message, parsed.text, clog, looked?.submit, commit),
+        contextFor(deps, principal, message, parsed.text, clog, ahead?.submit, commit),
         args,
       );
     }

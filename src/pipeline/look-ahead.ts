@@ -7,15 +7,8 @@
 // command looked ahead for is read, allowed and bound once: the pipeline takes it from here.
 import type { Config } from '../../config/schema.ts';
 import { approvalReason } from '../approvals/approval-policy.ts';
-import { argsKey } from '../approvals/approval-rules.ts';
 import type { CommandRegistry } from '../grammar/command-registry.ts';
-import type {
-  BoundArgs,
-  CatalogReader,
-  JobControl,
-  ParsedCommand,
-  SubmitLookAhead,
-} from '../grammar/command-spec.ts';
+import type { CatalogReader, JobControl, ParsedCommand, SubmitLookAhead } from '../grammar/command-spec.ts';
 import { bindCommand, readCommand } from '../grammar/parse-command.ts';
 import type { Vocabulary } from '../grammar/vocabulary.ts';
 import { authorize } from '../people/authorize.ts';
@@ -24,12 +17,10 @@ import type { IncomingMessage, Principal } from '../types.ts';
 export interface LookAhead {
   /** The command as read, allowed and bound here (the pipeline takes it instead of doing it again). */
   bound: ParsedCommand;
-  /** The approval gate's answer for this command, when `matches`. */
+  /** The approval gate's answer for this command. */
   approval: Promise<string | undefined>;
   /** The job reads, for `JobControl.submit`. */
   submit: SubmitLookAhead | undefined;
-  /** Whether the command the pipeline bound is the one looked ahead for. */
-  matches(command: string, args: BoundArgs): boolean;
 }
 
 export interface LookAheadDeps {
@@ -58,12 +49,10 @@ export function lookAhead(
     if (plan?.acts !== 'queue' || !deps.jobs.lookAhead) return undefined;
     const approval = approvalReason(spec.name, args, deps.config, deps.catalog);
     approval.catch(() => undefined); // unused when the event is not admitted: the pipeline asks again if it is
-    const key = argsKey(args);
     return {
       bound: bound.value,
       approval,
       submit: deps.jobs.lookAhead(plan.requests, message),
-      matches: (command, bound) => command === spec.name && argsKey(bound) === key,
     };
   } catch {
     return undefined; // refused (not allowed): the pipeline says so

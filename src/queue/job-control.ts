@@ -11,7 +11,7 @@ import type { ChatTarget, IncomingMessage, JobData, JobResult, JobStatusView } f
 import { forceLock, imageLock, releaseLock, takeLock } from './image-lock.ts';
 import { jobBaseId, jobId } from './job-id.ts';
 import { FINAL_STATES, jobView, storedJob } from './job-view.ts';
-import { prepareQueueJob, type QueueOutcome } from './queue-job.ts';
+import { prepareQueueJob } from './queue-job.ts';
 import { readJob } from './read-job.ts';
 import { queueName, type StageQueues } from './stage-queues.ts';
 import { unknownJob } from './unknown-job.ts';
@@ -130,12 +130,7 @@ export function createJobControl(options: JobControlOptions): JobControl & {
     );
     // Known before the script answers: the status message's post may read the job as soon as it is queued.
     rememberQueue(data.jobId, queueName(data.stage, data.format));
-    let outcome: QueueOutcome;
-    if (commit) outcome = await commit.attempt(data.jobId, queueing);
-    else {
-      const call = queueing.withSteps([]);
-      outcome = call.outcome(await call.script.run(redis, call.keys, call.args));
-    }
+    const outcome = commit ? await commit.attempt(data.jobId, queueing) : await queueing.queue(redis);
     if (!outcome.refused) return data;
     queueNames.delete(data.jobId); // not queued: the id may be another event's, in another queue
     if (outcome.refused === 'id-taken')

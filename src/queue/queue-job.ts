@@ -145,6 +145,8 @@ async function bullArgs(queue: StageQueue, data: JobData): Promise<(string | Buf
 export interface PreparedQueueing {
   /** The job to be queued. */
   readonly data: JobData;
+  /** Queues it, with no other step. */
+  queue(redis: Redis): Promise<QueueOutcome>;
   withSteps(steps: readonly QueueStep[]): ScriptCall & { outcome(result: unknown): QueueOutcome };
 }
 
@@ -167,8 +169,12 @@ export async function prepareQueueJob(
     options.keepRecent,
     options.takeOverFrom ?? '',
   ];
-  return {
+  const prepared: PreparedQueueing = {
     data,
+    async queue(redis) {
+      const call = prepared.withSteps([]);
+      return call.outcome(await call.script.run(redis, call.keys, call.args));
+    },
     withSteps: (steps) => ({
       script: scriptFor(steps),
       keys: [...bullKeys, ...ourKeys, ...steps.flatMap((s) => s.keys)],
@@ -181,22 +187,7 @@ export async function prepareQueueJob(
       },
     }),
   };
-}
-
-/**
- * Reserves the id, takes the lock, lists and queues the job, in one step; or says why it did not.
- * `steps`: other modules' steps run in the same script (see QueueStep).
- */
-export async function queueJob(
-  redis: Redis,
-  queue: StageQueue,
-  data: JobData,
-  keys: QueueJobKeys,
-  options: QueueJobOptions,
-  steps: readonly QueueStep[] = [],
-): Promise<QueueOutcome> {
-  const call = (await prepareQueueJob(queue, data, keys, options)).withSteps(steps);
-  return call.outcome(await call.script.run(redis, call.keys, call.args));
+  return prepared;
 }
 
 function outcomeOf(result: unknown, jobId: string, results: unknown[]): QueueOutcome {

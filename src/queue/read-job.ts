@@ -38,11 +38,10 @@ export async function readJob(
     redis,
     [...STATE_KEYS.map((key) => queue.toKey(key)), queue.toKey(id)],
     [id],
-  )) as [string, string[] | Record<string, string>];
-  // RESP3 answers a script's flat array as it is; a map only comes from HGETALL outside a script.
+  )) as [string, string[]];
+  // Inside a script HGETALL answers a flat list of fields and values.
+  if (flat.length === 0) return undefined;
   const fields: Record<string, string> = {};
-  if (Array.isArray(flat)) {
-    for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
-  } else Object.assign(fields, flat);
-  return Object.keys(fields).length === 0 ? undefined : { state, fields };
+  for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
+  return { state, fields };
 }

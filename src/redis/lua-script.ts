@@ -30,10 +30,6 @@ export class LuaScript {
     return this.#name;
   }
 
-  get numberOfKeys(): number {
-    return this.#numberOfKeys;
-  }
-
   /** Runs the script on `redis` with exactly `numberOfKeys` keys, then its arguments. */
   run(redis: Redis, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
     if (keys.length !== this.#numberOfKeys) {
