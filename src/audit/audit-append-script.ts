@@ -1,6 +1,6 @@
 // The append as Lua: alone, or followed in the same script by another module's step that runs only
 // when the entry was appended (the pipeline releases a command's event claim this way).
-import { composedScript, LuaScript } from '../redis/lua-script.ts';
+import { composedScript, LuaScript, luaFunction } from '../redis/lua-script.ts';
 
 /**
  * Appends if the head is still ARGV[1] and the sequence number ARGV[4] - 1: {1, id}; else {0, the head
@@ -33,12 +33,8 @@ export interface AfterAppend {
 /** The append, then `after` with the keys after the append's three and the arguments after its six. */
 function appendThen(lua: string): string {
   return `
-local function append(KEYS, ARGV)
-${APPEND}
-end
-local function after(KEYS, ARGV)
-${lua}
-end
+${luaFunction('append', APPEND)}
+${luaFunction('after', lua)}
 local keys, args = {}, {}
 for i = 4, #KEYS do keys[#keys + 1] = KEYS[i] end
 for i = 7, #ARGV do args[#args + 1] = ARGV[i] end

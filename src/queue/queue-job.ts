@@ -8,7 +8,7 @@ import { Job } from 'bullmq';
 // BullMQ's script source, the one its own `Queue.add` runs (6.x keeps it here; pinned by package.json).
 import { addStandardJob } from 'bullmq/dist/esm/scripts/addStandardJob-9.js';
 import type { Redis } from 'ioredis';
-import { composedScript, LuaScript } from '../redis/lua-script.ts';
+import { composedScript, LuaScript, luaFunction } from '../redis/lua-script.ts';
 import type { ScriptCall } from '../redis/script-batch.ts';
 import type { JobData } from '../types.ts';
 import { type ImageLock, LOCK_HOLDER } from './image-lock.ts';
@@ -95,10 +95,8 @@ function scriptWithSteps(steps: readonly QueueStep[]): string {
   });
   const bullKeys = Array.from({ length: BULL_KEYS }, (_, k) => `KEYS[${k + 1}]`).join(', ');
   return `
-${steps.map((step, i) => `local function step${i + 1}(KEYS, ARGV)\n${step.lua}\nend`).join('\n')}
-local function bull(KEYS, ARGV)
-${addStandardJob.content}
-end
+${steps.map((step, i) => luaFunction(`step${i + 1}`, step.lua)).join('\n')}
+${luaFunction('bull', addStandardJob.content)}
 local results = {}
 ${CHECKS}
 ${calls.join('\n')}

@@ -4,7 +4,7 @@
 // BullMQ's script source (6.x keeps it here; pinned by package.json).
 import { getStateV2 } from 'bullmq/dist/esm/scripts/getStateV2-8.js';
 import type { Redis } from 'ioredis';
-import { LuaScript } from '../redis/lua-script.ts';
+import { LuaScript, luaFunction } from '../redis/lua-script.ts';
 import type { StageQueue } from './stage-queues.ts';
 
 const STATE_KEYS = [
@@ -20,9 +20,7 @@ const STATE_KEYS = [
 
 const READ_JOB = new LuaScript(
   `
-local function state(KEYS, ARGV)
-${getStateV2.content}
-end
+${luaFunction('state', getStateV2.content)}
 local s = state({KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]}, {ARGV[1]})
 return {s, redis.call('HGETALL', KEYS[9])}`,
   STATE_KEYS.length + 1,

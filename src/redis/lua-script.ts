@@ -9,6 +9,23 @@ import type { Redis } from 'ioredis';
 type Arg = string | number | Buffer;
 type Defined = Record<string, (...args: Arg[]) => Promise<unknown>>;
 
+/** A script's command name on a connection: its SHA1's start, and its number of keys or `var`. */
+const commandName = (lua: string, keys: number | 'var') =>
+  `vmops_${createHash('sha1').update(lua).digest('hex').slice(0, 16)}_${keys}`;
+
+/** The connection's command for a script, defined the first time it is asked for. */
+function commandOn(redis: Redis, name: string, definition: { lua: string; numberOfKeys?: number }) {
+  const commands = redis as unknown as Defined;
+  if (typeof commands[name] !== 'function') redis.defineCommand(name, definition);
+  const command = commands[name];
+  if (!command) throw new Error(`ioredis did not define ${name}`);
+  return command;
+}
+
+/** Lua: a whole script (its own KEYS and ARGV) as the local function `name`, to run inside another. */
+export const luaFunction = (name: string, lua: string): string =>
+  `local function ${name}(KEYS, ARGV)\n${lua}\nend`;
+
 export class LuaScript {
   readonly #name: string;
   readonly #lua: string;
@@ -17,7 +34,7 @@ export class LuaScript {
   constructor(lua: string, numberOfKeys: number) {
     this.#lua = lua;
     this.#numberOfKeys = numberOfKeys;
-    this.#name = `vmops_${createHash('sha1').update(lua).digest('hex').slice(0, 16)}_${numberOfKeys}`;
+    this.#name = commandName(lua, numberOfKeys);
   }
 
   /** The script's Lua. */
@@ -35,12 +52,7 @@ export class LuaScript {
     if (keys.length !== this.#numberOfKeys) {
       throw new Error(`a script of ${this.#numberOfKeys} keys was given ${keys.length}`);
     }
-    const defined = redis as unknown as Defined;
-    if (typeof defined[this.#name] !== 'function') {
-      redis.defineCommand(this.#name, { numberOfKeys: this.#numberOfKeys, lua: this.#lua });
-    }
-    const command = defined[this.#name];
-    if (!command) throw new Error(`ioredis did not define ${this.#name}`);
+    const command = commandOn(redis, this.#name, { numberOfKeys: this.#numberOfKeys, lua: this.#lua });
     return command.call(redis, ...keys, ...args);
   }
 }
@@ -71,14 +83,10 @@ export class LuaScriptVarKeys {
 
   constructor(lua: string) {
     this.#lua = lua;
-    this.#name = `vmops_${createHash('sha1').update(lua).digest('hex').slice(0, 16)}_var`;
+    this.#name = commandName(lua, 'var');
   }
 
   run(redis: Redis, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
-    const defined = redis as unknown as Defined;
-    if (typeof defined[this.#name] !== 'function') redis.defineCommand(this.#name, { lua: this.#lua });
-    const command = defined[this.#name];
-    if (!command) throw new Error(`ioredis did not define ${this.#name}`);
-    return command.call(redis, keys.length, ...keys, ...args);
+    return commandOn(redis, this.#name, { lua: this.#lua }).call(redis, keys.length, ...keys, ...args);
   }
 }

@@ -5,7 +5,7 @@
 // what it wrote before failing. The audit trail sends the appends that wait behind one another this
 // way (group commit, audit-trail.ts).
 import type { Redis } from 'ioredis';
-import { composedScript, type LuaScript, LuaScriptVarKeys } from './lua-script.ts';
+import { composedScript, type LuaScript, LuaScriptVarKeys, luaFunction } from './lua-script.ts';
 
 type Arg = string | number | Buffer;
 
@@ -24,7 +24,7 @@ export interface ScriptCall {
 /** The scripts as functions (KEYS and ARGV their own), then the loop that runs each call. */
 function batchLua(scripts: readonly LuaScript[]): string {
   return `
-${scripts.map((script, i) => `local function s${i + 1}(KEYS, ARGV)\n${script.lua}\nend`).join('\n')}
+${scripts.map((script, i) => luaFunction(`s${i + 1}`, script.lua)).join('\n')}
 local scripts = {${scripts.map((_, i) => `s${i + 1}`).join(', ')}}
 local n = tonumber(ARGV[1])
 local results = {}
