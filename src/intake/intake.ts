@@ -70,7 +70,10 @@ export type Taken = 'taken' | 'duplicate' | 'ignored';
 
 export const GROUP = 'bots';
 
-/** Claims the event (`taken`) and appends the entry, or does nothing when the event is claimed already or was handled. */
+/**
+ * Claims the event (`taken`) and appends the entry, or does nothing when the event is claimed already
+ * or was handled.
+ */
 const TAKE = `
 ${IF_DONE(3, 'ARGV[6]', 'false')}
 if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') == false then return false end

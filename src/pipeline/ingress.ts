@@ -4,10 +4,10 @@
 // and said to be told to its room (away-notices.ts). Then claims the event in Redis so a redelivery, or
 // another bot instance seeing the same event, handles it at most once while it runs and never again
 // once it is done (a handled event is remembered a week, as a field of a hash per period rather than a
-// key of its own: a third of the memory). A claim whose holder died lapses, so the platform's redelivery can still run the
-// command (enqueueing is idempotent per event). An event taken in by the intake (src/intake/) is
-// already claimed as `taken`; its handler takes that claim over, and so does the instance that finishes
-// the entry of a dead one.
+// key of its own: about half the memory). A claim whose holder died lapses, so the platform's
+// redelivery can still run the command (enqueueing is idempotent per event). An event taken in by the
+// intake (src/intake/) is already claimed as `taken`; its handler takes that claim over, and so does
+// the instance that finishes the entry of a dead one.
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../redis/keys.ts';
 import { LuaScript, LuaScriptVarKeys } from '../redis/lua-script.ts';
