@@ -1,6 +1,7 @@
 // XMPP as a chat network: one account, the configured multi-user chat rooms, and direct messages.
 // Holds no policy: it turns stanzas into IncomingMessage (inbound.ts; identity from real JIDs only,
-// see stanzas.ts) and sends each message or correction once (sending.ts). It stays connected on its
+// see stanzas.ts) and sends each message or correction once (sending.ts), a room's counted as sent
+// when the room showed it, not when the server had it (room-deliveries.ts). It stays connected on its
 // own: @xmpp/reconnect retries with an exponential, jittered delay; a new session (the `online`
 // event, not a stream resumption) rejoins every room (room-membership.ts, which also finds a room
 // membership lost without notice). Waiting for the connection and the room, merging pending
@@ -24,6 +25,7 @@ import { settleWithin } from '../shared/settle.ts';
 import { type Backoff, backoffDelay } from './backoff.ts';
 import { readMessageStanza } from './inbound.ts';
 import type { XmppAdapterOptions } from './options.ts';
+import { RoomDeliveries } from './room-deliveries.ts';
 import { RoomMembership } from './room-membership.ts';
 import { MucRoom } from './rooms.ts';
 import {
@@ -60,6 +62,8 @@ export class XmppAdapter extends EventEmitter<AdapterEvents> implements ChatAdap
   readonly #membership: RoomMembership;
   #client: Client | undefined;
   #acks: Acknowledgements | undefined;
+  /** Room messages sent and not yet reflected or refused by their room. */
+  readonly #deliveries: RoomDeliveries;
   #onMessage: ((message: IncomingMessage) => Promise<void>) | undefined;
   #connected = false;
   #stopped = false;
@@ -81,6 +85,9 @@ export class XmppAdapter extends EventEmitter<AdapterEvents> implements ChatAdap
     this.#options = options;
     this.#ownJid = own;
     this.#backoff = options.backoff ?? { baseMs: 1000, maxMs: 60_000 };
+    this.#deliveries = new RoomDeliveries({
+      ...(options.roomBusyWaitMs === undefined ? {} : { busyWaitMs: options.roomBusyWaitMs }),
+    });
     this.limits = {
       canEdit: options.corrections,
       minEditIntervalMs: options.minEditIntervalMs,
@@ -168,6 +175,7 @@ export class XmppAdapter extends EventEmitter<AdapterEvents> implements ChatAdap
             botName: options.botName,
             rooms: this.#rooms,
             membership: this.#membership,
+            deliveries: this.#deliveries,
             deliver: (message) => this.#deliver(message),
             log,
             now: options.now ?? Date.now,
@@ -221,6 +229,7 @@ export class XmppAdapter extends EventEmitter<AdapterEvents> implements ChatAdap
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     this.#acks?.failAll();
+    this.#deliveries.failAll();
     this.#gate.check();
     const xmpp = this.#client;
     if (!xmpp) return;
@@ -268,7 +277,10 @@ export class XmppAdapter extends EventEmitter<AdapterEvents> implements ChatAdap
     return muc === undefined || muc.joined;
   }
 
-  /** Sends one stanza; resolves once the server has it (acknowledged, under stream management). */
+  /**
+   * Sends one stanza; resolves once the server has it (acknowledged, under stream management) and, for
+   * a room message, once the room took it (reflected it; a bounce fails the send: room-deliveries.ts).
+   */
   async #sendOnce(message: Outgoing): Promise<void> {
     const xmpp = this.#client;
     if (this.#stopped)
@@ -277,13 +289,23 @@ export class XmppAdapter extends EventEmitter<AdapterEvents> implements ChatAdap
     if (message.room && !this.#rooms.get(message.room)?.joined)
       throw notSendable(`not in the room ${message.room} (yet)`, 'not_joined');
     const acked = xmpp.streamManagement.enabled ? this.#acks?.expect(message.id) : undefined;
+    const taken =
+      message.type === 'groupchat' && message.room
+        ? this.#deliveries.expect(message.id, message.room)
+        : undefined;
+    taken?.catch(() => undefined); // awaited below, unless the send fails first
     try {
-      await xmpp.send(messageStanza(message));
-    } catch (error) {
-      this.#acks?.forget(message.id);
-      throw notSendable('the XMPP connection failed while sending', 'send_failed', error);
+      try {
+        await xmpp.send(messageStanza(message));
+      } catch (error) {
+        this.#acks?.forget(message.id);
+        throw notSendable('the XMPP connection failed while sending', 'send_failed', error);
+      }
+      await acked;
+      await taken;
+    } finally {
+      this.#deliveries.forget(message.id);
     }
-    await acked;
   }
 
   async #onOnline(): Promise<void> {

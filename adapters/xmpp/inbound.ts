@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Element } from '@xmpp/client';
 import type { Logger } from 'pino';
 import type { IncomingMessage } from '../../src/types.ts';
+import type { RoomDeliveries } from './room-deliveries.ts';
 import type { RoomMembership } from './room-membership.ts';
 import type { MucRoom } from './rooms.ts';
 import { type NormalizeContext, NS, normalizeMessage, splitJid } from './stanzas.ts';
@@ -19,6 +20,8 @@ export interface InboundOptions {
   botName: string;
   rooms: ReadonlyMap<string, MucRoom>;
   membership: RoomMembership;
+  /** The bot's room messages waiting for their room's answer (reflection or bounce). */
+  deliveries: RoomDeliveries;
   /** Hands a message to the pipeline (in order). */
   deliver(message: IncomingMessage): void;
   log: Logger;
@@ -31,8 +34,12 @@ export function readMessageStanza(stanza: Element, o: InboundOptions): void {
   const from = splitJid(stanza.attrs.from);
   const room = from ? o.rooms.get(from.bare) : undefined;
   if (room && stanza.attrs.type === 'error') {
+    o.deliveries.bounced(room.jid, stanza);
     o.membership.roomError(room, stanza);
     return;
+  }
+  if (room && stanza.attrs.type === 'groupchat' && from?.resource === room.ownNick) {
+    o.deliveries.reflected(room.jid, stanza);
   }
   if (
     room &&

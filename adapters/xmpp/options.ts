@@ -30,5 +30,10 @@ export interface XmppAdapterOptions {
   backoff?: Backoff;
   /** A join without an answer within this long is tried again (ms; default 20 s). */
   joinTimeoutMs?: number;
+  /**
+   * How long a room that refused a message as too busy (it gives no time) is left before the next try
+   * (ms; default 2 s, one message's worth at mod_muc_limits' default rate).
+   */
+  roomBusyWaitMs?: number;
   now?: () => number;
 }

@@ -4,7 +4,8 @@
 // message to a room occupant; a XEP-0308 correction names the first message's id. The stanza's id and
 // origin-id are the outbox's transaction id, so every try of one message carries the same. Under
 // stream management (XEP-0198) a send resolves once the server acknowledged the stanza: one sent on a
-// session that was lost and could not be resumed fails as retryable, and the outbox sends it again.
+// session that was lost and could not be resumed fails as retryable, and the outbox sends it again. A
+// room message then waits for the room's own answer (room-deliveries.ts).
 import { type Client, type Element, xml } from '@xmpp/client';
 import { SendFailure } from '../../src/chat/send-failure.ts';
 import { NS, splitJid } from './stanzas.ts';

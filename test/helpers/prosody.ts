@@ -1,13 +1,15 @@
 // A throwaway Prosody (Debian package) on a free loopback port, with its own config and data in a temp
 // dir, for XMPP tests. No TLS, no s2s. `conference.localhost` makes non-anonymous rooms (every occupant
 // sees real JIDs) with a message archive (so messages carry <stanza-id>); `anon.localhost` makes
-// semi-anonymous rooms (only moderators see real JIDs). `restart()` kills it and starts it again on the
-// same port with the same data (accounts survive; rooms, which are not persistent, do not).
+// semi-anonymous rooms (only moderators see real JIDs); `roomLimits` rate-limits the former's rooms as
+// public servers do. `restart()` kills it and starts it again on the same port with the same data
+// (accounts survive; rooms, which are not persistent, do not).
 import { type ChildProcessByStdio, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { freePort } from '../../src/redis/free-port.ts';
 import { stopChild } from './stop-child.ts';
 
@@ -35,7 +37,18 @@ export interface Prosody {
 
 type Child = ChildProcessByStdio<null, Readable, Readable>;
 
-export async function startProsody(): Promise<Prosody> {
+export interface ProsodyOptions {
+  /**
+   * A rate limit in the rooms of `conference.localhost`, as mod_muc_limits sets one
+   * (test/fixtures/prosody/mod_vmops_room_limits.lua): tokens a second, and at most this many at once.
+   */
+  roomLimits?: { perSecond: number; burst: number };
+}
+
+const MODULES = fileURLToPath(new URL('../fixtures/prosody', import.meta.url));
+
+export async function startProsody(options: ProsodyOptions = {}): Promise<Prosody> {
+  const limits = options.roomLimits;
   const dir = mkdtempSync(join(tmpdir(), 'vmops-prosody-'));
   const data = join(dir, 'data');
   mkdirSync(data);
@@ -65,9 +78,16 @@ export async function startProsody(): Promise<Prosody> {
         'log = { { levels = { min = "info" }, to = "console" } }',
         'muc_room_locking = false',
         'muc_room_default_public_jids = true',
+        `plugin_paths = { "${MODULES}" }`,
         'VirtualHost "localhost"',
         'Component "conference.localhost" "muc"',
-        '  modules_enabled = { "muc_mam" }',
+        ...(limits
+          ? [
+              '  modules_enabled = { "muc_mam"; "vmops_room_limits" }',
+              `  vmops_room_rate = ${limits.perSecond}`,
+              `  vmops_room_burst = ${limits.burst}`,
+            ]
+          : ['  modules_enabled = { "muc_mam" }']),
         'Component "anon.localhost" "muc"',
         '  muc_room_default_public_jids = false',
         '',

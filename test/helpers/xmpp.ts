@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Client, client, type Element, xml } from '@xmpp/client';
 import pino from 'pino';
-import { XmppAdapter } from '../../adapters/xmpp/adapter.ts';
+import { XmppAdapter, type XmppAdapterOptions } from '../../adapters/xmpp/adapter.ts';
 import { streamManagementSettled, watchStreamManagementOffer } from '../../adapters/xmpp/session.ts';
 import type { Config, StepConfig } from '../../config/schema.ts';
 import { type BotCore, startBotCore } from '../../src/app/bot-core.ts';
@@ -163,6 +163,8 @@ export async function startBot(
     moreAdapters?: ChatAdapter[];
     /** Changes the test config before the bot starts. */
     edit?: (config: Config) => void;
+    /** Adapter options the config does not set. */
+    adapter?: Pick<XmppAdapterOptions, 'roomBusyWaitMs'>;
   },
 ): Promise<Bot> {
   const config = testConfig((c) => {
@@ -200,6 +202,7 @@ export async function startBot(
     selfPingIntervalMs: xmppConfig.selfPingInterval,
     log,
     backoff: { baseMs: 200, maxMs: 1000 },
+    ...options.adapter,
   });
   const url = redisUrl();
   const dataDir = mkdtempSync(join(tmpdir(), 'vmops-xmpp-data-'));
