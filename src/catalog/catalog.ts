@@ -197,14 +197,20 @@ export class Catalog {
   }
 
   /**
-   * Indexes, once per catalog, the versions of the products stored under a spelling that is not their
-   * canonical one (`2.07`, kept from before versions had one spelling): the gates then find a
-   * revocation under any spelling with one read, instead of reading every version of the product.
-   * Versions since are stored canonically only, so the index never grows after this.
+   * Indexes, once per product, the versions stored under a spelling that is not their canonical one
+   * (`2.07`, kept from before versions had one spelling): the gates then find a revocation under any
+   * spelling with one read, instead of reading every version of the product. Versions since are stored
+   * canonically only, so a product's index never grows after this. A product configured later (or
+   * again) is indexed at the first start that has it; the marker of a catalog indexed before that was
+   * per product (one for every product configured then) is dropped, and those are indexed again (the
+   * same values).
    */
   async indexLegacySpellings(products: readonly string[]): Promise<void> {
-    if (await this.#redis.exists(this.#keys.legacySpellingsIndexed)) return;
-    for (const product of products) {
+    if (products.length === 0) return;
+    const done = await this.#redis.smismember(this.#keys.legacySpellingsIndexed, ...products);
+    const todo = products.filter((_, i) => done[i] !== 1);
+    if (todo.length === 0) return;
+    for (const product of todo) {
       const byCanonical = new Map<string, string[]>();
       for (const stored of await this.#redis.zrange(this.#keys.versions(product), '0', '-1')) {
         const canonical = canonicalVersion(stored);
@@ -219,7 +225,11 @@ export class Catalog {
         ),
       );
     }
-    await this.#redis.set(this.#keys.legacySpellingsIndexed, String(Date.now()));
+    await this.#redis
+      .multi()
+      .sadd(this.#keys.legacySpellingsIndexed, ...todo)
+      .del(this.#keys.legacySpellingsIndexedOnce)
+      .exec();
   }
 
   /** Versions of a product, newest first. */

@@ -39,8 +39,10 @@ export interface RedisKeys {
    * from before versions had one spelling), indexed once at start-up (see Catalog.indexLegacySpellings).
    */
   legacySpellings(product: string): string;
-  /** String: set once the legacy spellings of every configured product are indexed. */
+  /** Set: the products whose legacy spellings are indexed. */
   legacySpellingsIndexed: string;
+  /** String: what marked every product indexed at once before the marker was per product (dropped at start). */
+  legacySpellingsIndexedOnce: string;
   /** Hash: cloud name → JSON CloudDeployment: the version's images in that cloud (ids, revisions), launches, revocation. */
   deployments(product: string, version: string): string;
   /** Set: formats of a version that have an image. */
@@ -103,7 +105,8 @@ export function redisKeys(prefix: string): RedisKeys {
     version: (product, version) => `${prefix}:version:${product}:${version}`,
     versions: (product) => `${prefix}:versions:${product}`,
     legacySpellings: (product) => `${prefix}:legacy-spellings:${product}`,
-    legacySpellingsIndexed: `${prefix}:legacy-spellings-indexed`,
+    legacySpellingsIndexed: `${prefix}:legacy-spellings-indexed-products`,
+    legacySpellingsIndexedOnce: `${prefix}:legacy-spellings-indexed`,
     deployments: (product, version) => `${prefix}:deployments:${product}:${version}`,
     formats: (product, version) => `${prefix}:formats:${product}:${version}`,
     busyImages: `${prefix}:busy`,
