@@ -12,6 +12,7 @@
 // Beside it: queue-event-feed (the events), status-leases (references and leases in Redis),
 // thread-details and job-details (what a finished job leaves in its thread), notifier-types.
 import { EventEmitter } from 'node:events';
+import { LRUCache } from 'lru-cache';
 import { isRetryable } from '../chat/send-failure.ts';
 import { FINAL_STATES, jobView } from '../queue/job-view.ts';
 import { renderStatus } from '../render/status-message.ts';
@@ -37,7 +38,8 @@ export class Notifier extends EventEmitter<NotifierEvents> {
   readonly #leaseMs: number;
   readonly #leases: StatusLeases;
   readonly #tracked = new Map<string, Tracked>();
-  readonly #settled = new Set<string>();
+  /** Settled jobs, the newest `settledKept` (see #markSettled). */
+  readonly #settled: LRUCache<string, true>;
   #feed: QueueEventFeed | undefined;
   #renewal: NodeJS.Timeout | undefined;
   /** Jobs whose message another instance holds: looked at again once that lease could have lapsed. */
@@ -62,6 +64,7 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     this.#options = options;
     this.#leaseMs = options.leaseMs ?? 30_000;
     this.#leases = new StatusLeases(options.redis, options.keys, options.instanceId, this.#leaseMs);
+    this.#settled = new LRUCache({ max: options.settledKept ?? SETTLED_KEPT });
   }
 
   /** Subscribes to every stage queue's events and resumes editing messages of unfinished jobs. */
@@ -205,17 +208,11 @@ export class Notifier extends EventEmitter<NotifierEvents> {
   }
 
   /**
-   * Remembers a settled job, the newest SETTLED_KEPT of them (insertion order): whenSettled of one
+   * Remembers a settled job, the newest SETTLED_KEPT of them: whenSettled of one
    * forgotten looks it up again (its status message is gone and the job is final, or gone too).
    */
   #markSettled(jobId: string): void {
-    this.#settled.delete(jobId);
-    this.#settled.add(jobId);
-    const kept = this.#options.settledKept ?? SETTLED_KEPT;
-    for (const oldest of this.#settled) {
-      if (this.#settled.size <= kept) break;
-      this.#settled.delete(oldest);
-    }
+    this.#settled.set(jobId, true);
   }
 
   /** Something happened to a job: redraw its status message soon. */

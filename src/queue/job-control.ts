@@ -2,6 +2,7 @@
 // read their logs, cancel and retry them. Works across processes: all state is in Redis.
 import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import { accountKey, eventKey as eventKeyOf } from '../chat/chat-keys.ts';
 import { VmopsError } from '../errors.ts';
 import type { JobControl, StageRequest, SubmitCommit, SubmitLookAhead } from '../grammar/command-spec.ts';
@@ -49,15 +50,8 @@ export function createJobControl(options: JobControlOptions): JobControl & {
   const now = options.now ?? Date.now;
 
   /** The queue of jobs this process queued or looked up (a job never changes queue), newest QUEUES_KEPT. */
-  const queueNames = new Map<string, string>();
-  function rememberQueue(id: string, name: string): void {
-    queueNames.delete(id);
-    queueNames.set(id, name);
-    if (queueNames.size > QUEUES_KEPT) {
-      const oldest = queueNames.keys().next().value;
-      if (oldest !== undefined) queueNames.delete(oldest);
-    }
-  }
+  const queueNames = new LRUCache<string, string>({ max: QUEUES_KEPT });
+  const rememberQueue = (id: string, name: string) => queueNames.set(id, name);
 
   async function queueOf(id: string) {
     let name = queueNames.get(id);

@@ -2,6 +2,7 @@
 // QueueEvents read from Redis streams, so jobs run by any worker and asked from any bot instance are
 // seen), reads each touched job's view once per burst, and hands it to every open page that follows
 // it. A slow poll backs the events up, so a page never stays stale if an event was missed.
+import { LRUCache } from 'lru-cache';
 import type { JobControl } from '../grammar/command-spec.ts';
 import type { Notifier } from '../notifier/notifier.ts';
 import type { JobStatusView } from '../types.ts';
@@ -24,7 +25,8 @@ export class JobFeed {
   readonly #o: JobFeedOptions;
   readonly #listeners = new Set<{ jobId: string | undefined; listener: JobListener }>();
   readonly #due = new Map<string, NodeJS.Timeout>();
-  readonly #last = new Map<string, string>();
+  /** The last view handed on of the newest 500 jobs. */
+  readonly #last = new LRUCache<string, string>({ max: 500 });
   #poll: NodeJS.Timeout | undefined;
   readonly #onJob = (jobId: string) => this.#touch(jobId);
 
@@ -79,7 +81,6 @@ export class JobFeed {
     const key = JSON.stringify(view);
     if (this.#last.get(view.jobId) === key) return;
     this.#last.set(view.jobId, key);
-    if (this.#last.size > 500) this.#last.delete(this.#last.keys().next().value ?? '');
     for (const { jobId, listener } of this.#listeners) {
       if (jobId === undefined || jobId === view.jobId) listener(view);
     }
