@@ -5,12 +5,12 @@
 // message has one writer at a time, named beside its reference and holding it while its instance's
 // lease lives (one key per instance, renewed with one command however many messages it writes), so
 // several bot instances never edit the same message twice, and another instance (or a restarted bot)
-// takes over when the writer goes away: also before
-// the message was posted, when the reservation's holder died (the taker posts it with the same
-// transaction id, so a network that stores by it, Matrix, never shows it twice). Every post and edit
-// goes through the outbox, which alone retries; the notifier never sends a failed message again.
-// Beside it: queue-event-feed (the events), status-leases (references and leases in Redis),
-// thread-details and job-details (what a finished job leaves in its thread), notifier-types.
+// takes over when the writer goes away: also before the message was posted, when the reservation's
+// holder died (the taker posts it with the same transaction id, so a network that stores by it,
+// Matrix, never shows it twice). Every post and edit goes through the outbox, which alone retries; the
+// notifier never sends a failed message again. Beside it: queue-event-feed (the events), status-leases
+// (references and leases in Redis), thread-details and job-details (what a finished job leaves in its
+// thread), notifier-types.
 import { EventEmitter } from 'node:events';
 import { LRUCache } from 'lru-cache';
 import { isRetryable } from '../chat/send-failure.ts';
@@ -208,8 +208,8 @@ export class Notifier extends EventEmitter<NotifierEvents> {
   }
 
   /**
-   * Remembers a settled job, the newest SETTLED_KEPT of them: whenSettled of one
-   * forgotten looks it up again (its status message is gone and the job is final, or gone too).
+   * Remembers a settled job, the newest SETTLED_KEPT of them: whenSettled of one forgotten looks it up
+   * again (its status message is gone and the job is final, or gone too).
    */
   #markSettled(jobId: string): void {
     this.#settled.set(jobId, true);
