@@ -5,6 +5,8 @@
 # collected with mmdebstrap once and cached on the build host under a key made of everything that goes
 # into it; every format is then written from that cache: a self-booting MBR disk (syslinux on a FAT boot
 # partition, ext4 root with a label) made without loop devices or mounts, converted with qemu-img.
+source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/ovf.sh"
+source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/tap-check.sh"
 
 # Where root filesystems are cached, shared by every job on this host and kept between runs.
 rootfs_cache_dir() {
@@ -287,92 +289,6 @@ PT
   DISK_BYTES="$(file_size "$out")"
 }
 
-# write_ovf <file> <disk file>: the OVF 1.0 descriptor of a one-disk VM (capacity DISK_BYTES).
-write_ovf() {
-  local disk_name
-  disk_name="$(basename -- "$2")"
-  cat >"$1" <<EOF
-<?xml version="1.0" encoding="UTF-8"?>
-<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData">
-  <References>
-    <File ovf:id="file1" ovf:href="$disk_name" ovf:size="$(file_size "$2")"/>
-  </References>
-  <DiskSection>
-    <Info>Virtual disk information</Info>
-    <Disk ovf:diskId="vmdisk1" ovf:fileRef="file1" ovf:capacity="$DISK_BYTES" ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/>
-  </DiskSection>
-  <NetworkSection>
-    <Info>The list of logical networks</Info>
-    <Network ovf:name="VM Network">
-      <Description>The VM Network network</Description>
-    </Network>
-  </NetworkSection>
-  <VirtualSystem ovf:id="$BASENAME">
-    <Info>A virtual machine</Info>
-    <Name>CernVM $VERSION</Name>
-    <ProductSection>
-      <Info>Product information</Info>
-      <Product>CernVM</Product>
-      <Version>$VERSION</Version>
-    </ProductSection>
-    <OperatingSystemSection ovf:id="101">
-      <Info>The kind of installed guest operating system</Info>
-      <Description>Other Linux (64-bit)</Description>
-    </OperatingSystemSection>
-    <VirtualHardwareSection>
-      <Info>Virtual hardware requirements</Info>
-      <System>
-        <vssd:ElementName>Virtual Hardware Family</vssd:ElementName>
-        <vssd:InstanceID>0</vssd:InstanceID>
-        <vssd:VirtualSystemIdentifier>$BASENAME</vssd:VirtualSystemIdentifier>
-        <vssd:VirtualSystemType>vmx-10</vssd:VirtualSystemType>
-      </System>
-      <Item>
-        <rasd:AllocationUnits>hertz * 10^6</rasd:AllocationUnits>
-        <rasd:Description>Number of Virtual CPUs</rasd:Description>
-        <rasd:ElementName>2 virtual CPU(s)</rasd:ElementName>
-        <rasd:InstanceID>1</rasd:InstanceID>
-        <rasd:ResourceType>3</rasd:ResourceType>
-        <rasd:VirtualQuantity>2</rasd:VirtualQuantity>
-      </Item>
-      <Item>
-        <rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits>
-        <rasd:Description>Memory Size</rasd:Description>
-        <rasd:ElementName>2048MB of memory</rasd:ElementName>
-        <rasd:InstanceID>2</rasd:InstanceID>
-        <rasd:ResourceType>4</rasd:ResourceType>
-        <rasd:VirtualQuantity>2048</rasd:VirtualQuantity>
-      </Item>
-      <Item>
-        <rasd:Address>0</rasd:Address>
-        <rasd:Description>SCSI Controller</rasd:Description>
-        <rasd:ElementName>SCSI Controller 0</rasd:ElementName>
-        <rasd:InstanceID>3</rasd:InstanceID>
-        <rasd:ResourceSubType>VirtualSCSI</rasd:ResourceSubType>
-        <rasd:ResourceType>6</rasd:ResourceType>
-      </Item>
-      <Item>
-        <rasd:AddressOnParent>0</rasd:AddressOnParent>
-        <rasd:ElementName>Hard Disk 1</rasd:ElementName>
-        <rasd:HostResource>ovf:/disk/vmdisk1</rasd:HostResource>
-        <rasd:InstanceID>4</rasd:InstanceID>
-        <rasd:Parent>3</rasd:Parent>
-        <rasd:ResourceType>17</rasd:ResourceType>
-      </Item>
-      <Item>
-        <rasd:AutomaticAllocation>true</rasd:AutomaticAllocation>
-        <rasd:Connection>VM Network</rasd:Connection>
-        <rasd:ElementName>Network adapter 1</rasd:ElementName>
-        <rasd:InstanceID>5</rasd:InstanceID>
-        <rasd:ResourceSubType>E1000</rasd:ResourceSubType>
-        <rasd:ResourceType>10</rasd:ResourceType>
-      </Item>
-    </VirtualHardwareSection>
-  </VirtualSystem>
-</Envelope>
-EOF
-}
-
 # make_ova <raw disk> <ova>: streamOptimized VMDK + OVF + manifest, tarred .ovf first, then .mf.
 make_ova() {
   local dir="$VMOPS_WORKDIR/ova" ovf="$BASENAME.ovf" mf="$BASENAME.mf"
@@ -380,7 +296,7 @@ make_ova() {
   mkdir -p -- "$dir"
   # A VMDK remembers the name it was written under: write it under its final name.
   qemu-img convert -f raw -O vmdk -o subformat=streamOptimized -- "$1" "$dir/$VMDK_NAME"
-  write_ovf "$dir/$ovf" "$dir/$VMDK_NAME"
+  write_ovf "$dir/$ovf" "$dir/$VMDK_NAME" "$DISK_BYTES" VirtualSCSI
   printf 'SHA256(%s)= %s\n' "$ovf" "$(sha256 "$dir/$ovf")" "$VMDK_NAME" "$(sha256 "$dir/$VMDK_NAME")" >"$dir/$mf"
   tar --format=ustar --owner=0 --group=0 --numeric-owner -cf "$2" -C "$dir" -- "$ovf" "$mf" "$VMDK_NAME"
   rm -rf -- "$dir"
@@ -533,27 +449,6 @@ test_image() {
   disk="$artifact"
   rm -rf -- "$scratch"
   mkdir -p -- "$scratch"
-  check() {
-    local description="$1" output="$scratch/check.out" line
-    shift
-    count=$((count + 1))
-    if "$@" >"$output" 2>&1; then
-      results+=("ok $count - $description")
-    else
-      failed=$((failed + 1))
-      [[ -s "$output" ]] || printf '(no output)\n' >"$output"
-      results+=("not ok $count - $description" "  ---" "  message: |")
-      while IFS= read -r line; do results+=("    $line"); done < <(head -n 20 -- "$output")
-      results+=("  ...")
-      printf 'not ok %d - %s\n' "$count" "$description"
-      cat -- "$output"
-    fi
-  }
-  expect() {
-    [[ "$2" == "$3" ]] && return 0
-    printf '%s: got %s, want %s\n' "$1" "${2:-(nothing)}" "$3"
-    return 1
-  }
   exists() { [[ -s "$1" ]] || { printf 'missing or empty: %s\n' "$1"; return 1; }; }
   sums_match() { (cd -- "$IMAGE_DIR" && sha256sum --strict -c SHA256SUMS); }
   ova_order() { expect "OVA members" "$(tar -tf "$artifact" | tr '\n' ' ')" "$BASENAME.ovf $BASENAME.mf $VMDK_NAME "; }

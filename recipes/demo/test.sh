@@ -4,6 +4,7 @@
 # report is written. VMOPS_DEMO_CORRUPT=1 tests a copy with one byte flipped, to show a failure.
 set -euo pipefail
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname -- "${BASH_SOURCE[0]}")/../lib/tap-check.sh"
 
 init_format
 report="$VMOPS_WORKDIR/report.tap"
@@ -16,34 +17,6 @@ mkdir -p -- "$scratch"
 results=()
 count=0
 failed=0
-
-# check <description> <command> [args…]: runs one check (in this shell) as one test point; when it
-# fails, what the command printed becomes the YAML diagnostic. (Check functions return their status explicitly:
-# errexit does not apply inside an `if` condition.)
-check() {
-  local description="$1" output="$scratch/check.out" line
-  shift
-  count=$((count + 1))
-  if "$@" >"$output" 2>&1; then
-    results+=("ok $count - $description")
-    printf 'ok %d - %s\n' "$count" "$description"
-  else
-    failed=$((failed + 1))
-    [[ -s "$output" ]] || printf '(no output)\n' >"$output"
-    results+=("not ok $count - $description" "  ---" "  message: |")
-    while IFS= read -r line; do results+=("    $line"); done < <(head -n 20 -- "$output")
-    results+=("  ...")
-    printf 'not ok %d - %s\n' "$count" "$description"
-    cat -- "$output"
-  fi
-}
-
-# skip <description> <reason>
-skip() {
-  count=$((count + 1))
-  results+=("ok $count - $1 # SKIP $2")
-  printf 'ok %d - %s # SKIP %s\n' "$count" "$1" "$2"
-}
 
 # json_get <file> <key>…: a value from a JSON document (nested keys), printed as text.
 json_get() {
@@ -58,13 +31,6 @@ except (OSError, ValueError, KeyError, TypeError) as error:
     sys.exit(f"{sys.argv[1]}: no {'.'.join(sys.argv[2:])} ({type(error).__name__}: {error})")
 print(value)
 PY
-}
-
-# expect <what> <actual> <expected>
-expect() {
-  [[ "$2" == "$3" ]] && return 0
-  printf '%s: got %s, want %s\n' "$1" "${2:-(nothing)}" "$3"
-  return 1
 }
 
 corrupt_copy() {
