@@ -172,7 +172,7 @@ export class AuditTrail {
    * after them are given back to try again on the head now known.
    */
   async #appendBatch(batch: readonly Waiting[]): Promise<Waiting[]> {
-    this.#head ??= await this.#readHead();
+    this.#head ??= await this.head();
     let { hash: prev, seq } = this.#head;
     const at = new Date(this.#now()).toISOString();
     const keys = [this.#keys.audit, this.#keys.auditHead, this.#keys.auditSeq];
@@ -223,14 +223,10 @@ export class AuditTrail {
     return again;
   }
 
-  async #readHead(): Promise<{ hash: string; seq: number }> {
+  /** The chain's head now: the newest entry's hash and sequence number (for appends and checkpoints). */
+  async head(): Promise<{ hash: string; seq: number }> {
     const [hash, seq] = await this.#redis.mget(this.#keys.auditHead, this.#keys.auditSeq);
     return { hash: hash ?? '', seq: Number(seq ?? 0) };
-  }
-
-  /** The chain's head now: the newest entry's hash and sequence number (for checkpoints). */
-  head(): Promise<{ hash: string; seq: number }> {
-    return this.#readHead();
   }
 
   /** Waits until every entry this process appended is anchored in its journal on disk. */

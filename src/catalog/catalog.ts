@@ -3,6 +3,7 @@
 // is also appended to the lifecycle stream, which room subscriptions read.
 import type { Redis } from 'ioredis';
 import { canonicalVersion } from '../grammar/version.ts';
+import { hashFields } from '../redis/hash-fields.ts';
 import type { RedisKeys } from '../redis/keys.ts';
 import { LuaScript } from '../redis/lua-script.ts';
 import type { TestCounts } from '../reports/test-report.ts';
@@ -177,8 +178,7 @@ export class Catalog {
       ],
       [this.#keys.image(product, version, ''), canonical],
     )) as [string[], string[], string[], string];
-    const fields: Record<string, string> = {};
-    for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] ?? ''] = flat[i + 1] ?? '';
+    const fields = hashFields(flat);
     const images = formats
       .map((format, i) => ({ format, raw: raws[i] ?? '' }))
       .sort((a, b) => (a.format < b.format ? -1 : a.format > b.format ? 1 : 0))

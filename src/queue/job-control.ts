@@ -51,13 +51,12 @@ export function createJobControl(options: JobControlOptions): JobControl & {
 
   /** The queue of jobs this process queued or looked up (a job never changes queue), newest QUEUES_KEPT. */
   const queueNames = new LRUCache<string, string>({ max: QUEUES_KEPT });
-  const rememberQueue = (id: string, name: string) => queueNames.set(id, name);
 
   async function queueOf(id: string) {
     let name = queueNames.get(id);
     if (name === undefined) {
       name = (await redis.hget(keys.jobIndex, id))?.split(' ')[0];
-      if (name !== undefined) rememberQueue(id, name);
+      if (name !== undefined) queueNames.set(id, name);
     }
     return name === undefined ? undefined : queues.byName(name);
   }
@@ -123,7 +122,7 @@ export function createJobControl(options: JobControlOptions): JobControl & {
       },
     );
     // Known before the script answers: the status message's post may read the job as soon as it is queued.
-    rememberQueue(data.jobId, queueName(data.stage, data.format));
+    queueNames.set(data.jobId, queueName(data.stage, data.format));
     const outcome = commit ? await commit.attempt(data.jobId, queueing) : await queueing.queue(redis);
     if (!outcome.refused) return data;
     queueNames.delete(data.jobId); // not queued: the id may be another event's, in another queue

@@ -4,6 +4,7 @@
 // BullMQ's script source (6.x keeps it here; pinned by package.json).
 import { getStateV2 } from 'bullmq/dist/esm/scripts/getStateV2-8.js';
 import type { Redis } from 'ioredis';
+import { hashFields } from '../redis/hash-fields.ts';
 import { LuaScript, luaFunction } from '../redis/lua-script.ts';
 import type { StageQueue } from './stage-queues.ts';
 
@@ -37,9 +38,5 @@ export async function readJob(
     [...STATE_KEYS.map((key) => queue.toKey(key)), queue.toKey(id)],
     [id],
   )) as [string, string[]];
-  // Inside a script HGETALL answers a flat list of fields and values.
-  if (flat.length === 0) return undefined;
-  const fields: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
-  return { state, fields };
+  return flat.length === 0 ? undefined : { state, fields: hashFields(flat) };
 }
