@@ -295,16 +295,17 @@ export class XmppAdapter extends EventEmitter<AdapterEvents> implements ChatAdap
         : undefined;
     taken?.catch(() => undefined); // awaited below, unless the send fails first
     try {
-      try {
-        await xmpp.send(messageStanza(message));
-      } catch (error) {
-        this.#acks?.forget(message.id);
-        throw notSendable('the XMPP connection failed while sending', 'send_failed', error);
-      }
+      await xmpp.send(messageStanza(message));
+    } catch (error) {
+      this.#acks?.forget(message.id);
+      this.#deliveries.forget(message.id);
+      throw notSendable('the XMPP connection failed while sending', 'send_failed', error);
+    }
+    try {
       await acked;
       await taken;
     } finally {
-      this.#deliveries.forget(message.id);
+      this.#deliveries.forget(message.id); // settled, or not to be waited for: the session was lost
     }
   }
 

@@ -11,7 +11,10 @@ import type { Element } from '@xmpp/client';
 import { SendFailure } from '../../src/chat/send-failure.ts';
 import { NS } from './stanzas.ts';
 
-/** mod_muc_limits' text for a refused message: the room gives no time to wait, so the adapter picks one. */
+/**
+ * How long to wait after a room refused a message as too busy: the room says no time (mod_muc_limits'
+ * error carries only a text), so the adapter picks one: a token's worth at that module's default rate.
+ */
 export const ROOM_BUSY_WAIT_MS = 2_000;
 
 interface Pending {
