@@ -109,22 +109,6 @@ return 0`,
   4,
 );
 
-/** What is known of a chat event: its claim, `done` when it was handled, or null. */
-export async function eventState(
-  message: Pick<IncomingMessage, 'eventId' | 'target'>,
-  options: Pick<IngressOptions, 'redis' | 'keys' | 'rememberMs' | 'now'>,
-): Promise<string | null> {
-  const claim = await options.redis.get(options.keys.event(message.target.network, message.eventId));
-  if (claim !== null) return claim;
-  const { around } = doneBuckets(
-    options.keys,
-    options.rememberMs ?? REMEMBER_MS,
-    options.now?.() ?? Date.now(),
-  );
-  const held = await Promise.all(around.map((key) => options.redis.hexists(key, doneField(message))));
-  return held.some((h) => h === 1) ? 'done' : null;
-}
-
 /** Claims a command ignored for its age; true when this call claimed it (it was never seen before). */
 export async function claimIgnored(message: IncomingMessage, options: IngressOptions): Promise<boolean> {
   const key = options.keys.event(message.target.network, message.eventId);

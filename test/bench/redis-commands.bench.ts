@@ -77,10 +77,10 @@ function partOf(stack: string): Part {
   return 'hot';
 }
 
-/** The first vmops source file on a stack (`src/queue/job-control.ts`; the script runners are not ones), or `bullmq` / `ioredis`. */
 /** What runs scripts for others: the module that asked is the one named. */
 const RUNNERS = new Set(['src/redis/lua-script.ts', 'src/redis/script-batch.ts']);
 
+/** The first vmops source file on a stack (`src/queue/job-control.ts`; the script runners are not ones), or `bullmq` / `ioredis`. */
 function origin(stack: string): string {
   for (const line of stack.split('\n').slice(2)) {
     const file = /\/((?:src|test)\/[\w/.-]+\.ts)/.exec(line)?.[1];

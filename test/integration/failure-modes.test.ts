@@ -3,9 +3,10 @@
 // races, job id collisions, config leaks to guests, commands that need an approval.
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { admit, eventState } from '../../src/pipeline/ingress.ts';
+import { admit } from '../../src/pipeline/ingress.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
 import { type Engine, startEngine, testConfig } from '../helpers/engine.ts';
+import { eventState } from '../helpers/event-state.ts';
 import { message } from '../helpers/fake-chat.ts';
 import { redisUrl } from '../helpers/redis.ts';
 

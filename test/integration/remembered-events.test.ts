@@ -4,9 +4,10 @@
 // kept the older way (a key per image) is still honoured and released.
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { admit, claimIgnored, eventState, type IngressOptions } from '../../src/pipeline/ingress.ts';
+import { admit, claimIgnored, type IngressOptions } from '../../src/pipeline/ingress.ts';
 import { imageLock, releaseLock, takeLock } from '../../src/queue/image-lock.ts';
 import { redisKeys } from '../../src/redis/keys.ts';
+import { eventState } from '../helpers/event-state.ts';
 import { message } from '../helpers/fake-chat.ts';
 import { cleanPrefix, redisUrl, testPrefix } from '../helpers/redis.ts';
 
