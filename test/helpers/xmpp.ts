@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Client, client, type Element, xml } from '@xmpp/client';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { XmppAdapter, type XmppAdapterOptions } from '../../adapters/xmpp/adapter.ts';
 import { streamManagementSettled, watchStreamManagementOffer } from '../../adapters/xmpp/session.ts';
 import type { Config, StepConfig } from '../../config/schema.ts';
@@ -23,6 +23,7 @@ import { cleanPrefix, redisUrl } from './redis.ts';
 export const PASSWORD = 'secret-pw';
 export const NS_MUC = 'http://jabber.org/protocol/muc';
 export const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
+export const NS_MUC_ADMIN = 'http://jabber.org/protocol/muc#admin';
 export const NS_CORRECT = 'urn:xmpp:message-correct:0';
 export const NS_DELAY = 'urn:xmpp:delay';
 export const log = pino({ level: process.env.VMOPS_TEST_LOG ?? 'silent' });
@@ -165,8 +166,11 @@ export async function startBot(
     edit?: (config: Config) => void;
     /** Adapter options the config does not set. */
     adapter?: Pick<XmppAdapterOptions, 'roomBusyWaitMs'>;
+    /** Where the bot logs (default: nowhere, unless VMOPS_TEST_LOG). */
+    log?: Logger;
   },
 ): Promise<Bot> {
+  const botLog = options.log ?? log;
   const config = testConfig((c) => {
     for (const name of ['alice', 'bob', 'carol']) {
       const person = c.people[name];
@@ -200,7 +204,7 @@ export async function startBot(
     minEditIntervalMs: xmppConfig.minEditInterval,
     maxMessageLength: xmppConfig.maxMessageLength,
     selfPingIntervalMs: xmppConfig.selfPingInterval,
-    log,
+    log: botLog,
     backoff: { baseMs: 200, maxMs: 1000 },
     ...options.adapter,
   });
@@ -216,7 +220,7 @@ export async function startBot(
       [adapter.network, adapter],
       ...(options.moreAdapters ?? []).map((a) => [a.network, a] as const),
     ]),
-    log,
+    log: botLog,
     instanceId: `xmpp-test-${process.pid}`,
     sendRetryMs: 5,
     onHandled: (message, result) => {
@@ -228,7 +232,7 @@ export async function startBot(
     config,
     redisUrl: url,
     keys: redisKeys(config.redis.prefix),
-    log,
+    log: botLog,
     repoRoot,
     dataDir,
     name: 'xmpp-test-worker',
